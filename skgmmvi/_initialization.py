@@ -1,0 +1,91 @@
+"""Initial responsibilities: k-means, k-means++, random, random_from_data.
+
+Without sample weights and without repeated rows, the draws are exactly
+scikit-learn's (same calls on the same ``RandomState``), so initial parameters match
+``sklearn.mixture.GaussianMixture``.
+
+With sample weights, or when rows repeat, the initialisation runs on the *distinct*
+rows with their total weights, in lexicographic order. That makes it depend only
+on the weighted empirical distribution: weighting a row by 2, repeating it, or
+shuffling the rows gives the same starting point, so sample weights are exact
+for the whole fit, initialisation included.
+"""
+
+import numpy as np
+from sklearn.cluster import KMeans, kmeans_plusplus
+
+
+def has_repeated_rows(X):
+    """True if some row of ``X`` occurs more than once (cheap when none does)."""
+    first = X[:, 0]
+    order = np.argsort(first, kind="stable")
+    same_as_next = first[order[1:]] == first[order[:-1]]
+    if not np.any(same_as_next):
+        return False
+    candidates = np.zeros(X.shape[0], dtype=bool)
+    candidates[order[1:][same_as_next]] = True
+    candidates[order[:-1][same_as_next]] = True
+    rows = X[candidates]
+    return np.unique(rows, axis=0).shape[0] < rows.shape[0]
+
+
+def initialization_rows(X, sample_weight, n_components):
+    """Rows and weights the initialisation sees.
+
+    Returns
+    -------
+    X_init : ndarray
+    weight_init : ndarray or None
+        None when the rows are used as they are, unweighted (scikit-learn's path).
+    """
+    unit = sample_weight is None or np.all(sample_weight == 1)
+    if unit and not has_repeated_rows(X):
+        return X, None
+    weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    positive = weight > 0
+    distinct, inverse = np.unique(X[positive], axis=0, return_inverse=True)
+    if distinct.shape[0] < n_components:
+        # Fewer distinct points than components: nothing canonical to do.
+        return X, weight
+    totals = np.bincount(inverse.ravel(), weights=weight[positive])
+    return distinct, totals
+
+
+def initial_responsibilities(init_params, X, sample_weight, n_components, random_state):
+    """Hard labels (``-1`` = no component) or a soft responsibility matrix.
+
+    Parameters
+    ----------
+    init_params : {"kmeans", "k-means++", "random", "random_from_data"}
+    X : ndarray of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,) or None
+    n_components : int
+    random_state : RandomState
+
+    Returns
+    -------
+    labels : ndarray of int of shape (n_samples,) or None
+    resp : ndarray of shape (n_samples, n_components) or None
+        Exactly one of the two is not None.
+    """
+    n_samples = X.shape[0]
+    if init_params == "kmeans":
+        kmeans = KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
+        return kmeans.fit(X, sample_weight=sample_weight).labels_, None
+    if init_params == "random":
+        resp = random_state.uniform(size=(n_samples, n_components))
+        resp /= resp.sum(axis=1)[:, np.newaxis]
+        return None, resp
+    if init_params == "random_from_data":
+        if sample_weight is None:
+            indices = random_state.choice(n_samples, size=n_components, replace=False)
+        else:
+            probabilities = sample_weight / np.sum(sample_weight)
+            indices = random_state.choice(n_samples, size=n_components, replace=False,
+                                          p=probabilities)
+    else:  # k-means++
+        _, indices = kmeans_plusplus(X, n_components, random_state=random_state,
+                                     sample_weight=sample_weight)
+    labels = np.full(n_samples, -1, dtype=np.int64)
+    labels[indices] = np.arange(n_components)
+    return labels, None

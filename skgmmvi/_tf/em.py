@@ -1,0 +1,401 @@
+"""Compiled EM kernels: numpy in, numpy out.
+
+Each public function here wraps one ``tf.function`` that is traced once per
+(kernel, covariance type, dtype): every shape in the input signatures is
+dynamic, so new data sizes, feature counts or component counts never retrace.
+Rows are processed in chunks of ``batch_size`` inside a ``tf.while_loop``, so the
+memory a call needs beyond the data is O(batch_size * (K + P)), where P is the
+feature count of :mod:`skgmmvi._tf.gaussian` (D (D + 1) / 2 + D + 1 for ``full``).
+
+The whole EM loop (E-step, M-step, lower bound, convergence test) for as many
+iterations as asked runs inside one call, with no Python in between.
+"""
+
+import numpy as np
+
+from . import gaussian as g
+from ._runtime import device_name, tensorflow, tf_dtype
+
+_CACHE = {}
+
+
+class IllDefinedCovariance(ArithmeticError):
+    """An M-step produced a covariance that is not positive definite."""
+
+
+def _parameter_shapes(covariance_type):
+    """TensorSpec shapes of (weights, means, covariances, precision_chol)."""
+    cov = {"full": [None, None, None], "tied": [None, None], "diag": [None, None],
+           "spherical": [None]}[covariance_type]
+    return [None], [None, None], cov, cov
+
+
+def _compiled(kind, covariance_type, dtype_name):
+    """The compiled kernel ``kind`` for this covariance type and dtype (cached)."""
+    key = (kind, covariance_type, dtype_name)
+    if key not in _CACHE:
+        _CACHE[key] = _BUILDERS[kind](covariance_type, tf_dtype(dtype_name))
+    return _CACHE[key]
+
+
+def _over_chunks(n_rows, batch_size, step, accumulators):
+    """Run ``step(start, stop, *acc) -> acc`` over row chunks; return final ``acc``."""
+    tf = tensorflow()
+
+    def cond(start, *acc):
+        return start < n_rows
+
+    def body(start, *acc):
+        stop = tf.minimum(start + batch_size, n_rows)
+        return (stop,) + tuple(step(start, stop, *acc))
+
+    out = tf.while_loop(cond, body, (tf.constant(0, tf.int32),) + tuple(accumulators))
+    return out[1:]
+
+
+def _pairs_if_full(covariance_type, n_features):
+    return g.upper_triangle_pairs(n_features) if covariance_type == "full" else None
+
+
+def _accumulate_statistics(X, weight, center, covariance_type, pairs, tied_chol,
+                           batch_size, n_components, responsibilities):
+    """Sums of ``w * resp * phi`` over all rows, with ``resp`` given per chunk.
+
+    ``responsibilities(start, stop, features_t)`` returns ``(resp_w, log_lik)``:
+    the weighted responsibilities of the chunk, shape (K, batch), and the chunk's
+    weighted log-likelihood sum (0 where not applicable).
+    """
+    tf = tensorflow()
+    dtype = X.dtype
+    n_rows = tf.shape(X)[0]
+    n_features = tf.shape(X)[1]
+    n_feat = tf.shape(
+        g.features(tf.zeros([n_features, 0], dtype), covariance_type, pairs, tied_chol)
+    )[0]
+
+    def step(start, stop, stats, log_lik):
+        xc_t = tf.transpose(X[start:stop] - center)
+        phi = g.features(xc_t, covariance_type, pairs, tied_chol)
+        resp_w, chunk_log_lik = responsibilities(start, stop, phi)
+        stats = stats + tf.matmul(resp_w, phi, transpose_b=True)
+        return stats, log_lik + chunk_log_lik
+
+    zeros = (tf.zeros(tf.stack([n_components, n_feat]), dtype), tf.zeros([], dtype))
+    return _over_chunks(n_rows, batch_size, step, zeros)
+
+
+def _e_step_responsibilities(coef, weight):
+    """Responsibility rule of the E-step: softmax over components of ``coef @ phi``."""
+    tf = tensorflow()
+
+    def responsibilities(start, stop, phi):
+        log_prob = tf.matmul(coef, phi)
+        peak = tf.reduce_max(log_prob, axis=0, keepdims=True)
+        unnorm = tf.exp(log_prob - peak)
+        total = tf.reduce_sum(unnorm, axis=0, keepdims=True)
+        w = weight[start:stop]
+        log_norm = tf.math.log(total[0]) + peak[0]
+        safe = tf.where(w > 0, log_norm, tf.zeros_like(log_norm))
+        return unnorm * (w / total), tf.reduce_sum(w * safe)
+
+    return responsibilities
+
+
+def _build_em_steps(covariance_type, dtype):
+    tf = tensorflow()
+    w_shape, m_shape, c_shape, p_shape = _parameter_shapes(covariance_type)
+    spec = tf.TensorSpec
+    signature = [
+        spec([None, None], dtype),  # X
+        spec([None], dtype),  # sample weight
+        spec([None], dtype),  # centre
+        spec([None, None], dtype),  # gram (tied)
+        spec(w_shape, dtype), spec(m_shape, dtype), spec(c_shape, dtype), spec(p_shape, dtype),
+        spec([], tf.int32),  # n_steps
+        spec([], dtype),  # tol
+        spec([], dtype),  # reg_covar
+        spec([], tf.int32),  # batch_size
+        spec([], dtype),  # previous lower bound
+    ]
+
+    @tf.function(input_signature=signature)
+    def em_steps(X, weight, center, gram, weights, means, covariances, precision_chol,
+                 n_steps, tol, reg_covar, batch_size, previous_lower_bound):
+        n_features = tf.shape(X)[1]
+        n_components = tf.shape(means)[0]
+        pairs = _pairs_if_full(covariance_type, n_features)
+        total_weight = tf.reduce_sum(weight)
+
+        def cond(it, params, lower_bound, history, converged, ok):
+            return (it < n_steps) & tf.logical_not(converged) & ok
+
+        def body(it, params, lower_bound, history, converged, ok):
+            weights, means, covariances, precision_chol = params
+            coef = g.coefficients(weights, means - center, precision_chol,
+                                  covariance_type, pairs)
+            tied = precision_chol if covariance_type == "tied" else None
+            stats, log_lik = _accumulate_statistics(
+                X, weight, center, covariance_type, pairs, tied, batch_size,
+                n_components, _e_step_responsibilities(coef, weight))
+            new_lower_bound = log_lik / total_weight
+            new_params = g.parameters_from_statistics(
+                stats, gram, total_weight, center, reg_covar, covariance_type, pairs,
+                normalize_by="counts")
+            new_ok = g.all_finite(new_params[3]) & g.all_finite(new_params[1])
+            kept = tuple(tf.where(new_ok, new, old) for new, old in zip(new_params, params))
+            change = new_lower_bound - lower_bound
+            return (it + 1, kept, new_lower_bound, history.write(it, new_lower_bound),
+                    tf.abs(change) < tol, new_ok)
+
+        history = tf.TensorArray(dtype, size=0, dynamic_size=True)
+        params = (weights, means, covariances, precision_chol)
+        it, params, lower_bound, history, converged, ok = tf.while_loop(
+            cond, body,
+            (tf.constant(0), params, previous_lower_bound, history, tf.constant(False),
+             tf.constant(True)))
+        return params + (lower_bound, history.stack(), it, converged, ok)
+
+    return em_steps
+
+
+def _build_init(covariance_type, dtype, from_labels):
+    tf = tensorflow()
+    spec = tf.TensorSpec
+    resp_spec = spec([None], tf.int32) if from_labels else spec([None, None], dtype)
+    signature = [
+        spec([None, None], dtype), spec([None], dtype), spec([None], dtype),
+        spec([None, None], dtype), resp_spec, spec([], tf.int32), spec([], dtype),
+        spec([], tf.int32),
+    ]
+
+    @tf.function(input_signature=signature)
+    def initial_parameters(X, weight, center, gram, resp, n_components, reg_covar,
+                           batch_size):
+        n_features = tf.shape(X)[1]
+        pairs = _pairs_if_full(covariance_type, n_features)
+        tied = tf.eye(n_features, dtype=dtype) if covariance_type == "tied" else None
+
+        def responsibilities(start, stop, phi):
+            if from_labels:
+                chunk = tf.one_hot(resp[start:stop], n_components, axis=0, dtype=dtype)
+            else:
+                chunk = tf.transpose(resp[start:stop])
+            return chunk * weight[start:stop], tf.zeros([], dtype)
+
+        stats, _ = _accumulate_statistics(X, weight, center, covariance_type, pairs, tied,
+                                          batch_size, n_components, responsibilities)
+        total_weight = tf.reduce_sum(weight)
+        weights, means, covariances, precision_chol = g.parameters_from_statistics(
+            stats, gram, total_weight, center, reg_covar, covariance_type, pairs,
+            normalize_by="total")
+        if covariance_type == "full":
+            # Second pass around the new means: exact centred scatter matrices, as
+            # initial responsibilities can make components arbitrarily narrow.
+            counts = stats[:, -1] + tf.constant(10.0 * g._finfo_eps(dtype), dtype)
+
+            def scatter_step(start, stop, scatter):
+                diff = X[start:stop][None, :, :] - means[:, None, :]
+                if from_labels:
+                    chunk = tf.one_hot(resp[start:stop], n_components, axis=0, dtype=dtype)
+                else:
+                    chunk = tf.transpose(resp[start:stop])
+                chunk = chunk * weight[start:stop]
+                return (scatter + tf.matmul(diff * chunk[:, :, None], diff, transpose_a=True),)
+
+            zero = tf.zeros(tf.stack([n_components, n_features, n_features]), dtype)
+            (scatter,) = _over_chunks(tf.shape(X)[0], batch_size, scatter_step, (zero,))
+            covariances = g.add_to_diagonal(scatter / counts[:, None, None], reg_covar)
+            precision_chol = g.precision_cholesky(covariances, covariance_type)
+        return weights, means, covariances, precision_chol
+
+    return initial_parameters
+
+
+def _build_log_prob(covariance_type, dtype):
+    tf = tensorflow()
+    _, m_shape, _, p_shape = _parameter_shapes(covariance_type)
+    spec = tf.TensorSpec
+    signature = [spec([None, None], dtype), spec([None], dtype), spec([None], dtype),
+                 spec(m_shape, dtype), spec(p_shape, dtype), spec([], tf.int32)]
+
+    @tf.function(input_signature=signature)
+    def log_prob_resp(X, center, weights, means, precision_chol, batch_size):
+        n_rows = tf.shape(X)[0]
+        pairs = _pairs_if_full(covariance_type, tf.shape(X)[1])
+        coef = g.coefficients(weights, means - center, precision_chol, covariance_type, pairs)
+        tied = precision_chol if covariance_type == "tied" else None
+        n_chunks = (n_rows + batch_size - 1) // batch_size
+        out = tf.TensorArray(dtype, size=n_chunks, infer_shape=False)
+
+        def step(start, stop, out):
+            xc_t = tf.transpose(X[start:stop] - center)
+            log_prob = tf.transpose(tf.matmul(coef, g.features(xc_t, covariance_type,
+                                                              pairs, tied)))
+            return (out.write(start // batch_size, log_prob),)
+
+        (out,) = _over_chunks(n_rows, batch_size, step, (out,))
+        weighted = tf.reshape(out.concat(), [n_rows, tf.shape(means)[0]])
+        log_norm = tf.reduce_logsumexp(weighted, axis=1)
+        return log_norm, weighted - log_norm[:, None]
+
+    return log_prob_resp
+
+
+def _build_gram(covariance_type, dtype):
+    tf = tensorflow()
+    spec = tf.TensorSpec
+
+    @tf.function(input_signature=[spec([None, None], dtype), spec([None], dtype),
+                                  spec([None], dtype), spec([], tf.int32)])
+    def gram(X, weight, center, batch_size):
+        n_features = tf.shape(X)[1]
+
+        def step(start, stop, acc):
+            xc = X[start:stop] - center
+            return (acc + tf.matmul(xc * weight[start:stop, None], xc, transpose_a=True),)
+
+        zero = tf.zeros(tf.stack([n_features, n_features]), dtype)
+        return _over_chunks(tf.shape(X)[0], batch_size, step, (zero,))[0]
+
+    return gram
+
+
+_BUILDERS = {
+    "em_steps": _build_em_steps,
+    "init_labels": lambda c, d: _build_init(c, d, from_labels=True),
+    "init_resp": lambda c, d: _build_init(c, d, from_labels=False),
+    "log_prob": _build_log_prob,
+    "gram": _build_gram,
+}
+
+
+class FitData:
+    """The training rows as backend tensors, converted once per ``fit``.
+
+    Lives only for the duration of a fit (never stored on an estimator).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,)
+    covariance_type : str
+    batch_size : int
+    dtype : {"float64", "float32"}
+    """
+
+    def __init__(self, X, sample_weight, covariance_type, batch_size, dtype):
+        tf = tensorflow()
+        self.covariance_type = covariance_type
+        self.dtype = dtype
+        self.np_dtype = np.dtype(dtype)
+        self.batch_size = tf.constant(int(batch_size), tf.int32)
+        self.device = device_name()
+        with tf.device(self.device):
+            self.X = tf.convert_to_tensor(X, dtype=tf_dtype(dtype))
+            self.weight = tf.convert_to_tensor(sample_weight, dtype=tf_dtype(dtype))
+        total = float(np.sum(sample_weight, dtype=np.float64))
+        center = np.asarray(sample_weight, np.float64) @ np.asarray(X, np.float64) / total
+        self.center = tf.constant(center, tf_dtype(dtype))
+        n_features = X.shape[1]
+        if covariance_type == "tied":
+            with tf.device(self.device):
+                self.gram = _compiled("gram", covariance_type, dtype)(
+                    self.X, self.weight, self.center, self.batch_size)
+        else:
+            self.gram = tf.zeros([0, 0], tf_dtype(dtype))
+        self.n_features = n_features
+
+    def _const(self, value):
+        return tensorflow().constant(value, tf_dtype(self.dtype))
+
+    def initial_parameters(self, n_components, reg_covar, labels=None, resp=None,
+                           X=None, sample_weight=None):
+        """Initial parameters from hard labels (-1 = none) or soft responsibilities.
+
+        ``X``/``sample_weight`` default to the training rows; pass other rows (for
+        instance, the distinct rows of the data) to initialise from those.
+        """
+        tf = tensorflow()
+        kind = "init_labels" if labels is not None else "init_resp"
+        source = (tf.constant(np.asarray(labels, np.int32)) if labels is not None
+                  else tf.constant(np.asarray(resp), tf_dtype(self.dtype)))
+        with tf.device(self.device):
+            rows = self.X if X is None else tf.constant(X, tf_dtype(self.dtype))
+            weight = self.weight if X is None else tf.constant(sample_weight,
+                                                               tf_dtype(self.dtype))
+            gram = self.gram
+            if X is not None and self.covariance_type == "tied":
+                gram = _compiled("gram", "tied", self.dtype)(rows, weight, self.center,
+                                                               self.batch_size)
+            out = _compiled(kind, self.covariance_type, self.dtype)(
+                rows, weight, self.center, gram, source,
+                tf.constant(int(n_components), tf.int32), self._const(reg_covar),
+                self.batch_size)
+        params = tuple(t.numpy() for t in out)
+        if not all(np.all(np.isfinite(p)) for p in params):
+            raise IllDefinedCovariance()
+        return params
+
+    def em_steps(self, params, n_steps, tol, reg_covar, previous_lower_bound):
+        """Run up to ``n_steps`` EM iterations from ``params``.
+
+        Returns
+        -------
+        params : tuple of ndarray
+            (weights, means, covariances, precision_chol) after the last M-step.
+        lower_bounds : ndarray of shape (n_done,)
+            The mean log-likelihood before each M-step.
+        converged : bool
+        """
+        tf = tensorflow()
+        with tf.device(self.device):
+            out = _compiled("em_steps", self.covariance_type, self.dtype)(
+                self.X, self.weight, self.center, self.gram,
+                *(self._const(np.asarray(p)) for p in params),
+                tf.constant(int(n_steps), tf.int32), self._const(tol),
+                self._const(reg_covar), self.batch_size,
+                self._const(previous_lower_bound))
+        weights, means, covariances, precision_chol, _, history, _, converged, ok = out
+        if not bool(ok):
+            raise IllDefinedCovariance()
+        params = (weights.numpy(), means.numpy(), covariances.numpy(),
+                  precision_chol.numpy())
+        return params, history.numpy(), bool(converged)
+
+
+def log_prob_resp(X, params, covariance_type, batch_size, dtype):
+    """Per-row log-likelihood and log-responsibilities under ``params``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    params : tuple (weights, means, covariances, precision_chol) of ndarray
+    covariance_type : str
+    batch_size : int
+    dtype : {"float64", "float32"}
+
+    Returns
+    -------
+    log_prob_norm : ndarray of shape (n_samples,)
+    log_resp : ndarray of shape (n_samples, n_components)
+    """
+    tf = tensorflow()
+    weights, means, _, precision_chol = params
+    tdt = tf_dtype(dtype)
+    center = np.asarray(weights, np.float64) @ np.asarray(means, np.float64)
+    with tf.device(device_name()):
+        log_norm, log_resp = _compiled("log_prob", covariance_type, dtype)(
+            tf.convert_to_tensor(X, tdt), tf.constant(center, tdt),
+            tf.constant(weights, tdt), tf.constant(means, tdt),
+            tf.constant(precision_chol, tdt), tf.constant(int(batch_size), tf.int32))
+    return log_norm.numpy(), log_resp.numpy()
+
+
+def precision_cholesky(covariances, covariance_type, dtype):
+    """Precision Cholesky factors of covariances (numpy); raises if not PD."""
+    tf = tensorflow()
+    out = g.precision_cholesky(tf.constant(covariances, tf_dtype(dtype)), covariance_type)
+    out = out.numpy()
+    if not np.all(np.isfinite(out)):
+        raise IllDefinedCovariance()
+    return out

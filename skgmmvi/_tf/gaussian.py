@@ -1,0 +1,249 @@
+"""Gaussian algebra shared by the backend's compiled functions.
+
+Everything here is traced into ``tf.function`` graphs; nothing is compiled on its own.
+
+The log-density of every component is written as one linear map of a per-sample
+feature vector,
+
+    log w_k + log N(x | mu_k, Sigma_k) = A[k] . phi(x - c),
+
+where ``c`` is a fixed centre (the data mean during a fit) and ``phi`` stacks a
+"quadratic" block, the centred coordinates and a constant 1:
+
+    ==========  ====================================  =====================
+    covariance  quadratic block                       its size Q
+    ==========  ====================================  =====================
+    full        x_i x_j for i <= j                    D (D + 1) / 2
+    tied        x^T Lambda x (shared precision)       1
+    diag        x_i^2                                 D
+    spherical   |x|^2                                 1
+    ==========  ====================================  =====================
+
+With that layout an E-step over a chunk of rows is one matrix product
+``A @ phi`` and the M-step statistics of the same chunk are another,
+``resp @ phi^T``: sums of responsibilities (the constant row), first moments (the
+linear rows) and second moments (the quadratic rows). Features are kept transposed,
+shape ``(P, batch)``, so that building them is a row gather, not a column gather.
+"""
+
+import math
+
+from ._runtime import tensorflow
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+
+def upper_triangle_pairs(n_features):
+    """Row and column indices of the upper triangle (i <= j), row-major order."""
+    tf = tensorflow()
+    r = tf.range(n_features)
+    rows, cols = tf.meshgrid(r, r, indexing="ij")
+    keep = rows <= cols
+    return tf.boolean_mask(rows, keep), tf.boolean_mask(cols, keep)
+
+
+def features(xc_t, covariance_type, pairs, tied_precision_chol):
+    """Feature matrix ``phi`` of centred rows, transposed.
+
+    Parameters
+    ----------
+    xc_t : Tensor of shape (n_features, batch)
+        Centred rows, one per column.
+    covariance_type : str
+    pairs : tuple of two int Tensors or None
+        Upper-triangle indices (``full`` only).
+    tied_precision_chol : Tensor of shape (n_features, n_features) or None
+        The shared precision Cholesky factor (``tied`` only).
+
+    Returns
+    -------
+    Tensor of shape (Q + n_features + 1, batch)
+    """
+    tf = tensorflow()
+    if covariance_type == "full":
+        quad = tf.gather(xc_t, pairs[0]) * tf.gather(xc_t, pairs[1])
+    elif covariance_type == "tied":
+        whitened = tf.matmul(tied_precision_chol, xc_t, transpose_a=True)
+        quad = tf.reduce_sum(tf.square(whitened), axis=0, keepdims=True)
+    elif covariance_type == "diag":
+        quad = tf.square(xc_t)
+    else:
+        quad = tf.reduce_sum(tf.square(xc_t), axis=0, keepdims=True)
+    return tf.concat([quad, xc_t, tf.ones_like(xc_t[:1])], axis=0)
+
+
+def quadratic_size(n_features, covariance_type):
+    """Number of rows Q of the quadratic block of ``features``."""
+    if covariance_type == "full":
+        return n_features * (n_features + 1) // 2
+    if covariance_type == "diag":
+        return n_features
+    return 1
+
+
+def log_det_precision_chol(precision_chol, covariance_type, n_features):
+    """``log det`` of each component's precision Cholesky factor, shape (K,) or ()."""
+    tf = tensorflow()
+    if covariance_type in ("full", "tied"):
+        return tf.reduce_sum(tf.math.log(tf.linalg.diag_part(precision_chol)), axis=-1)
+    if covariance_type == "diag":
+        return tf.reduce_sum(tf.math.log(precision_chol), axis=-1)
+    return tf.cast(n_features, precision_chol.dtype) * tf.math.log(precision_chol)
+
+
+def coefficients(weights, means_c, precision_chol, covariance_type, pairs):
+    """Matrix ``A`` of shape (K, P) with ``A @ phi(x - c) = log w_k + log N_k(x)``.
+
+    ``means_c`` are the means minus the centre ``c``.
+    """
+    tf = tensorflow()
+    dtype = means_c.dtype
+    n_components = tf.shape(means_c)[0]
+    n_features = tf.shape(means_c)[1]
+    log_det = log_det_precision_chol(precision_chol, covariance_type, n_features)
+    base = tf.math.log(weights) + log_det - 0.5 * tf.cast(n_features, dtype) * math.log(
+        2.0 * math.pi
+    )
+    if covariance_type in ("full", "tied"):
+        # Lambda m and m^T Lambda m, the latter as |L^T m|^2 for accuracy.
+        if covariance_type == "full":
+            white_means = tf.linalg.matvec(precision_chol, means_c, transpose_a=True)
+            linear = tf.linalg.matvec(precision_chol, white_means)
+            precision = tf.matmul(precision_chol, precision_chol, transpose_b=True)
+            flat = tf.reshape(precision, [n_components, -1])
+            rows, cols = pairs
+            picked = tf.gather(flat, rows * n_features + cols, axis=1)
+            scale = tf.where(rows == cols, tf.constant(-0.5, dtype), tf.constant(-1.0, dtype))
+            quad = picked * scale
+        else:
+            white_means = tf.matmul(means_c, precision_chol)
+            linear = tf.matmul(white_means, precision_chol, transpose_b=True)
+            quad = tf.fill([n_components, 1], tf.constant(-0.5, dtype))
+        mahal_means = tf.reduce_sum(tf.square(white_means), axis=1)
+    elif covariance_type == "diag":
+        precision = tf.square(precision_chol)
+        quad = -0.5 * precision
+        linear = precision * means_c
+        mahal_means = tf.reduce_sum(precision * tf.square(means_c), axis=1)
+    else:
+        precision = tf.square(precision_chol)
+        quad = -0.5 * precision[:, None]
+        linear = precision[:, None] * means_c
+        mahal_means = precision * tf.reduce_sum(tf.square(means_c), axis=1)
+    const = base - 0.5 * mahal_means
+    return tf.concat([quad, linear, const[:, None]], axis=1)
+
+
+def symmetric_from_upper(upper, n_features, pairs):
+    """(K, D, D) symmetric matrices from their packed upper triangles (K, Q)."""
+    tf = tensorflow()
+    rows, cols = pairs
+    index = tf.stack([rows, cols], axis=1)
+    n_components = tf.shape(upper)[0]
+    packed = tf.scatter_nd(
+        index, tf.transpose(upper), tf.stack([n_features, n_features, n_components])
+    )
+    strict = tf.scatter_nd(
+        index,
+        tf.transpose(upper) * tf.cast(rows != cols, upper.dtype)[:, None],
+        tf.stack([n_features, n_features, n_components]),
+    )
+    full = packed + tf.transpose(strict, [1, 0, 2])
+    return tf.transpose(full, [2, 0, 1])
+
+
+def add_to_diagonal(matrices, value):
+    """``matrices + value * I`` for one matrix or a batch of them."""
+    tf = tensorflow()
+    diagonal = tf.linalg.diag_part(matrices) + value
+    return tf.linalg.set_diag(matrices, diagonal)
+
+
+def precision_cholesky(covariances, covariance_type):
+    """Upper-triangular ``L`` with ``L L^T = Sigma^{-1}`` (``1/sqrt`` for diag, spherical).
+
+    A covariance that is not positive definite gives non-finite entries (the
+    Cholesky factorisation returns NaN); callers test with ``all_finite``.
+    """
+    tf = tensorflow()
+    if covariance_type in ("full", "tied"):
+        chol = tf.linalg.cholesky(covariances)
+        identity = tf.eye(tf.shape(covariances)[-1], batch_shape=tf.shape(covariances)[:-2],
+                          dtype=covariances.dtype)
+        inverse_lower = tf.linalg.triangular_solve(chol, identity, lower=True)
+        return tf.linalg.matrix_transpose(inverse_lower)
+    positive = covariances > 0
+    safe = tf.where(positive, covariances, tf.ones_like(covariances))
+    nan = tf.constant(float("nan"), covariances.dtype)
+    return tf.where(positive, tf.math.rsqrt(safe), nan)
+
+
+def all_finite(tensor):
+    """Scalar bool: every entry is finite."""
+    tf = tensorflow()
+    return tf.reduce_all(tf.math.is_finite(tensor))
+
+
+def parameters_from_statistics(stats, gram, total_weight, center, reg_covar,
+                               covariance_type, pairs, normalize_by):
+    """M-step: mixture parameters from accumulated ``resp @ phi^T`` statistics.
+
+    Parameters
+    ----------
+    stats : Tensor of shape (K, P)
+        Sums over rows of ``sample_weight * resp * phi(x - c)``.
+    gram : Tensor of shape (D, D)
+        ``sum_n w_n (x_n - c)(x_n - c)^T`` (``tied`` only; ignored otherwise).
+    total_weight : scalar Tensor
+        Sum of the sample weights.
+    center : Tensor of shape (D,)
+    reg_covar : scalar Tensor
+    covariance_type : str
+    pairs : upper-triangle indices (``full`` only)
+    normalize_by : str
+        ``"counts"``: weights are the counts over their sum (EM's M-step);
+        ``"total"``: counts over the total sample weight (initialisation).
+
+    Returns
+    -------
+    weights, means, covariances, precision_chol : Tensors
+    """
+    tf = tensorflow()
+    dtype = stats.dtype
+    n_features = tf.shape(center)[0]
+    n_quad = tf.shape(stats)[1] - n_features - 1
+    eps = tf.constant(10.0 * _finfo_eps(dtype), dtype)
+    counts = stats[:, -1] + eps
+    means_c = stats[:, n_quad:n_quad + n_features] / counts[:, None]
+    second = stats[:, :n_quad]
+    if covariance_type == "full":
+        moments = symmetric_from_upper(second, n_features, pairs) / counts[:, None, None]
+        covariances = moments - means_c[:, :, None] * means_c[:, None, :]
+        covariances = add_to_diagonal(covariances, reg_covar)
+    elif covariance_type == "tied":
+        if normalize_by == "total":
+            # Initial responsibilities need not sum to one per row; then the
+            # result depends on the origin, and scikit-learn's is the true origin.
+            gram = gram + total_weight * center[:, None] * center[None, :]
+            means_c = means_c + center
+            center = tf.zeros_like(center)
+        between = tf.matmul(means_c * counts[:, None], means_c, transpose_a=True)
+        covariances = (gram - between) / tf.reduce_sum(counts)
+        covariances = add_to_diagonal(covariances, reg_covar)
+    elif covariance_type == "diag":
+        covariances = second / counts[:, None] - tf.square(means_c) + reg_covar
+    else:
+        mean_square = second[:, 0] / counts - tf.reduce_sum(tf.square(means_c), axis=1)
+        covariances = mean_square / tf.cast(n_features, dtype) + reg_covar
+    if normalize_by == "counts":
+        weights = counts / tf.reduce_sum(counts)
+    else:
+        weights = counts / total_weight
+    precision_chol = precision_cholesky(covariances, covariance_type)
+    return weights, means_c + center, covariances, precision_chol
+
+
+def _finfo_eps(dtype):
+    import numpy as np
+
+    return float(np.finfo(dtype.as_numpy_dtype).eps)

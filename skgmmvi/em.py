@@ -1,0 +1,228 @@
+"""EMGaussianMixture: expectation-maximisation on a TensorFlow backend."""
+
+from sklearn.base import _fit_context
+
+from ._base import BaseGaussianMixture
+
+
+class EMGaussianMixture(BaseGaussianMixture):
+    """Gaussian mixture fitted by expectation-maximisation (EM) on TensorFlow.
+
+    A drop-in replacement for :class:`sklearn.mixture.GaussianMixture`: the same
+    parameters, defaults, fitted attributes, methods, messages and, for the same
+    data and ``random_state``, the same fitted parameters (to rounding). On top:
+    ``sample_weight`` in :meth:`fit`, a compute ``dtype``, and bounded memory
+    through ``batch_size``. The whole EM loop runs inside one compiled TensorFlow
+    function, on a GPU when TensorFlow sees one.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        The number of mixture components.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        'full': each component has its own general covariance matrix;
+        'tied': all components share one general covariance matrix;
+        'diag': each component has its own diagonal covariance matrix;
+        'spherical': each component has its own single variance.
+    tol : float, default=1e-3
+        Convergence threshold: EM stops when the change of the lower bound (the
+        mean log-likelihood of the training data) is below it.
+    reg_covar : float, default=1e-6
+        Non-negative regularisation added to the diagonal of covariances.
+    max_iter : int, default=100
+        The number of EM iterations to perform.
+    n_init : int, default=1
+        The number of initialisations; the best result is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, \
+            default='kmeans'
+        How the initial responsibilities are drawn: labels from k-means,
+        centres from k-means++ or drawn from the data, or random
+        responsibilities. Draws are scikit-learn's. With sample weights or
+        repeated rows, the initialisation runs on the distinct rows with their
+        total weights, so that weighting equals repeating exactly.
+    weights_init : array-like of shape (n_components,), default=None
+        User-provided initial weights.
+    means_init : array-like of shape (n_components, n_features), default=None
+        User-provided initial means.
+    precisions_init : array-like, default=None
+        User-provided initial precisions (inverse covariances); shape
+        (n_components,) for 'spherical', (n_features, n_features) for 'tied',
+        (n_components, n_features) for 'diag', (n_components, n_features,
+        n_features) for 'full'.
+    random_state : int, RandomState instance or None, default=None
+        Controls the initialisation and :meth:`sample`.
+    warm_start : bool, default=False
+        If True, each ``fit`` starts from the previous solution (``n_init`` is
+        then ignored).
+    verbose : int, default=0
+        1 prints the initialisation and each iteration; 2 also prints the
+        change of the lower bound and timings.
+    verbose_interval : int, default=10
+        Number of iterations between progress lines.
+    dtype : {'float64', 'float32'}, default='float64'
+        Precision of the computation. Fitted arrays and outputs are float32
+        when this is 'float32' or when ``X`` is float32 (as in scikit-learn).
+    batch_size : int, default=None
+        Rows processed at once. Memory beyond the data is
+        O(batch_size * (n_components + P)) with P = D (D + 1) / 2 + D + 1 for
+        'full' and 2 D + 1 for 'diag'. None picks a size whose work arrays hold
+        about half a million numbers.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+        The weights of each mixture component.
+    means_ : ndarray of shape (n_components, n_features)
+        The mean of each mixture component.
+    covariances_ : ndarray
+        The covariance of each mixture component (shape by ``covariance_type``).
+    precisions_ : ndarray
+        The precision matrices (inverse covariances).
+    precisions_cholesky_ : ndarray
+        Cholesky factors of the precisions (upper triangular), as in scikit-learn.
+    converged_ : bool
+        True when the best initialisation converged.
+    n_iter_ : int
+        Number of EM steps of the best initialisation.
+    lower_bound_ : float
+        Lower bound (mean log-likelihood) of the best initialisation.
+    lower_bounds_ : list of float
+        Lower bound at each iteration of the best initialisation.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.mixture.GaussianMixture : The reference implementation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgmmvi import EMGaussianMixture
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> gm = EMGaussianMixture(n_components=2, random_state=0).fit(X)
+    >>> gm.means_.round(3)
+    array([[10.,  2.],
+           [ 1.,  2.]])
+    >>> gm.predict([[0, 0], [12, 3]])
+    array([1, 0])
+    """
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        dtype="float64",
+        batch_size=None,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.dtype = dtype
+        self.batch_size = batch_size
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate model parameters with the EM algorithm.
+
+        Fits ``n_init`` times and keeps the parameters with the largest lower
+        bound. Each run iterates E- and M-steps up to ``max_iter`` times, until
+        the lower bound changes by less than ``tol``; a
+        :class:`~sklearn.exceptions.ConvergenceWarning` is raised when the best
+        run did not converge.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows. An integer weight has exactly the
+            effect of repeating the row that many times; 0 removes it.
+
+        Returns
+        -------
+        self : object
+            The fitted mixture.
+        """
+        self._fit(X, sample_weight)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Estimate model parameters using X and predict the labels for X.
+
+        Ends with an E-step under the final parameters, so the result equals
+        ``fit(X).predict(X)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Component labels.
+        """
+        return self._fit(X, sample_weight, final_e_step=True).argmax(axis=1)
+
+    # ------------------------------------------------------------ backend glue
+    def _start_fit(self, X, sample_weight, compute_dtype):
+        from ._tf.em import FitData
+
+        return FitData(X, sample_weight, self.covariance_type,
+                       self._batch_rows(X.shape[1]), compute_dtype)
+
+    def _initial_parameters(self, fit_state, labels, resp, X_init, weight_init):
+        return fit_state.initial_parameters(self.n_components, self.reg_covar,
+                                            labels=labels, resp=resp, X=X_init,
+                                            sample_weight=weight_init)
+
+    def _refine(self, fit_state, params, n_steps, previous_lower_bound):
+        return fit_state.em_steps(params, n_steps, self.tol, self.reg_covar,
+                                  previous_lower_bound)
+
+    def _ill_defined(self):
+        from ._tf.em import IllDefinedCovariance
+
+        return IllDefinedCovariance
+
+    def _log_prob_resp(self, X):
+        from ._tf.em import log_prob_resp
+
+        log_norm, log_resp = log_prob_resp(
+            X, self._fitted_parameters(), self.covariance_type,
+            self._batch_rows(X.shape[1]), self.dtype)
+        return log_norm.astype(self.means_.dtype), log_resp.astype(self.means_.dtype)
