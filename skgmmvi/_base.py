@@ -153,12 +153,29 @@ class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         return tuple(params)
 
     def _fit(self, X, sample_weight, final_e_step=False):
-        """Shared fit driver.
+        """Shared fit driver: a failed fit leaves the estimator as it was.
 
         Returns the training rows' log-responsibilities under the fitted
         parameters when ``final_e_step`` (for ``fit_predict``), else None.
         """
+        before = dict(self.__dict__)
+        try:
+            return self._fit_unguarded(X, sample_weight, final_e_step)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit_unguarded(self, X, sample_weight, final_e_step):
+        previous_n_features = getattr(self, "n_features_in_", None)
         X, sample_weight = self._validate_fit_input(X, sample_weight)
+        if (self.warm_start and hasattr(self, "converged_")
+                and X.shape[1] != previous_n_features):
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} was fitted "
+                f"with {previous_n_features} features and warm_start=True continues "
+                "from that fit. Pass data with the same features, or set "
+                "warm_start=False to start afresh.")
         inits = self._checked_inits(X.shape[1])
         compute_dtype = self.dtype
         out_dtype = np.float32 if (X.dtype == np.float32 or compute_dtype == "float32") \

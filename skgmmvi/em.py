@@ -10,7 +10,8 @@ class EMGaussianMixture(BaseGaussianMixture):
 
     A drop-in replacement for :class:`sklearn.mixture.GaussianMixture`: the same
     parameters, defaults, fitted attributes, methods, messages and, for the same
-    data and ``random_state``, the same fitted parameters (to rounding). On top:
+    data and ``random_state``, the same fitted parameters (to rounding) whenever
+    no row of the data repeats (see ``init_params`` for data whose rows do). On top:
     ``sample_weight`` in :meth:`fit`, a compute ``dtype``, and bounded memory
     through ``batch_size``. The whole EM loop runs inside one compiled TensorFlow
     function, on a GPU when TensorFlow sees one.
@@ -38,8 +39,11 @@ class EMGaussianMixture(BaseGaussianMixture):
         How the initial responsibilities are drawn: labels from k-means,
         centres from k-means++ or drawn from the data, or random
         responsibilities. Draws are scikit-learn's. With sample weights or
-        repeated rows, the initialisation runs on the distinct rows with their
-        total weights, so that weighting equals repeating exactly.
+        repeated rows, the initialisation runs on the distinct rows (in
+        lexicographic order) with their total weights, so that an integer weight
+        equals repeating the row exactly, initialisation included. On data with
+        repeated rows the starting point then differs from scikit-learn's (and
+        so may the local optimum EM reaches).
     weights_init : array-like of shape (n_components,), default=None
         User-provided initial weights.
     means_init : array-like of shape (n_components, n_features), default=None
