@@ -1,0 +1,624 @@
+"""Benchmark: skgmmvi.EMGaussianMixture against sklearn.mixture.GaussianMixture.
+
+What is measured
+----------------
+For each configuration (rows N, features D, components K, covariance type) and
+each compute precision (float64, float32), both libraries fit the same
+synthetic Gaussian mixture from the same initial parameters for a fixed number
+of EM iterations (``tol=0``, ``max_iter=--iters``, ``n_init=1``). Reported per
+library:
+
+* the wall time of ``fit`` (``time.perf_counter``; median over ``--repeats``),
+* the mean log-likelihood ``est.score(X)`` of the fitted model on the training
+  rows (each library scores the X it was fitted on, in the row's dtype), and
+  the relative difference ``|sklearn - skgmmvi| / |skgmmvi|``,
+* the peak memory increase of ``fit`` in MiB: the process's peak resident set
+  size (``ru_maxrss``) after the timed fits minus its value just before them.
+
+How
+---
+Every (configuration, dtype, library) cell runs in a fresh child process (this
+script re-invoked with a hidden ``--child`` argument), so that memory peaks of
+one library or configuration do not hide those of another. The child generates
+the data (fixed numpy seed), computes the shared initial parameters, imports
+its library and performs one untimed warm-up fit (one EM iteration on the
+first 1000 rows), so that TensorFlow's one-off tracing of the compiled EM loop
+is not counted (the compiled function takes shapes and the iteration count as
+dynamic inputs, so the full-size fits reuse it).
+Then, on Linux, it resets the kernel's peak-RSS counter
+(``/proc/self/clear_refs``) when allowed, so that transient memory of data
+generation does not mask the fit's peak; the header says whether this worked.
+Finally it runs the timed fits and prints one JSON line.
+
+The data: K means drawn from N(0, 3^2) per coordinate (clusters overlap
+moderately), one random covariance per component with eigenvalues in
+[0.5, 2], equal weights. Initial parameters (identical for both libraries):
+equal weights, means = K distinct rows of X chosen with a seeded RandomState,
+precisions = inverse of the data covariance (the inverse of its diagonal for
+'diag', the inverse of the mean variance for 'spherical'), shaped as
+scikit-learn requires for the covariance type and cast to the row's dtype.
+For float32 rows, both libraries get float32 X (scikit-learn then computes in
+float32) and skgmmvi runs with ``dtype="float32"``.
+
+Both estimators get ``init_params="random_from_data"``: scikit-learn runs its
+``init_params`` procedure even when all three ``*_init`` arrays are given (and
+then overrides its result), so the default 'kmeans' would put a full k-means
+fit into every timed scikit-learn fit. With 'random_from_data' its extra work
+is one M-step-sized parameter estimate; skgmmvi skips initialisation entirely
+when all three arrays are given.
+
+Threads are left at their defaults (BLAS for scikit-learn, TensorFlow's own
+thread pools for skgmmvi).
+
+Usage
+-----
+::
+
+    python benchmarks/bench_em.py [--quick] [--repeats 3] [--iters 20] [--rst]
+                                  [--configs 0,2]
+
+``--quick`` divides every N by 10 (smoke run); ``--configs`` selects
+configurations by index (see ``CONFIGS``), each run in both dtypes; ``--rst``
+also prints the table as a reStructuredText simple table.
+"""
+
+import argparse
+import gc
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+#: (n_samples, n_features, n_components, covariance_type); each run in both dtypes.
+CONFIGS = [
+    (100_000, 16, 16, "full"),
+    (200_000, 32, 32, "full"),
+    (1_000_000, 8, 8, "diag"),
+    (100_000, 16, 16, "tied"),
+    (100_000, 16, 16, "spherical"),
+]
+DTYPES = ("float64", "float32")
+LIBRARIES = ("sklearn", "skgmmvi")
+DATA_SEED = 20240101
+INIT_SEED = 0
+WARMUP_ROWS = 1000
+#: scikit-learn computes initial responsibilities (and parameters from them)
+#: even when all of weights_init, means_init and precisions_init are given, then
+#: discards them; 'random_from_data' is its cheapest choice (the default k-means
+#: would add a full KMeans fit to every timed sklearn fit). skgmmvi skips this.
+INIT_PARAMS = "random_from_data"
+GENERATION_CHUNK_ROWS = 65536
+
+
+# --------------------------------------------------------------------------- data
+def make_mixture_data(n_samples, n_features, n_components, dtype, seed=DATA_SEED):
+    """Draw rows from a random Gaussian mixture with equal weights.
+
+    The rows are generated in float64 in chunks and written into an array of
+    ``dtype``, so the float32 and float64 versions hold the same draws and no
+    full-size float64 temporary is created.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of rows.
+    n_features : int
+        Number of features.
+    n_components : int
+        Number of mixture components.
+    dtype : {"float64", "float32"}
+        The dtype of the returned array.
+    seed : int, default=DATA_SEED
+        Seed of the numpy generator.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        The rows, shuffled, C-contiguous.
+    """
+    rng = np.random.default_rng(seed)
+    means = rng.normal(0.0, 3.0, size=(n_components, n_features))
+    cholesky_factors = []
+    for _ in range(n_components):
+        rotation, _ = np.linalg.qr(rng.standard_normal((n_features, n_features)))
+        eigenvalues = rng.uniform(0.5, 2.0, size=n_features)
+        covariance = (rotation * eigenvalues) @ rotation.T
+        cholesky_factors.append(np.linalg.cholesky(covariance))
+
+    counts = np.full(n_components, n_samples // n_components)
+    counts[: n_samples % n_components] += 1
+    X = np.empty((n_samples, n_features), dtype=dtype)
+    row = 0
+    for mean, factor, count in zip(means, cholesky_factors, counts):
+        stop = row + count
+        for start in range(row, stop, GENERATION_CHUNK_ROWS):
+            end = min(start + GENERATION_CHUNK_ROWS, stop)
+            noise = rng.standard_normal((end - start, n_features))
+            X[start:end] = mean + noise @ factor.T
+        row = stop
+    rng.shuffle(X)  # in place, along the rows
+    return X
+
+
+def data_mean_and_covariance(X):
+    """Mean and (biased) covariance of the rows, accumulated in float64 chunks.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+
+    Returns
+    -------
+    mean : ndarray of shape (n_features,)
+    covariance : ndarray of shape (n_features, n_features)
+    """
+    n_samples, n_features = X.shape
+    total = np.zeros(n_features)
+    for start in range(0, n_samples, GENERATION_CHUNK_ROWS):
+        total += X[start:start + GENERATION_CHUNK_ROWS].sum(axis=0, dtype=np.float64)
+    mean = total / n_samples
+    scatter = np.zeros((n_features, n_features))
+    for start in range(0, n_samples, GENERATION_CHUNK_ROWS):
+        centered = X[start:start + GENERATION_CHUNK_ROWS].astype(np.float64) - mean
+        scatter += centered.T @ centered
+    return mean, scatter / n_samples
+
+
+def initial_parameters(X, n_components, covariance_type, seed=INIT_SEED):
+    """Initial weights, means and precisions shared by both libraries.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        The training rows; the results have ``X.dtype``.
+    n_components : int
+        Number of mixture components.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+        Decides the shape of ``precisions_init``.
+    seed : int, default=INIT_SEED
+        Seed of the RandomState that picks the initial means among the rows.
+
+    Returns
+    -------
+    inits : dict
+        ``weights_init``, ``means_init`` and ``precisions_init``, ready to be
+        passed as keyword arguments to either estimator.
+    """
+    n_samples, n_features = X.shape
+    random_state = np.random.RandomState(seed)
+    rows = random_state.choice(n_samples, size=n_components, replace=False)
+    means = np.asarray(X[np.sort(rows)], dtype=np.float64)
+    weights = np.full(n_components, 1.0 / n_components)
+    _, covariance = data_mean_and_covariance(X)
+    if covariance_type in ("full", "tied"):
+        precision = np.linalg.inv(covariance)
+        precision = 0.5 * (precision + precision.T)
+        precisions = (precision if covariance_type == "tied"
+                      else np.tile(precision, (n_components, 1, 1)))
+    elif covariance_type == "diag":
+        precisions = np.tile(1.0 / np.diag(covariance), (n_components, 1))
+    elif covariance_type == "spherical":
+        precisions = np.full(n_components, 1.0 / np.mean(np.diag(covariance)))
+    else:
+        raise ValueError(f"unknown covariance_type {covariance_type!r}")
+    return {
+        "weights_init": weights.astype(X.dtype),
+        "means_init": means.astype(X.dtype),
+        "precisions_init": np.ascontiguousarray(precisions, dtype=X.dtype),
+    }
+
+
+# ------------------------------------------------------------------------ memory
+def reset_peak_rss():
+    """Reset the kernel's peak-RSS counter of this process to its current RSS.
+
+    Works on Linux (writing "5" to ``/proc/self/clear_refs``); elsewhere, or
+    when not permitted, nothing happens.
+
+    Returns
+    -------
+    reset : bool
+        True when the counter was reset.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_mib():
+    """Peak resident set size of this process so far, in MiB.
+
+    Returns
+    -------
+    peak : float
+        ``ru_maxrss`` converted to MiB (it is in KiB on Linux, bytes on macOS).
+    """
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if sys.platform == "darwin":
+        return peak / 2**20
+    return peak / 2**10
+
+
+# ------------------------------------------------------------------------- child
+def make_estimator(library, n_components, covariance_type, dtype, n_iter, inits):
+    """A fresh estimator of ``library`` with a fixed iteration count.
+
+    Parameters
+    ----------
+    library : {"sklearn", "skgmmvi"}
+    n_components : int
+    covariance_type : str
+    dtype : {"float64", "float32"}
+        Compute precision; only passed to skgmmvi (scikit-learn follows X).
+    n_iter : int
+        ``max_iter``; with ``tol=0`` every fit runs exactly this many steps.
+    inits : dict
+        Output of :func:`initial_parameters`.
+
+    Returns
+    -------
+    estimator : GaussianMixture or EMGaussianMixture
+    """
+    common = dict(n_components=n_components, covariance_type=covariance_type,
+                  tol=0.0, max_iter=n_iter, n_init=1, init_params=INIT_PARAMS,
+                  random_state=0, **inits)
+    if library == "sklearn":
+        from sklearn.mixture import GaussianMixture
+
+        return GaussianMixture(**common)
+    if library == "skgmmvi":
+        from skgmmvi import EMGaussianMixture
+
+        return EMGaussianMixture(dtype=dtype, **common)
+    raise ValueError(f"unknown library {library!r}")
+
+
+def run_child(spec):
+    """Measure one (configuration, dtype, library) cell in this process.
+
+    Generates the data, warms the library up on the first rows, then times
+    ``spec["repeats"]`` fits and records the peak-memory increase and the
+    final score.
+
+    Parameters
+    ----------
+    spec : dict
+        Keys ``library``, ``n_samples``, ``n_features``, ``n_components``,
+        ``covariance_type``, ``dtype``, ``iters``, ``repeats``.
+
+    Returns
+    -------
+    result : dict
+        ``time`` (median seconds), ``times``, ``score``, ``peak_mib``,
+        ``n_iter``, ``peak_reset`` and library versions.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    library = spec["library"]
+    X = make_mixture_data(spec["n_samples"], spec["n_features"],
+                          spec["n_components"], spec["dtype"])
+    inits = initial_parameters(X, spec["n_components"], spec["covariance_type"])
+
+    def new_estimator():
+        return make_estimator(library, spec["n_components"], spec["covariance_type"],
+                              spec["dtype"], spec["iters"], inits)
+
+    # Untimed warm-up: imports, TensorFlow tracing, thread pools. One iteration
+    # suffices (the iteration count is a tensor input of the compiled loop) and
+    # avoids degenerate components that longer fits of few rows may produce.
+    warm_up = new_estimator().set_params(max_iter=1)
+    warm_up.fit(X[:WARMUP_ROWS])
+    del warm_up
+    gc.collect()
+
+    peak_reset = reset_peak_rss()
+    rss_before = peak_rss_mib()
+    times = []
+    estimator = None
+    for _ in range(spec["repeats"]):
+        estimator = None
+        gc.collect()
+        estimator = new_estimator()
+        start = time.perf_counter()
+        estimator.fit(X)
+        times.append(time.perf_counter() - start)
+    peak_increase = peak_rss_mib() - rss_before
+
+    result = {
+        "time": statistics.median(times),
+        "times": times,
+        "score": float(estimator.score(X)),
+        "peak_mib": peak_increase,
+        "n_iter": int(estimator.n_iter_),
+        "peak_reset": peak_reset,
+    }
+    if library == "skgmmvi":
+        import tensorflow as tf
+
+        import skgmmvi
+
+        result["tensorflow_version"] = tf.__version__
+        result["skgmmvi_version"] = skgmmvi.__version__
+    return result
+
+
+def measure_in_child(spec):
+    """Run :func:`run_child` in a fresh Python process and return its result.
+
+    Parameters
+    ----------
+    spec : dict
+        See :func:`run_child`.
+
+    Returns
+    -------
+    result : dict or None
+        The child's result, or None when the child failed (its stderr is
+        echoed to this process's stderr).
+    """
+    command = [sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)]
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    completed = subprocess.run(command, capture_output=True, text=True,
+                               env=environment, check=False)
+    lines = completed.stdout.strip().splitlines()
+    if completed.returncode != 0 or not lines:
+        print(f"child failed ({spec['library']}, {spec}):\n{completed.stderr[-3000:]}",
+              file=sys.stderr)
+        return None
+    return json.loads(lines[-1])
+
+
+# ------------------------------------------------------------------------ tables
+TABLE_COLUMNS = ["N", "D", "K", "cov", "dtype", "sklearn [s]", "skgmmvi [s]",
+                 "speed-up", "sklearn loglik", "skgmmvi loglik", "rel. diff",
+                 "sklearn +MiB", "skgmmvi +MiB"]
+RIGHT_ALIGNED = {0, 1, 2, 5, 6, 7, 8, 9, 10, 11, 12}
+
+
+def table_row(config, dtype, sklearn_result, skgmmvi_result):
+    """The cells of one table row.
+
+    Parameters
+    ----------
+    config : tuple
+        (n_samples, n_features, n_components, covariance_type).
+    dtype : str
+    sklearn_result, skgmmvi_result : dict or None
+        Child results; None prints as "failed".
+
+    Returns
+    -------
+    cells : list of str
+    """
+    n_samples, n_features, n_components, covariance_type = config
+    cells = [f"{n_samples:,}", str(n_features), str(n_components), covariance_type,
+             dtype]
+    sk, ours = sklearn_result, skgmmvi_result
+    cells.append(f"{sk['time']:.3f}" if sk else "failed")
+    cells.append(f"{ours['time']:.3f}" if ours else "failed")
+    cells.append(f"{sk['time'] / ours['time']:.1f}x" if sk and ours else "-")
+    cells.append(f"{sk['score']:.6f}" if sk else "failed")
+    cells.append(f"{ours['score']:.6f}" if ours else "failed")
+    if sk and ours:
+        difference = abs(sk["score"] - ours["score"]) / abs(ours["score"])
+        cells.append(f"{difference:.1e}")
+    else:
+        cells.append("-")
+    cells.append(f"{sk['peak_mib']:.1f}" if sk else "failed")
+    cells.append(f"{ours['peak_mib']:.1f}" if ours else "failed")
+    return cells
+
+
+def column_widths(rows):
+    """Width of each column: the longest of its header and cells.
+
+    Parameters
+    ----------
+    rows : list of list of str
+
+    Returns
+    -------
+    widths : list of int
+    """
+    return [max(len(text) for text in column) for column in zip(TABLE_COLUMNS, *rows)]
+
+
+def _aligned(cells, widths):
+    return "  ".join(text.rjust(width) if index in RIGHT_ALIGNED else text.ljust(width)
+                     for index, (text, width) in enumerate(zip(cells, widths))).rstrip()
+
+
+def plain_table(rows):
+    """The results as a fixed-width text table.
+
+    Parameters
+    ----------
+    rows : list of list of str
+        Cells from :func:`table_row`.
+
+    Returns
+    -------
+    text : str
+    """
+    widths = column_widths(rows)
+    rule = "  ".join("-" * width for width in widths)
+    lines = [_aligned(TABLE_COLUMNS, widths), rule]
+    lines += [_aligned(cells, widths) for cells in rows]
+    return "\n".join(lines)
+
+
+def rst_table(rows):
+    """The results as a reStructuredText simple table.
+
+    Parameters
+    ----------
+    rows : list of list of str
+        Cells from :func:`table_row`.
+
+    Returns
+    -------
+    text : str
+    """
+    widths = column_widths(rows)
+    rule = "  ".join("=" * width for width in widths)
+    lines = [rule, _aligned(TABLE_COLUMNS, widths), rule]
+    lines += [_aligned(cells, widths) for cells in rows]
+    lines.append(rule)
+    return "\n".join(lines)
+
+
+def header_lines(args, versions, peak_reset):
+    """Lines describing the machine, versions and method, printed above the table.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+    versions : dict
+        Library name -> version string.
+    peak_reset : bool or None
+        Whether the children could reset the peak-RSS counter (None: unknown).
+
+    Returns
+    -------
+    lines : list of str
+    """
+    version_text = ", ".join(f"{name} {version}" for name, version in versions.items())
+    memory_note = {
+        True: "peak RSS counter reset before the timed fits",
+        False: "peak RSS counter could not be reset: increases above the "
+               "data-generation peak only",
+        None: "peak RSS method unknown",
+    }[peak_reset]
+    return [
+        f"Machine: {os.cpu_count()} CPUs, {platform.platform()}, "
+        f"Python {platform.python_version()}",
+        f"Versions: {version_text}",
+        f"EM iterations per fit: {args.iters} (tol=0, n_init=1, same initial "
+        f"parameters for both); fit time = median of {args.repeats} repeat(s)"
+        + ("; --quick: N / 10" if args.quick else ""),
+        "Each library: one untimed warm-up fit (1 iteration, first "
+        f"{WARMUP_ROWS} rows) in the same process first (TensorFlow tracing not timed).",
+        f"init_params='{INIT_PARAMS}' for both (sklearn still runs it before applying "
+        "the *_init arrays; skgmmvi skips it).",
+        "loglik = est.score(X) on the training rows; rel. diff = |sklearn - skgmmvi| "
+        "/ |skgmmvi|; +MiB = peak RSS increase during the timed fits "
+        f"(fresh process per cell; {memory_note}).",
+    ]
+
+
+# -------------------------------------------------------------------------- main
+def parse_arguments(argv=None):
+    """Parse the command line.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Arguments; None means ``sys.argv[1:]``.
+
+    Returns
+    -------
+    args : argparse.Namespace
+    """
+    parser = argparse.ArgumentParser(
+        description="Benchmark skgmmvi.EMGaussianMixture against "
+                    "sklearn.mixture.GaussianMixture.")
+    parser.add_argument("--quick", action="store_true",
+                        help="divide every N by 10 (smoke run)")
+    parser.add_argument("--configs", default=None,
+                        help="comma-separated configuration indices (default: all of "
+                             + ", ".join(f"{i}={c}" for i, c in enumerate(CONFIGS)) + ")")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed fits per cell; the median is reported (default 3)")
+    parser.add_argument("--iters", type=int, default=20,
+                        help="EM iterations per fit (default 20)")
+    parser.add_argument("--rst", action="store_true",
+                        help="also print the table as a reStructuredText simple table")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.iters < 1:
+        parser.error("--repeats and --iters must be at least 1")
+    if args.configs is None:
+        args.config_indices = list(range(len(CONFIGS)))
+    else:
+        try:
+            args.config_indices = [int(part) for part in args.configs.split(",") if part]
+        except ValueError:
+            parser.error("--configs takes comma-separated integers")
+        if not args.config_indices or not all(0 <= index < len(CONFIGS)
+                                               for index in args.config_indices):
+            parser.error(f"--configs: indices must be in 0..{len(CONFIGS) - 1}")
+    return args
+
+
+def main(argv=None):
+    """Run the benchmark (or, with the hidden ``--child``, one cell of it).
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Command-line arguments; None means ``sys.argv[1:]``.
+    """
+    args = parse_arguments(argv)
+    if args.child is not None:
+        sys.path.insert(0, REPO_ROOT)  # measure this checkout of skgmmvi
+        print(json.dumps(run_child(json.loads(args.child))), flush=True)
+        return
+
+    import sklearn
+
+    versions = {"numpy": np.__version__, "scikit-learn": sklearn.__version__}
+    rows, peak_resets, iteration_problems = [], set(), []
+    for index in args.config_indices:
+        n_samples, n_features, n_components, covariance_type = CONFIGS[index]
+        if args.quick:
+            n_samples //= 10
+        config = (n_samples, n_features, n_components, covariance_type)
+        for dtype in DTYPES:
+            results = {}
+            for library in LIBRARIES:
+                print(f"[{index}] {config} {dtype} {library} ...", file=sys.stderr,
+                      flush=True)
+                spec = dict(library=library, n_samples=n_samples, n_features=n_features,
+                            n_components=n_components, covariance_type=covariance_type,
+                            dtype=dtype, iters=args.iters, repeats=args.repeats)
+                result = measure_in_child(spec)
+                results[library] = result
+                if result is None:
+                    continue
+                peak_resets.add(result["peak_reset"])
+                if "tensorflow_version" in result:
+                    versions["tensorflow"] = result["tensorflow_version"]
+                    versions["skgmmvi"] = result["skgmmvi_version"]
+                if result["n_iter"] != args.iters:
+                    iteration_problems.append(
+                        f"{config} {dtype} {library}: n_iter_={result['n_iter']}")
+            rows.append(table_row(config, dtype, results["sklearn"], results["skgmmvi"]))
+
+    peak_reset = peak_resets.pop() if len(peak_resets) == 1 else None
+    print()
+    print("\n".join(header_lines(args, versions, peak_reset)))
+    print()
+    print(plain_table(rows))
+    if iteration_problems:
+        print("\nWarning: fits that did not run the requested number of iterations:")
+        print("\n".join("  " + problem for problem in iteration_problems))
+    if args.rst:
+        print()
+        print(rst_table(rows))
+
+
+if __name__ == "__main__":
+    main()
