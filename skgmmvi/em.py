@@ -64,8 +64,11 @@ class EMGaussianMixture(BaseGaussianMixture):
     verbose_interval : int, default=10
         Number of iterations between progress lines.
     dtype : {'float64', 'float32'}, default='float64'
-        Precision of the computation. Fitted arrays and outputs are float32
-        when this is 'float32' or when ``X`` is float32 (as in scikit-learn).
+        Precision in which the backend holds the data ('float32' halves the
+        memory of a fit). Sufficient statistics and parameters are accumulated
+        in float64 either way, so narrow components do not break a float32 fit.
+        Fitted arrays and outputs are float32 when this is 'float32' or when
+        ``X`` is float32 (as in scikit-learn).
     batch_size : int, default=None
         Rows processed at once. Memory beyond the data is
         O(batch_size * (n_components + P)) with P = D (D + 1) / 2 + D + 1 for

@@ -222,3 +222,22 @@ def test_import_and_fit_print_no_tensorflow_noise():
                            "print('tensorflow' in sys.modules)"],
                           capture_output=True, text=True, timeout=300)
     assert lazy.stdout.strip() == "False"
+
+
+def test_float32_survives_narrow_components():
+    # 16 components of ~60 rows in 16-D: some collapse to a handful of points and
+    # their covariances sit at the reg_covar floor, where float32 moments break.
+    rng = np.random.RandomState(0)
+    n_features = n_components = 16
+    centres = 3 * rng.randn(n_components, n_features)
+    X = np.vstack([rng.randn(62, n_features) + c for c in centres]).astype(np.float32)
+    init = dict(weights_init=np.full(n_components, 1 / n_components),
+                means_init=X[rng.choice(len(X), n_components, replace=False)],
+                precisions_init=np.stack([np.linalg.inv(np.cov(X.T.astype(float)))]
+                                         * n_components))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = EMGaussianMixture(n_components, max_iter=10, tol=0, dtype="float32",
+                                 **init).fit(X)
+        ref = GaussianMixture(n_components, max_iter=10, tol=0, **init).fit(X)
+    assert_allclose(ours.score(X), ref.score(X), rtol=1e-5)

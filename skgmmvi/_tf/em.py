@@ -9,6 +9,11 @@ feature count of :mod:`skgmmvi._tf.gaussian` (D (D + 1) / 2 + D + 1 for ``full``
 
 The whole EM loop (E-step, M-step, lower bound, convergence test) for as many
 iterations as asked runs inside one call, with no Python in between.
+
+The data stay in the dtype asked for (float32 halves their memory); each chunk is
+cast to float64 as it is read, and statistics and parameters are float64. The
+moment form of the M-step loses about ``|mu_k - c|^2 / sigma_k^2`` in relative
+accuracy, which float32 cannot afford for narrow components.
 """
 
 import numpy as np
@@ -53,6 +58,12 @@ def _over_chunks(n_rows, batch_size, step, accumulators):
     return out[1:]
 
 
+def _rows(X, start, stop):
+    """Rows ``start:stop`` of the data, in the float64 the statistics are kept in."""
+    tf = tensorflow()
+    return tf.cast(X[start:stop], tf.float64)
+
+
 def _pairs_if_full(covariance_type, n_features):
     return g.upper_triangle_pairs(n_features) if covariance_type == "full" else None
 
@@ -66,7 +77,7 @@ def _accumulate_statistics(X, weight, center, covariance_type, pairs, tied_chol,
     weighted log-likelihood sum (0 where not applicable).
     """
     tf = tensorflow()
-    dtype = X.dtype
+    dtype = tf.float64
     n_rows = tf.shape(X)[0]
     n_features = tf.shape(X)[1]
     n_feat = tf.shape(
@@ -74,7 +85,7 @@ def _accumulate_statistics(X, weight, center, covariance_type, pairs, tied_chol,
     )[0]
 
     def step(start, stop, stats, log_lik):
-        xc_t = tf.transpose(X[start:stop] - center)
+        xc_t = tf.transpose(_rows(X, start, stop) - center)
         phi = g.features(xc_t, covariance_type, pairs, tied_chol)
         resp_w, chunk_log_lik = responsibilities(start, stop, phi)
         stats = stats + tf.matmul(resp_w, phi, transpose_b=True)
@@ -101,12 +112,13 @@ def _e_step_responsibilities(coef, weight):
     return responsibilities
 
 
-def _build_em_steps(covariance_type, dtype):
+def _build_em_steps(covariance_type, data_dtype):
     tf = tensorflow()
+    dtype = tf.float64
     w_shape, m_shape, c_shape, p_shape = _parameter_shapes(covariance_type)
     spec = tf.TensorSpec
     signature = [
-        spec([None, None], dtype),  # X
+        spec([None, None], data_dtype),  # X
         spec([None], dtype),  # sample weight
         spec([None], dtype),  # centre
         spec([None, None], dtype),  # gram (tied)
@@ -158,12 +170,13 @@ def _build_em_steps(covariance_type, dtype):
     return em_steps
 
 
-def _build_init(covariance_type, dtype, from_labels):
+def _build_init(covariance_type, data_dtype, from_labels):
     tf = tensorflow()
+    dtype = tf.float64
     spec = tf.TensorSpec
     resp_spec = spec([None], tf.int32) if from_labels else spec([None, None], dtype)
     signature = [
-        spec([None, None], dtype), spec([None], dtype), spec([None], dtype),
+        spec([None, None], data_dtype), spec([None], dtype), spec([None], dtype),
         spec([None, None], dtype), resp_spec, spec([], tf.int32), spec([], dtype),
         spec([], tf.int32),
     ]
@@ -194,7 +207,7 @@ def _build_init(covariance_type, dtype, from_labels):
             counts = stats[:, -1] + tf.constant(10.0 * g._finfo_eps(dtype), dtype)
 
             def scatter_step(start, stop, scatter):
-                diff = X[start:stop][None, :, :] - means[:, None, :]
+                diff = _rows(X, start, stop)[None, :, :] - means[:, None, :]
                 if from_labels:
                     chunk = tf.one_hot(resp[start:stop], n_components, axis=0, dtype=dtype)
                 else:
@@ -211,11 +224,12 @@ def _build_init(covariance_type, dtype, from_labels):
     return initial_parameters
 
 
-def _build_log_prob(covariance_type, dtype):
+def _build_log_prob(covariance_type, data_dtype):
     tf = tensorflow()
+    dtype = tf.float64
     _, m_shape, _, p_shape = _parameter_shapes(covariance_type)
     spec = tf.TensorSpec
-    signature = [spec([None, None], dtype), spec([None], dtype), spec([None], dtype),
+    signature = [spec([None, None], data_dtype), spec([None], dtype), spec([None], dtype),
                  spec(m_shape, dtype), spec(p_shape, dtype), spec([], tf.int32)]
 
     @tf.function(input_signature=signature)
@@ -228,7 +242,7 @@ def _build_log_prob(covariance_type, dtype):
         out = tf.TensorArray(dtype, size=n_chunks, infer_shape=False)
 
         def step(start, stop, out):
-            xc_t = tf.transpose(X[start:stop] - center)
+            xc_t = tf.transpose(_rows(X, start, stop) - center)
             log_prob = tf.transpose(tf.matmul(coef, g.features(xc_t, covariance_type,
                                                               pairs, tied)))
             return (out.write(start // batch_size, log_prob),)
@@ -241,17 +255,18 @@ def _build_log_prob(covariance_type, dtype):
     return log_prob_resp
 
 
-def _build_gram(covariance_type, dtype):
+def _build_gram(covariance_type, data_dtype):
     tf = tensorflow()
+    dtype = tf.float64
     spec = tf.TensorSpec
 
-    @tf.function(input_signature=[spec([None, None], dtype), spec([None], dtype),
+    @tf.function(input_signature=[spec([None, None], data_dtype), spec([None], dtype),
                                   spec([None], dtype), spec([], tf.int32)])
     def gram(X, weight, center, batch_size):
         n_features = tf.shape(X)[1]
 
         def step(start, stop, acc):
-            xc = X[start:stop] - center
+            xc = _rows(X, start, stop) - center
             return (acc + tf.matmul(xc * weight[start:stop, None], xc, transpose_a=True),)
 
         zero = tf.zeros(tf.stack([n_features, n_features]), dtype)
@@ -287,26 +302,22 @@ class FitData:
         tf = tensorflow()
         self.covariance_type = covariance_type
         self.dtype = dtype
-        self.np_dtype = np.dtype(dtype)
         self.batch_size = tf.constant(int(batch_size), tf.int32)
         self.device = device_name()
         with tf.device(self.device):
             self.X = tf.convert_to_tensor(X, dtype=tf_dtype(dtype))
-            self.weight = tf.convert_to_tensor(sample_weight, dtype=tf_dtype(dtype))
-        total = float(np.sum(sample_weight, dtype=np.float64))
-        center = np.asarray(sample_weight, np.float64) @ np.asarray(X, np.float64) / total
-        self.center = tf.constant(center, tf_dtype(dtype))
-        n_features = X.shape[1]
+            self.weight = tf.convert_to_tensor(sample_weight, dtype=tf.float64)
+        self.center = tf.constant(weighted_mean(X, sample_weight), tf.float64)
         if covariance_type == "tied":
             with tf.device(self.device):
                 self.gram = _compiled("gram", covariance_type, dtype)(
                     self.X, self.weight, self.center, self.batch_size)
         else:
-            self.gram = tf.zeros([0, 0], tf_dtype(dtype))
-        self.n_features = n_features
+            self.gram = tf.zeros([0, 0], tf.float64)
 
-    def _const(self, value):
-        return tensorflow().constant(value, tf_dtype(self.dtype))
+    @staticmethod
+    def _const(value):
+        return tensorflow().constant(value, tensorflow().float64)
 
     def initial_parameters(self, n_components, reg_covar, labels=None, resp=None,
                            X=None, sample_weight=None):
@@ -318,11 +329,10 @@ class FitData:
         tf = tensorflow()
         kind = "init_labels" if labels is not None else "init_resp"
         source = (tf.constant(np.asarray(labels, np.int32)) if labels is not None
-                  else tf.constant(np.asarray(resp), tf_dtype(self.dtype)))
+                  else tf.constant(np.asarray(resp), tf.float64))
         with tf.device(self.device):
             rows = self.X if X is None else tf.constant(X, tf_dtype(self.dtype))
-            weight = self.weight if X is None else tf.constant(sample_weight,
-                                                               tf_dtype(self.dtype))
+            weight = self.weight if X is None else tf.constant(sample_weight, tf.float64)
             gram = self.gram
             if X is not None and self.covariance_type == "tied":
                 gram = _compiled("gram", "tied", self.dtype)(rows, weight, self.center,
@@ -381,21 +391,20 @@ def log_prob_resp(X, params, covariance_type, batch_size, dtype):
     """
     tf = tensorflow()
     weights, means, _, precision_chol = params
-    tdt = tf_dtype(dtype)
+    f64 = tf.float64
     center = np.asarray(weights, np.float64) @ np.asarray(means, np.float64)
     with tf.device(device_name()):
         log_norm, log_resp = _compiled("log_prob", covariance_type, dtype)(
-            tf.convert_to_tensor(X, tdt), tf.constant(center, tdt),
-            tf.constant(weights, tdt), tf.constant(means, tdt),
-            tf.constant(precision_chol, tdt), tf.constant(int(batch_size), tf.int32))
+            tf.convert_to_tensor(X, tf_dtype(dtype)), tf.constant(center, f64),
+            tf.constant(weights, f64), tf.constant(means, f64),
+            tf.constant(precision_chol, f64), tf.constant(int(batch_size), tf.int32))
     return log_norm.numpy(), log_resp.numpy()
 
 
-def precision_cholesky(covariances, covariance_type, dtype):
-    """Precision Cholesky factors of covariances (numpy); raises if not PD."""
-    tf = tensorflow()
-    out = g.precision_cholesky(tf.constant(covariances, tf_dtype(dtype)), covariance_type)
-    out = out.numpy()
-    if not np.all(np.isfinite(out)):
-        raise IllDefinedCovariance()
-    return out
+def weighted_mean(X, sample_weight, block_rows=65536):
+    """``sum_n w_n x_n / sum_n w_n`` in float64, without a float64 copy of X."""
+    total = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], block_rows):
+        block = np.asarray(X[start:start + block_rows], dtype=np.float64)
+        total += sample_weight[start:start + block_rows] @ block
+    return total / np.sum(sample_weight, dtype=np.float64)
