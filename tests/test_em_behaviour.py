@@ -239,5 +239,9 @@ def test_float32_survives_narrow_components():
         warnings.simplefilter("ignore", ConvergenceWarning)
         ours = EMGaussianMixture(n_components, max_iter=10, tol=0, dtype="float32",
                                  **init).fit(X)
-        ref = GaussianMixture(n_components, max_iter=10, tol=0, **init).fit(X)
-    assert_allclose(ours.score(X), ref.score(X), rtol=1e-5)
+        exact = GaussianMixture(n_components, max_iter=10, tol=0, **init).fit(
+            X.astype(np.float64))
+    # float64 statistics: as close to the float64 fit as float32 outputs allow
+    # (scikit-learn's own float32 fit is 1e-4 away here).
+    assert_allclose(ours.score(X), exact.score(X.astype(np.float64)), rtol=1e-6)
+    assert_allclose(ours.means_, exact.means_, rtol=1e-4, atol=1e-4)
