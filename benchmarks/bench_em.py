@@ -40,12 +40,8 @@ scikit-learn requires for the covariance type and cast to the row's dtype.
 For float32 rows, both libraries get float32 X (scikit-learn then computes in
 float32) and skgmmvi runs with ``dtype="float32"``.
 
-Both estimators get ``init_params="random_from_data"``: scikit-learn runs its
-``init_params`` procedure even when all three ``*_init`` arrays are given (and
-then overrides its result), so the default 'kmeans' would put a full k-means
-fit into every timed scikit-learn fit. With 'random_from_data' its extra work
-is one M-step-sized parameter estimate; skgmmvi skips initialisation entirely
-when all three arrays are given.
+Both estimators get ``init_params="random_from_data"``; as all three ``*_init``
+arrays are given, neither library runs its initialisation procedure at all.
 
 Threads are left at their defaults (BLAS for scikit-learn, TensorFlow's own
 thread pools for skgmmvi).
@@ -91,10 +87,8 @@ LIBRARIES = ("sklearn", "skgmmvi")
 DATA_SEED = 20240101
 INIT_SEED = 0
 WARMUP_ROWS = 1000
-#: scikit-learn computes initial responsibilities (and parameters from them)
-#: even when all of weights_init, means_init and precisions_init are given, then
-#: discards them; 'random_from_data' is its cheapest choice (the default k-means
-#: would add a full KMeans fit to every timed sklearn fit). skgmmvi skips this.
+#: Irrelevant while all three *_init arrays are given (neither library then runs
+#: it); the cheapest choice in case one is ever left out.
 INIT_PARAMS = "random_from_data"
 GENERATION_CHUNK_ROWS = 65536
 
@@ -511,8 +505,7 @@ def header_lines(args, versions, peak_reset):
         + ("; --quick: N / 10" if args.quick else ""),
         "Each library: one untimed warm-up fit (1 iteration, first "
         f"{WARMUP_ROWS} rows) in the same process first (TensorFlow tracing not timed).",
-        f"init_params='{INIT_PARAMS}' for both (sklearn still runs it before applying "
-        "the *_init arrays; skgmmvi skips it).",
+        "All three *_init arrays given: no initialisation procedure runs in either.",
         "loglik = est.score(X) on the training rows; rel. diff = |sklearn - skgmmvi| "
         "/ |skgmmvi|; +MiB = peak RSS increase during the timed fits "
         f"(fresh process per cell; {memory_note}).",
