@@ -34,12 +34,22 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 
 def upper_triangle_pairs(n_features):
-    """Row and column indices of the upper triangle (i <= j), row-major order."""
+    """Indices that build the ``full`` feature map by two row gathers.
+
+    Returns ``(rows, cols, left, right)``: ``rows``/``cols`` index the upper
+    triangle (i <= j, row-major); ``left``/``right`` extend them so that, with
+    ``xa`` the centred rows stacked over a row of ones, ``xa[left] * xa[right]``
+    is the whole feature matrix (quadratic block, coordinates, constant).
+    """
     tf = tensorflow()
     r = tf.range(n_features)
     rows, cols = tf.meshgrid(r, r, indexing="ij")
     keep = rows <= cols
-    return tf.boolean_mask(rows, keep), tf.boolean_mask(cols, keep)
+    rows, cols = tf.boolean_mask(rows, keep), tf.boolean_mask(cols, keep)
+    ones_row = tf.reshape(n_features, [1])
+    left = tf.concat([rows, r, ones_row], axis=0)
+    right = tf.concat([cols, tf.fill([n_features], n_features), ones_row], axis=0)
+    return rows, cols, left, right
 
 
 def features(xc_t, covariance_type, pairs, tied_precision_chol):
@@ -61,8 +71,9 @@ def features(xc_t, covariance_type, pairs, tied_precision_chol):
     """
     tf = tensorflow()
     if covariance_type == "full":
-        quad = tf.gather(xc_t, pairs[0]) * tf.gather(xc_t, pairs[1])
-    elif covariance_type == "tied":
+        augmented = tf.concat([xc_t, tf.ones_like(xc_t[:1])], axis=0)
+        return tf.gather(augmented, pairs[2]) * tf.gather(augmented, pairs[3])
+    if covariance_type == "tied":
         whitened = tf.matmul(tied_precision_chol, xc_t, transpose_a=True)
         quad = tf.reduce_sum(tf.square(whitened), axis=0, keepdims=True)
     elif covariance_type == "diag":
@@ -111,7 +122,7 @@ def coefficients(weights, means_c, precision_chol, covariance_type, pairs):
             linear = tf.linalg.matvec(precision_chol, white_means)
             precision = tf.matmul(precision_chol, precision_chol, transpose_b=True)
             flat = tf.reshape(precision, [n_components, -1])
-            rows, cols = pairs
+            rows, cols = pairs[:2]
             picked = tf.gather(flat, rows * n_features + cols, axis=1)
             scale = tf.where(rows == cols, tf.constant(-0.5, dtype), tf.constant(-1.0, dtype))
             quad = picked * scale
@@ -137,7 +148,7 @@ def coefficients(weights, means_c, precision_chol, covariance_type, pairs):
 def symmetric_from_upper(upper, n_features, pairs):
     """(K, D, D) symmetric matrices from their packed upper triangles (K, Q)."""
     tf = tensorflow()
-    rows, cols = pairs
+    rows, cols = pairs[:2]
     index = tf.stack([rows, cols], axis=1)
     n_components = tf.shape(upper)[0]
     packed = tf.scatter_nd(
