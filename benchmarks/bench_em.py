@@ -435,42 +435,26 @@ def _aligned(cells, widths):
                      for index, (text, width) in enumerate(zip(cells, widths))).rstrip()
 
 
-def plain_table(rows):
-    """The results as a fixed-width text table.
+def format_table(rows, rst=False):
+    """The results as a fixed-width text table, or a reStructuredText simple table.
 
     Parameters
     ----------
     rows : list of list of str
         Cells from :func:`table_row`.
+    rst : bool, default=False
+        Frame the table with ``=`` rules as reStructuredText requires.
 
     Returns
     -------
     text : str
     """
     widths = column_widths(rows)
-    rule = "  ".join("-" * width for width in widths)
-    lines = [_aligned(TABLE_COLUMNS, widths), rule]
+    rule = "  ".join(("=" if rst else "-") * width for width in widths)
+    lines = ([rule] if rst else []) + [_aligned(TABLE_COLUMNS, widths), rule]
     lines += [_aligned(cells, widths) for cells in rows]
-    return "\n".join(lines)
-
-
-def rst_table(rows):
-    """The results as a reStructuredText simple table.
-
-    Parameters
-    ----------
-    rows : list of list of str
-        Cells from :func:`table_row`.
-
-    Returns
-    -------
-    text : str
-    """
-    widths = column_widths(rows)
-    rule = "  ".join("=" * width for width in widths)
-    lines = [rule, _aligned(TABLE_COLUMNS, widths), rule]
-    lines += [_aligned(cells, widths) for cells in rows]
-    lines.append(rule)
+    if rst:
+        lines.append(rule)
     return "\n".join(lines)
 
 
@@ -604,13 +588,13 @@ def main(argv=None):
     print()
     print("\n".join(header_lines(args, versions, peak_reset)))
     print()
-    print(plain_table(rows))
+    print(format_table(rows))
     if iteration_problems:
         print("\nWarning: fits that did not run the requested number of iterations:")
         print("\n".join("  " + problem for problem in iteration_problems))
     if args.rst:
         print()
-        print(rst_table(rows))
+        print(format_table(rows, rst=True))
 
 
 if __name__ == "__main__":

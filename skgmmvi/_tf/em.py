@@ -68,8 +68,8 @@ def _pairs_if_full(covariance_type, n_features):
     return g.upper_triangle_pairs(n_features) if covariance_type == "full" else None
 
 
-def _accumulate_statistics(X, weight, center, covariance_type, pairs, tied_chol,
-                           batch_size, n_components, responsibilities):
+def _accumulate_statistics(X, center, covariance_type, pairs, tied_chol, batch_size,
+                           n_components, responsibilities):
     """Sums of ``w * resp * phi`` over all rows, with ``resp`` given per chunk.
 
     ``responsibilities(start, stop, features_t)`` returns ``(resp_w, log_lik)``:
@@ -147,7 +147,7 @@ def _build_em_steps(covariance_type, data_dtype):
                                   covariance_type, pairs)
             tied = precision_chol if covariance_type == "tied" else None
             stats, log_lik = _accumulate_statistics(
-                X, weight, center, covariance_type, pairs, tied, batch_size,
+                X, center, covariance_type, pairs, tied, batch_size,
                 n_components, _e_step_responsibilities(coef, weight))
             new_lower_bound = log_lik / total_weight
             new_params = g.parameters_from_statistics(
@@ -195,7 +195,7 @@ def _build_init(covariance_type, data_dtype, from_labels):
                 chunk = tf.transpose(resp[start:stop])
             return chunk * weight[start:stop], tf.zeros([], dtype)
 
-        stats, _ = _accumulate_statistics(X, weight, center, covariance_type, pairs, tied,
+        stats, _ = _accumulate_statistics(X, center, covariance_type, pairs, tied,
                                           batch_size, n_components, responsibilities)
         total_weight = tf.reduce_sum(weight)
         weights, means, covariances, precision_chol = g.parameters_from_statistics(
