@@ -188,12 +188,16 @@ def _build_init(covariance_type, data_dtype, from_labels):
         pairs = _pairs_if_full(covariance_type, n_features)
         tied = tf.eye(n_features, dtype=dtype) if covariance_type == "tied" else None
 
-        def responsibilities(start, stop, phi):
+        def weighted_resp(start, stop):
+            """Initial responsibilities of rows start:stop times their weights, (K, B)."""
             if from_labels:
                 chunk = tf.one_hot(resp[start:stop], n_components, axis=0, dtype=dtype)
             else:
                 chunk = tf.transpose(resp[start:stop])
-            return chunk * weight[start:stop], tf.zeros([], dtype)
+            return chunk * weight[start:stop]
+
+        def responsibilities(start, stop, phi):
+            return weighted_resp(start, stop), tf.zeros([], dtype)
 
         stats, _ = _accumulate_statistics(X, center, covariance_type, pairs, tied,
                                           batch_size, n_components, responsibilities)
@@ -204,15 +208,11 @@ def _build_init(covariance_type, data_dtype, from_labels):
         if covariance_type == "full":
             # Second pass around the new means: exact centred scatter matrices, as
             # initial responsibilities can make components arbitrarily narrow.
-            counts = stats[:, -1] + tf.constant(10.0 * g._finfo_eps(dtype), dtype)
+            counts = stats[:, -1] + tf.constant(10.0 * g.finfo_eps(dtype), dtype)
 
             def scatter_step(start, stop, scatter):
                 diff = _rows(X, start, stop)[None, :, :] - means[:, None, :]
-                if from_labels:
-                    chunk = tf.one_hot(resp[start:stop], n_components, axis=0, dtype=dtype)
-                else:
-                    chunk = tf.transpose(resp[start:stop])
-                chunk = chunk * weight[start:stop]
+                chunk = weighted_resp(start, stop)
                 return (scatter + tf.matmul(diff * chunk[:, :, None], diff, transpose_a=True),)
 
             zero = tf.zeros(tf.stack([n_components, n_features, n_features]), dtype)

@@ -83,15 +83,6 @@ def features(xc_t, covariance_type, pairs, tied_precision_chol):
     return tf.concat([quad, xc_t, tf.ones_like(xc_t[:1])], axis=0)
 
 
-def quadratic_size(n_features, covariance_type):
-    """Number of rows Q of the quadratic block of ``features``."""
-    if covariance_type == "full":
-        return n_features * (n_features + 1) // 2
-    if covariance_type == "diag":
-        return n_features
-    return 1
-
-
 def log_det_precision_chol(precision_chol, covariance_type, n_features):
     """``log det`` of each component's precision Cholesky factor, shape (K,) or ()."""
     tf = tensorflow()
@@ -223,7 +214,7 @@ def parameters_from_statistics(stats, gram, total_weight, center, reg_covar,
     dtype = stats.dtype
     n_features = tf.shape(center)[0]
     n_quad = tf.shape(stats)[1] - n_features - 1
-    eps = tf.constant(10.0 * _finfo_eps(dtype), dtype)
+    eps = tf.constant(10.0 * finfo_eps(dtype), dtype)
     counts = stats[:, -1] + eps
     means_c = stats[:, n_quad:n_quad + n_features] / counts[:, None]
     second = stats[:, :n_quad]
@@ -254,7 +245,8 @@ def parameters_from_statistics(stats, gram, total_weight, center, reg_covar,
     return weights, means_c + center, covariances, precision_chol
 
 
-def _finfo_eps(dtype):
+def finfo_eps(dtype):
+    """Machine epsilon of a TensorFlow float dtype."""
     import numpy as np
 
     return float(np.finfo(dtype.as_numpy_dtype).eps)
