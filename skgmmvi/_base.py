@@ -1,30 +1,25 @@
 """What every skgmmvi Gaussian mixture estimator shares.
 
-Parameter constraints, input validation, fitted state as plain numpy arrays, the
-``n_init``/``warm_start`` bookkeeping of ``fit``, and the inference methods
-(``score_samples``, ``predict_proba``, ``predict``, ``sample``, ``bic``, ``aic``).
-Subclasses supply how one initialisation is refined (``_refine``).
+Parameter constraints, input validation and the ``n_init``/``warm_start``
+bookkeeping of ``fit``; the inference methods come from
+:class:`~skgmmvi._inference.FittedMixtureMixin`. Subclasses supply how one
+initialisation is refined (``_refine``).
 """
 
-import math
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 from time import time
 
 import numpy as np
-from sklearn.base import BaseEstimator, DensityMixin, _fit_context
+from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    _num_samples,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from . import _checks
+from ._inference import FittedMixtureMixin, batch_rows
 from ._initialization import initial_responsibilities, initialization_rows
 
 ILL_DEFINED_COVARIANCE = (
@@ -38,19 +33,8 @@ FLOAT32_HINT = (
     " float32."
 )
 
-#: Rows per chunk are chosen so that one chunk's work arrays hold about this many
-#: numbers (a few MiB), unless ``batch_size`` says otherwise.
-_AUTO_CHUNK_ELEMENTS = 2**19
-
-
-def n_features_of_phi(n_features, covariance_type):
-    """Number of features the backend builds per row (see ``_tf.gaussian``)."""
-    quad = {"full": n_features * (n_features + 1) // 2, "diag": n_features}.get(
-        covariance_type, 1)
-    return quad + n_features + 1
-
-
-class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
+                          metaclass=ABCMeta):
     """Base class of the Gaussian mixture estimators (not for direct use)."""
 
     _parameter_constraints: dict = {
@@ -95,10 +79,8 @@ class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         """The exception type ``_refine`` raises for ill-defined covariances."""
 
     def _batch_rows(self, n_features):
-        if self.batch_size is not None:
-            return int(self.batch_size)
-        width = n_features_of_phi(n_features, self.covariance_type) + self.n_components
-        return int(min(65536, max(256, _AUTO_CHUNK_ELEMENTS // width)))
+        return batch_rows(n_features, self.covariance_type, self.n_components,
+                          self.batch_size)
 
     def _validate_fit_input(self, X, sample_weight):
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
@@ -245,184 +227,6 @@ class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
                 lower_bound = value
             history.extend(piece)
         return params, np.asarray(history), converged
-
-    # ------------------------------------------------------------ fitted state
-    def _set_fitted(self, params, out_dtype):
-        weights, means, covariances, precisions_cholesky = (
-            np.asarray(p, dtype=out_dtype) for p in params)
-        self.weights_ = weights
-        self.means_ = means
-        self.covariances_ = covariances
-        self.precisions_cholesky_ = precisions_cholesky
-        if self.covariance_type == "full":
-            self.precisions_ = precisions_cholesky @ np.transpose(precisions_cholesky,
-                                                                  (0, 2, 1))
-        elif self.covariance_type == "tied":
-            self.precisions_ = precisions_cholesky @ precisions_cholesky.T
-        else:
-            self.precisions_ = precisions_cholesky**2
-
-    def _fitted_parameters(self):
-        return (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
-
-    @abstractmethod
-    def _log_prob_resp(self, X):
-        """(log p(x), log responsibilities) of validated rows under the fit."""
-
-    # --------------------------------------------------------------- inference
-    def score_samples(self, X):
-        """Compute the log-likelihood of each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            List of n_features-dimensional data points. Each row corresponds to a
-            single data point.
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples,)
-            Log-likelihood of each sample in `X` under the current model.
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self._log_prob_resp(X)[0]
-
-    def score(self, X, y=None):
-        """Compute the per-sample average log-likelihood of the given data X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            List of n_features-dimensional data points.
-        y : Ignored
-            Not used, present for API consistency by convention.
-
-        Returns
-        -------
-        log_likelihood : float
-            Log-likelihood of `X` under the Gaussian mixture model.
-        """
-        return float(np.mean(self.score_samples(X)))
-
-    def predict(self, X):
-        """Predict the labels for the data samples in X using the trained model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            List of n_features-dimensional data points.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            Component labels.
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return np.argmax(self._log_prob_resp(X)[1], axis=1)
-
-    def predict_proba(self, X):
-        """Evaluate the components' posterior probability for each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            List of n_features-dimensional data points.
-
-        Returns
-        -------
-        resp : ndarray of shape (n_samples, n_components)
-            Posterior probability of each Gaussian component for each sample in X.
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return np.exp(self._log_prob_resp(X)[1])
-
-    def sample(self, n_samples=1):
-        """Generate random samples from the fitted Gaussian mixture.
-
-        Draws are those of ``sklearn.mixture.GaussianMixture.sample`` for the same
-        fitted parameters and ``random_state``.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-            Number of samples to generate.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-            Randomly generated sample.
-        y : ndarray of shape (n_samples,)
-            Component labels.
-        """
-        check_is_fitted(self)
-        if n_samples < 1:
-            raise ValueError(
-                "Invalid value for 'n_samples': %d . The sampling requires at "
-                "least one sample." % (self.n_components)
-            )
-        n_features = self.means_.shape[1]
-        rng = check_random_state(self.random_state)
-        counts = rng.multinomial(n_samples, self.weights_.astype(np.float64))
-        means = self.means_.astype(np.float64)
-        covariances = self.covariances_.astype(np.float64)
-        if self.covariance_type == "full":
-            pieces = [rng.multivariate_normal(m, c, int(n))
-                      for m, c, n in zip(means, covariances, counts)]
-        elif self.covariance_type == "tied":
-            pieces = [rng.multivariate_normal(m, covariances, int(n))
-                      for m, n in zip(means, counts)]
-        else:
-            pieces = [m + rng.standard_normal(size=(n, n_features)) * np.sqrt(c)
-                      for m, c, n in zip(means, covariances, counts)]
-        labels = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
-        return np.vstack(pieces), labels
-
-    def _n_parameters(self):
-        """Number of free parameters of the model."""
-        n_features = self.means_.shape[1]
-        if self.covariance_type == "full":
-            cov_params = self.n_components * n_features * (n_features + 1) / 2.0
-        elif self.covariance_type == "diag":
-            cov_params = self.n_components * n_features
-        elif self.covariance_type == "tied":
-            cov_params = n_features * (n_features + 1) / 2.0
-        else:
-            cov_params = self.n_components
-        return int(cov_params + n_features * self.n_components + self.n_components - 1)
-
-    def bic(self, X):
-        """Bayesian information criterion for the current model on the input X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The input samples.
-
-        Returns
-        -------
-        bic : float
-            The lower the better.
-        """
-        n = _num_samples(X)
-        return -2 * self.score(X) * n + self._n_parameters() * math.log(n)
-
-    def aic(self, X):
-        """Akaike information criterion for the current model on the input X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The input samples.
-
-        Returns
-        -------
-        aic : float
-            The lower the better.
-        """
-        return -2 * self.score(X) * _num_samples(X) + 2 * self._n_parameters()
 
     # ----------------------------------------------------------------- verbose
     def _verbose_init_begin(self, init):

@@ -225,11 +225,3 @@ class EMGaussianMixture(BaseGaussianMixture):
         from ._tf.em import IllDefinedCovariance
 
         return IllDefinedCovariance
-
-    def _log_prob_resp(self, X):
-        from ._tf.em import log_prob_resp
-
-        log_norm, log_resp = log_prob_resp(
-            X, self._fitted_parameters(), self.covariance_type,
-            self._batch_rows(X.shape[1]), self.dtype)
-        return log_norm.astype(self.means_.dtype), log_resp.astype(self.means_.dtype)

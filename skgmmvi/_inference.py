@@ -1,0 +1,227 @@
+"""Inference with a fitted Gaussian mixture: what every skgmmvi estimator shares.
+
+Fitted state as plain numpy arrays (``weights_``, ``means_``, ``covariances_``,
+``precisions_cholesky_``, ``precisions_``) and the methods that only read it:
+``score_samples``, ``score``, ``predict``, ``predict_proba``, ``sample``, ``bic``
+and ``aic``. The number of components is read from the fitted arrays, so an
+estimator whose fit changes it (variational inference) is served too.
+"""
+
+import math
+
+import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
+
+#: Rows per chunk are chosen so that one chunk's work arrays hold about this many
+#: numbers (a few MiB), unless ``batch_size`` says otherwise.
+_AUTO_CHUNK_ELEMENTS = 2**19
+
+
+def n_features_of_phi(n_features, covariance_type):
+    """Number of features the backend builds per row (see ``_tf.gaussian``)."""
+    quad = {"full": n_features * (n_features + 1) // 2, "diag": n_features}.get(
+        covariance_type, 1)
+    return quad + n_features + 1
+
+
+def batch_rows(n_features, covariance_type, n_components, batch_size=None):
+    """Rows per backend chunk: ``batch_size``, or about 2^19 numbers per chunk."""
+    if batch_size is not None:
+        return int(batch_size)
+    width = n_features_of_phi(n_features, covariance_type) + n_components
+    return int(min(65536, max(256, _AUTO_CHUNK_ELEMENTS // width)))
+
+
+class FittedMixtureMixin:
+    """Methods that read a fitted mixture (mixin for the estimators).
+
+    The estimator must have ``covariance_type`` and may have ``batch_size`` and
+    ``dtype`` parameters; ``fit`` stores parameters through :meth:`_set_fitted`.
+    """
+
+    # ------------------------------------------------------------ fitted state
+    def _set_fitted(self, params, out_dtype):
+        weights, means, covariances, precisions_cholesky = (
+            np.asarray(p, dtype=out_dtype) for p in params)
+        self.weights_ = weights
+        self.means_ = means
+        self.covariances_ = covariances
+        self.precisions_cholesky_ = precisions_cholesky
+        if self.covariance_type == "full":
+            self.precisions_ = precisions_cholesky @ np.transpose(precisions_cholesky,
+                                                                  (0, 2, 1))
+        elif self.covariance_type == "tied":
+            self.precisions_ = precisions_cholesky @ precisions_cholesky.T
+        else:
+            self.precisions_ = precisions_cholesky**2
+
+    def _fitted_parameters(self):
+        return (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
+
+    def _log_prob_resp(self, X):
+        """(log p(x), log responsibilities) of validated rows under the fit."""
+        from ._tf.em import log_prob_resp
+
+        n_components, n_features = self.means_.shape
+        log_norm, log_resp = log_prob_resp(
+            X, self._fitted_parameters(), self.covariance_type,
+            batch_rows(n_features, self.covariance_type, n_components,
+                       getattr(self, "batch_size", None)),
+            getattr(self, "dtype", "float64"))
+        return log_norm.astype(self.means_.dtype), log_resp.astype(self.means_.dtype)
+
+    # --------------------------------------------------------------- inference
+    def score_samples(self, X):
+        """Compute the log-likelihood of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            List of n_features-dimensional data points. Each row corresponds to a
+            single data point.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+            Log-likelihood of each sample in `X` under the current model.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._log_prob_resp(X)[0]
+
+    def score(self, X, y=None):
+        """Compute the per-sample average log-likelihood of the given data X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            List of n_features-dimensional data points.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        log_likelihood : float
+            Log-likelihood of `X` under the Gaussian mixture model.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def predict(self, X):
+        """Predict the labels for the data samples in X using the trained model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            List of n_features-dimensional data points.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Component labels.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return np.argmax(self._log_prob_resp(X)[1], axis=1)
+
+    def predict_proba(self, X):
+        """Evaluate the components' posterior probability for each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            List of n_features-dimensional data points.
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components)
+            Posterior probability of each Gaussian component for each sample in X.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return np.exp(self._log_prob_resp(X)[1])
+
+    def sample(self, n_samples=1):
+        """Generate random samples from the fitted Gaussian mixture.
+
+        Draws are those of ``sklearn.mixture.GaussianMixture.sample`` for the same
+        fitted parameters and ``random_state``.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples to generate.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Randomly generated sample.
+        y : ndarray of shape (n_samples,)
+            Component labels.
+        """
+        check_is_fitted(self)
+        if n_samples < 1:
+            raise ValueError(
+                "Invalid value for 'n_samples': %d . The sampling requires at "
+                "least one sample." % (self.means_.shape[0])
+            )
+        n_features = self.means_.shape[1]
+        rng = check_random_state(self.random_state)
+        counts = rng.multinomial(n_samples, self.weights_.astype(np.float64))
+        means = self.means_.astype(np.float64)
+        covariances = self.covariances_.astype(np.float64)
+        if self.covariance_type == "full":
+            pieces = [rng.multivariate_normal(m, c, int(n))
+                      for m, c, n in zip(means, covariances, counts)]
+        elif self.covariance_type == "tied":
+            pieces = [rng.multivariate_normal(m, covariances, int(n))
+                      for m, n in zip(means, counts)]
+        else:
+            pieces = [m + rng.standard_normal(size=(n, n_features)) * np.sqrt(c)
+                      for m, c, n in zip(means, covariances, counts)]
+        labels = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+        return np.vstack(pieces), labels
+
+    def _n_parameters(self):
+        """Number of free parameters of the model."""
+        n_components, n_features = self.means_.shape
+        if self.covariance_type == "full":
+            cov_params = n_components * n_features * (n_features + 1) / 2.0
+        elif self.covariance_type == "diag":
+            cov_params = n_components * n_features
+        elif self.covariance_type == "tied":
+            cov_params = n_features * (n_features + 1) / 2.0
+        else:
+            cov_params = n_components
+        return int(cov_params + n_features * n_components + n_components - 1)
+
+    def bic(self, X):
+        """Bayesian information criterion for the current model on the input X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        bic : float
+            The lower the better.
+        """
+        n = _num_samples(X)
+        return -2 * self.score(X) * n + self._n_parameters() * math.log(n)
+
+    def aic(self, X):
+        """Akaike information criterion for the current model on the input X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        aic : float
+            The lower the better.
+        """
+        return -2 * self.score(X) * _num_samples(X) + 2 * self._n_parameters()
