@@ -78,6 +78,14 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
     def _ill_defined(self):
         """The exception type ``_refine`` raises for ill-defined covariances."""
 
+    def _run_extras(self, fit_state):
+        """State of the finished initialisation to keep if it is the best one
+        (e.g. an optimiser's state); None by default."""
+        return None
+
+    def _set_run_extras(self, extras):
+        """Store what :meth:`_run_extras` returned for the kept initialisation."""
+
     def _batch_rows(self, n_features):
         return batch_rows(n_features, self.covariance_type, self.n_components,
                           self.batch_size)
@@ -181,14 +189,15 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
                     params = self._fitted_parameters()
                     lower_bound = self.lower_bound_
                 if self.max_iter == 0:
-                    candidate = (-np.inf, params, 0, [], False)
+                    candidate = (-np.inf, params, 0, [], False,
+                                 self._run_extras(fit_state))
                 else:
                     params, history, converged = self._iterate(fit_state, params,
                                                                lower_bound, clock)
                     lower_bound = history[-1]
                     self._verbose_init_end(lower_bound, converged, clock)
                     candidate = (lower_bound, params, len(history), list(history),
-                                 converged)
+                                 converged, self._run_extras(fit_state))
                 if best is None or candidate[0] > best[0] or best[0] == -np.inf:
                     best = candidate
         except self._ill_defined():
@@ -197,7 +206,7 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
                 message += FLOAT32_HINT
             raise ValueError(message) from None
 
-        max_lower_bound, params, n_iter, lower_bounds, converged = best
+        max_lower_bound, params, n_iter, lower_bounds, converged, extras = best
         if not converged and self.max_iter > 0:
             warnings.warn(
                 "Best performing initialization did not converge. Try different init "
@@ -209,6 +218,7 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
         self.n_iter_ = n_iter
         self.lower_bound_ = out_dtype(max_lower_bound)
         self.lower_bounds_ = [out_dtype(v) for v in lower_bounds]
+        self._set_run_extras(extras)
         return self._log_prob_resp(X)[1] if final_e_step else None
 
     def _iterate(self, fit_state, params, lower_bound, clock):

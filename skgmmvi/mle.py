@@ -1,0 +1,368 @@
+"""MLEGaussianMixture: maximum likelihood by gradient ascent (Adam), with partial_fit."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+from ._base import BaseGaussianMixture
+from ._inference import batch_rows
+
+DIVERGED = (
+    "The log-likelihood became NaN or infinite during training: the optimiser "
+    "diverged. Try a smaller learning_rate, or standardise the input data."
+)
+
+
+class _RunState:
+    """What one ``fit`` (or ``partial_fit`` call) shares between its pieces."""
+
+    def __init__(self, data, em_data, seed):
+        self.data = data
+        self.em_data = em_data
+        self.seed = seed
+        self.optimizer_state = None
+        self.epochs_done = 0
+        self.stalled_epochs = 0
+
+
+class MLEGaussianMixture(BaseGaussianMixture):
+    """Gaussian mixture fitted by gradient ascent on the log-likelihood.
+
+    The same model, parameters, attributes and methods as
+    :class:`~skgmmvi.EMGaussianMixture`, fitted the way TensorFlow users train a
+    model: a Keras optimiser (Adam by default) maximises the mean log-likelihood,
+    on all rows at once or on mini-batches. Mini-batches and :meth:`partial_fit`
+    let it learn from data that never sits in memory at once.
+
+    The parameters are kept unconstrained: softmax logits for the weights, the
+    means, and for the covariances an upper-triangular Cholesky factor of the
+    precision with a log-parameterised diagonal ('full', one shared factor for
+    'tied') or log standard deviations ('diag', 'spherical'). The model's
+    covariance is the one they describe plus ``reg_covar`` on the diagonal, so
+    it is positive definite at every step. The initialisation is
+    :class:`~skgmmvi.EMGaussianMixture`'s, draw for draw.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        The number of mixture components.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        Covariance structure, as in :class:`~skgmmvi.EMGaussianMixture`.
+    tol : float, default=1e-4
+        Convergence threshold: training stops once ``n_iter_no_change``
+        consecutive epochs each improved the mean log-likelihood by less than
+        ``tol`` (a decrease counts as no improvement).
+    reg_covar : float, default=1e-6
+        Floor added to the diagonal of every covariance.
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the data).
+    n_init : int, default=1
+        Number of initialisations; the best final log-likelihood is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, \
+            default='kmeans'
+        How the starting point is drawn (as in EMGaussianMixture).
+    weights_init, means_init, precisions_init : array-like, default=None
+        User-provided starting parameters (shapes as in EMGaussianMixture).
+    random_state : int, RandomState instance or None, default=None
+        Controls the initialisation, the mini-batch order and :meth:`sample`.
+    warm_start : bool, default=False
+        If True, ``fit`` continues from the previous solution (with a fresh
+        optimiser state).
+    verbose : int, default=0
+        1 prints the initialisation and epochs; 2 also the change in the mean
+        log-likelihood and timings.
+    verbose_interval : int, default=10
+        Number of epochs between progress lines.
+    learning_rate : float, default=0.05
+        The optimiser's step size.
+    optimizer : {'adam', 'sgd', 'rmsprop'}, default='adam'
+        The Keras optimiser (with its default settings otherwise), built inside
+        the backend for each fit, never stored on the estimator.
+    batch_size : int, default=None
+        Rows per optimiser step. None trains full-batch: one step per epoch on
+        the exact gradient over all rows, accumulated in bounded-memory chunks.
+    shuffle : bool, default=True
+        Visit the mini-batches in a new random order every epoch.
+    n_iter_no_change : int, default=10
+        Number of consecutive epochs with an improvement below ``tol`` after
+        which training has converged (as in scikit-learn's MLP estimators).
+    dtype : {'float64', 'float32'}, default='float64'
+        Precision of the training computation. Fitted arrays and outputs are
+        float32 when this is 'float32' or when ``X`` is float32.
+
+    Attributes
+    ----------
+    weights_, means_, covariances_, precisions_, precisions_cholesky_ : ndarray
+        The fitted mixture, as in :class:`sklearn.mixture.GaussianMixture`.
+    converged_ : bool
+        True when the best initialisation met the ``tol`` criterion.
+    n_iter_ : int
+        Epochs run by the best initialisation (``partial_fit`` adds one per call).
+    lower_bound_ : float
+        Mean log-likelihood of the last epoch of the best initialisation.
+    lower_bounds_ : list of float
+        Mean log-likelihood of each epoch of the best initialisation.
+    loss_curve_ : list of float
+        Mean negative log-likelihood of each epoch (``-lower_bounds_``; for
+        mini-batches, averaged over the epoch's steps as they were taken).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    EMGaussianMixture : The same model fitted by expectation-maximisation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgmmvi import MLEGaussianMixture
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.vstack([rng.randn(200, 2) - 4, rng.randn(200, 2) + 4])
+    >>> gm = MLEGaussianMixture(n_components=2, random_state=0).fit(X)
+    >>> np.round(gm.means_[np.argsort(gm.means_[:, 0])], 1)
+    array([[-4.1, -4.1],
+           [ 4. ,  4.1]])
+    """
+
+    _parameter_constraints: dict = {
+        **BaseGaussianMixture._parameter_constraints,
+        "learning_rate": [Interval(Real, 0.0, None, closed="neither")],
+        "optimizer": [StrOptions({"adam", "sgd", "rmsprop"})],
+        "shuffle": ["boolean"],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-4,
+        reg_covar=1e-6,
+        max_iter=200,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        learning_rate=0.05,
+        optimizer="adam",
+        batch_size=None,
+        shuffle=True,
+        n_iter_no_change=10,
+        dtype="float64",
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.n_iter_no_change = n_iter_no_change
+        self.dtype = dtype
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Fit the mixture by gradient ascent on the mean log-likelihood.
+
+        Runs ``n_init`` initialisations, each for up to ``max_iter`` epochs or
+        until the epoch's mean log-likelihood improves by less than ``tol``, and
+        keeps the best. A :class:`~sklearn.exceptions.ConvergenceWarning` is
+        raised when the kept run did not converge.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights; the objective is the weighted mean
+            log-likelihood.
+
+        Returns
+        -------
+        self : object
+            The fitted mixture.
+        """
+        self._fit(X, sample_weight)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit the mixture on X and return the most likely component of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Component labels (equal to ``fit(X).predict(X)``).
+        """
+        return self._fit(X, sample_weight, final_e_step=True).argmax(axis=1)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One epoch over ``X`` from the current state.
+
+        Call it on successive chunks of a dataset too large for memory. The
+        first call (on an unfitted estimator) initialises the mixture from its
+        chunk as :meth:`fit` would; later calls continue from the fitted
+        parameters and the optimiser's state (kept as numpy arrays). ``max_iter``,
+        ``tol``, ``n_init`` and ``warm_start`` do not apply.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of training rows.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights.
+
+        Returns
+        -------
+        self : object
+            The updated mixture.
+        """
+        before = dict(self.__dict__)
+        try:
+            self._partial_fit(X, sample_weight)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+        return self
+
+    def _partial_fit(self, X, sample_weight):
+        first = not hasattr(self, "converged_")
+        if first:
+            X, sample_weight = self._validate_fit_input(X, sample_weight)
+        else:
+            X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                              ensure_min_samples=1)
+            if sample_weight is not None:
+                sample_weight = _check_sample_weight(
+                    sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+        out_dtype = (np.float32 if (X.dtype == np.float32 or self.dtype == "float32")
+                     else np.float64)
+        random_state = check_random_state(self.random_state)
+        fit_state = self._start_fit(X, weight, self.dtype, random_state)
+        if first:
+            inits = self._checked_inits(X.shape[1])
+            params = self._initialize(fit_state, X, sample_weight, random_state, inits)
+            curve, n_iter = [], 0
+        else:
+            params = self._fitted_parameters()
+            fit_state.optimizer_state = self._compatible_optimizer_state()
+            curve, n_iter = list(self.lower_bounds_), self.n_iter_
+        fit_state.epochs_done = n_iter
+        params, history, _ = self._refine(fit_state, params, 1, -np.inf)
+        self._set_fitted(params, out_dtype)
+        self.converged_ = False
+        self.n_iter_ = n_iter + 1
+        self.lower_bound_ = out_dtype(history[-1])
+        self.lower_bounds_ = curve + [out_dtype(history[-1])]
+        self._set_run_extras(self._run_extras(fit_state))
+
+    # ------------------------------------------------------------ backend glue
+    def _start_fit(self, X, sample_weight, compute_dtype, random_state=None):
+        from ._tf.em import FitData
+        from ._tf.mle import TrainingData
+
+        if random_state is None:
+            random_state = check_random_state(self.random_state)
+        em_data = FitData(X, sample_weight, self.covariance_type,
+                          self._batch_rows(X.shape[1]), compute_dtype)
+        # Drawn from a copy of the generator, so that the initialisation sees the
+        # same random numbers as EMGaussianMixture's.
+        copy = np.random.RandomState()
+        copy.set_state(random_state.get_state())
+        seed = copy.randint(np.iinfo(np.int32).max, size=2)
+        return _RunState(TrainingData(X, sample_weight, compute_dtype), em_data, seed)
+
+    def _initial_parameters(self, fit_state, labels, resp, X_init, weight_init):
+        fit_state.optimizer_state = None
+        fit_state.epochs_done = 0
+        fit_state.stalled_epochs = 0
+        return fit_state.em_data.initial_parameters(
+            self.n_components, self.reg_covar, labels=labels, resp=resp, X=X_init,
+            sample_weight=weight_init)
+
+    def _refine(self, fit_state, params, n_steps, previous_lower_bound):
+        from ._tf.mle import TrainingDiverged, train
+
+        n_features = np.shape(params[1])[1]
+        try:
+            params, history, stalled, state = train(
+                fit_state.data, params, self.covariance_type,
+                optimizer=self.optimizer, learning_rate=self.learning_rate,
+                n_epochs=n_steps, tol=self.tol, n_iter_no_change=self.n_iter_no_change,
+                reg_covar=self.reg_covar, stalled_epochs=fit_state.stalled_epochs,
+                previous_log_lik=previous_lower_bound, batch_size=self.batch_size,
+                chunk_size=batch_rows(n_features, self.covariance_type,
+                                      self.n_components),
+                shuffle=self.shuffle,
+                seed=(int(fit_state.seed[0]),
+                      int(fit_state.seed[1]) + fit_state.epochs_done),
+                optimizer_state=fit_state.optimizer_state)
+        except TrainingDiverged:
+            raise ValueError(DIVERGED) from None
+        fit_state.optimizer_state = state
+        fit_state.epochs_done += len(history)
+        fit_state.stalled_epochs = stalled
+        return params, history, stalled >= self.n_iter_no_change
+
+    def _run_extras(self, fit_state):
+        return {"optimizer": self.optimizer, "dtype": self.dtype,
+                "covariance_type": self.covariance_type,
+                "state": fit_state.optimizer_state}
+
+    def _set_run_extras(self, extras):
+        self._optimizer_state = extras
+        self.loss_curve_ = [-value for value in self.lower_bounds_]
+
+    def _compatible_optimizer_state(self):
+        """The stored optimiser state if it fits the current settings, else None."""
+        saved = getattr(self, "_optimizer_state", None)
+        if saved is None or saved["state"] is None:
+            return None
+        if (saved["optimizer"], saved["dtype"], saved["covariance_type"]) != (
+                self.optimizer, self.dtype, self.covariance_type):
+            return None
+        return saved["state"]
+
+    def _ill_defined(self):
+        from ._tf.em import IllDefinedCovariance
+
+        return IllDefinedCovariance
