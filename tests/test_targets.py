@@ -180,6 +180,18 @@ def test_traceable_in_tf_function(name):
     spec = tf.TensorSpec([None, target.n_features], tf.float64)  # None: any D
     fn = tf.function(target.log_density, input_signature=[spec])
     close(fn(tf.constant(x)).numpy(), logdens(target, x), rtol=1e-13)
+
+    @tf.function(input_signature=[spec])
+    def value_and_grad(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            value = target.log_density(x)
+        return value, tape.gradient(value, x)
+
+    value, grad = value_and_grad(tf.constant(x))
+    eager_value, eager_grad = target.log_density_and_grad(x)
+    close(value.numpy(), eager_value, rtol=1e-13)
+    close(grad.numpy(), eager_grad, rtol=1e-11)
     if target.n_features is None:  # one trace serves two dimensions
         x3 = points(name)[:, :3]
         close(fn(tf.constant(x3)).numpy(), reference(name, x3))
@@ -337,6 +349,13 @@ def test_banana_sample_moments_and_score_identity():
     assert any_d.shape == (10, 4)
     with pytest.raises(ValueError, match="n_features"):
         TARGETS["banana_any"].sample(10)
+
+
+def test_funnel_float32_deep_in_the_neck():
+    x = np.array([[-120.0, 0.0, 1e-27], [-120.0, 1e-26, 0.0]])
+    value = logdens(T.FunnelTarget(3), x, tf.float32)
+    assert np.all(np.isfinite(value))
+    close(value, ref_funnel(x, 3.0), rtol=1e-4)
 
 
 def test_funnel_sample_moments():

@@ -58,8 +58,10 @@ class FunnelTarget(Target):
         v = x[:, 0]
         log_v = (tf.constant(-0.5 * LOG_2PI - math.log(self.scale), dtype=dtype)
                  - 0.5 * tf.square(v / tf.constant(self.scale, dtype=dtype)))
-        sq = tf.reduce_sum(tf.square(x[:, 1:]), axis=1)
-        log_rest = -0.5 * m * (tf.constant(LOG_2PI, dtype=dtype) + v) - 0.5 * sq * tf.exp(-v)
+        # x_i exp(-v/2) rather than x_i^2 exp(-v): exp(-v) overflows float32 at v < -88.
+        white = x[:, 1:] * tf.exp(-0.5 * v)[:, None]
+        log_rest = (-0.5 * m * (tf.constant(LOG_2PI, dtype=dtype) + v)
+                    - 0.5 * tf.reduce_sum(tf.square(white), axis=1))
         return log_v + log_rest
 
     def sample(self, n, random_state=None, n_features=None):
