@@ -370,6 +370,28 @@ def test_funnel_sample_moments():
 # ---------------------------------------------------------------------------
 # dimension handling
 
+def test_invalid_arguments():
+    with pytest.raises(ValueError, match="shape"):
+        T.GaussianTarget([0.0, 0.0], np.eye(3))
+    with pytest.raises(ValueError, match="positive definite"):
+        T.GaussianTarget([0.0, 0.0], [[1.0, 2.0], [2.0, 1.0]])
+    with pytest.raises(ValueError, match="symmetric"):
+        T.GaussianTarget([0.0, 0.0], [[1.0, 0.5], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="finite"):
+        T.GaussianTarget([np.nan, 0.0], np.eye(2))
+    T.GaussianTarget([0.0, 0.0], [[1.0, 1e-18], [0.0, 1.0]])  # rounding-level asymmetry
+    with pytest.raises(ValueError, match="n_modes"):
+        T.GaussianMixtureTarget(n_modes=0)
+    with pytest.raises(ValueError, match="df"):
+        T.StudentTMixtureTarget(df=0)
+    with pytest.raises(ValueError, match="prior_scale"):
+        T.LogisticRegressionPosterior(np.eye(2), [0, 1], prior_scale=-1.0)
+    with pytest.raises(ValueError, match="n_components"):
+        T.MixtureModelPosterior(n_components=0)
+    with pytest.raises(ValueError, match="theta"):
+        T.MixtureModelPosterior().unpack(np.zeros(5))
+
+
 def test_n_features_none_and_checks():
     assert TARGETS["banana_any"].n_features is None
     TARGETS["banana_any"].check_n_features(7)

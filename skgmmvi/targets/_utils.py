@@ -34,7 +34,10 @@ def cholesky(matrix, name="covariance"):
     matrix = np.asarray(matrix, dtype=np.float64)
     if matrix.ndim < 2 or matrix.shape[-1] != matrix.shape[-2]:
         raise ValueError(f"{name} must be square, got shape {matrix.shape}.")
-    if not np.allclose(matrix, np.swapaxes(matrix, -1, -2), rtol=1e-10, atol=0.0):
+    if not np.all(np.isfinite(matrix)):
+        raise ValueError(f"{name} must be finite.")
+    tol = 1e-10 * np.max(np.abs(matrix), initial=0.0)
+    if not np.allclose(matrix, np.swapaxes(matrix, -1, -2), rtol=0.0, atol=tol):
         raise ValueError(f"{name} must be symmetric.")
     try:
         return np.linalg.cholesky(matrix)
