@@ -501,6 +501,10 @@ def test_breast_cancer_posterior():
     log_lik = -np.log1p(np.exp(-(w @ Xr.T) * tr)).sum(axis=1)
     close(logdens(t, w), log_prior + log_lik)
     assert T.breast_cancer_posterior(prior_scale=2.0).prior_scale == 2.0
+    # gmmvi's coding (label 1: log sigmoid(-x.w); label 0: log sigmoid(x.w)) is the mirror image.
+    f = -(w @ Xr.T)
+    gmmvi_lik = np.where(data.target == 1, -np.logaddexp(0, -f), -np.logaddexp(0, -f) - f)
+    close(logdens(t, -w), log_prior + gmmvi_lik.sum(axis=1))
 
 
 # ---------------------------------------------------------------------------
