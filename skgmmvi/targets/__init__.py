@@ -1,5 +1,35 @@
-"""Target densities for :class:`~skgmmvi.VariationalGMMTarget`."""
+"""Target densities for :class:`~skgmmvi.VariationalGMMTarget`.
 
+Normalised targets (``log_normalizer == 0``): :class:`GaussianTarget`,
+:class:`GaussianMixtureTarget`, :class:`StudentTMixtureTarget`,
+:class:`BananaTarget`, :class:`FunnelTarget`. Unnormalised posteriors
+(``log_normalizer is None``): :class:`LogisticRegressionPosterior` (and
+:func:`breast_cancer_posterior`), :class:`PlanarRobotTarget`,
+:class:`MixtureModelPosterior`.
+
+Importing this package does not import TensorFlow.
+"""
+
+from ._banana import BananaTarget
 from ._base import Target
+from ._funnel import FunnelTarget
+from ._gaussian import GaussianMixtureTarget, GaussianTarget
+from ._logistic import (LogisticRegressionPosterior, breast_cancer_design,
+                        breast_cancer_posterior)
+from ._mixture_posterior import MixtureModelPosterior
+from ._robot import PlanarRobotTarget
+from ._student_t import StudentTMixtureTarget
 
-__all__ = ["Target"]
+__all__ = [
+    "Target",
+    "GaussianTarget",
+    "GaussianMixtureTarget",
+    "StudentTMixtureTarget",
+    "LogisticRegressionPosterior",
+    "breast_cancer_design",
+    "breast_cancer_posterior",
+    "PlanarRobotTarget",
+    "BananaTarget",
+    "FunnelTarget",
+    "MixtureModelPosterior",
+]

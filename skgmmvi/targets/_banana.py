@@ -1,0 +1,95 @@
+"""Haario's twisted Gaussian ("banana") target."""
+
+import math
+
+import numpy as np
+
+from ._base import Target
+from ._dimension_free import check_dimension, sample_dimension
+from ._utils import LOG_2PI, check_rng, tf_module
+
+
+class BananaTarget(Target):
+    """Twisted Gaussian of Haario, Saksman and Tamminen, normalised.
+
+    Draw ``u`` with ``u_1 ~ N(0, 10^2)`` and the other coordinates ``N(0, 1)``,
+    then bend the second coordinate: ``x_2 = u_2 + curvature * (u_1^2 - 100)``,
+    ``x_i = u_i`` otherwise. The bend has unit Jacobian, so::
+
+        log p(x) = log N(x_1; 0, 100) + log N(x_2 - curvature (x_1^2 - 100); 0, 1)
+                   + sum_{i >= 3} log N(x_i; 0, 1)
+
+    is normalised (``log Z = 0``), with mean 0 and known covariance.
+
+    Parameters
+    ----------
+    n_features : int >= 2 or None, default=2
+        Dimension D. None means any dimension: :meth:`log_density` then reads D
+        from its input, and an estimator takes D from its data at fit time.
+    curvature : float, default=0.1
+        The twist ``b``; 0 gives the Gaussian ``N(0, diag(100, 1, ..., 1))``.
+
+    Attributes
+    ----------
+    log_normalizer : float
+        0.0: the density is normalised.
+    """
+
+    log_normalizer = 0.0
+    _x1_scale = 10.0
+
+    def __init__(self, n_features=2, curvature=0.1):
+        self.n_features = check_dimension(n_features, 2, "BananaTarget")
+        if not np.isfinite(curvature):
+            raise ValueError(f"curvature must be finite, got {curvature!r}.")
+        self.curvature = float(curvature)
+
+    def _validate_dimension(self, n_features):
+        return check_dimension(n_features, 2, "BananaTarget")
+
+    def check_n_features(self, n_features):
+        """Raise a ValueError when ``n_features`` does not fit this target."""
+        self._validate_dimension(n_features)
+        super().check_n_features(n_features)
+
+    def log_density(self, x):
+        """Normalised log-density of each row of ``x`` (TensorFlow); D read from ``x``."""
+        tf = tf_module()
+        dtype = x.dtype
+        d = tf.cast(tf.shape(x)[1], dtype)
+        scale = self._x1_scale
+        x1, x2 = x[:, 0], x[:, 1]
+        z1 = x1 / tf.constant(scale, dtype=dtype)
+        z2 = x2 - tf.constant(self.curvature, dtype=dtype) * (
+            tf.square(x1) - tf.constant(scale ** 2, dtype=dtype))
+        rest = tf.reduce_sum(tf.square(x[:, 2:]), axis=1)
+        const = (-0.5 * d * tf.constant(LOG_2PI, dtype=dtype)
+                 - tf.constant(math.log(scale), dtype=dtype))
+        return const - 0.5 * (tf.square(z1) + tf.square(z2) + rest)
+
+    def sample(self, n, random_state=None, n_features=None):
+        """Draw ``n`` points; ndarray of shape (n, D).
+
+        ``n_features`` is needed only when the target was built with None.
+        """
+        d = sample_dimension(self, n_features)
+        rng = check_rng(random_state)
+        u = rng.standard_normal((int(n), d))
+        u[:, 0] *= self._x1_scale
+        u[:, 1] += self.curvature * (u[:, 0] ** 2 - self._x1_scale ** 2)
+        return u
+
+    def covariance(self, n_features=None):
+        """Exact covariance of the target; ndarray of shape (D, D).
+
+        ``Var(x_2) = 1 + 2 b^2 * 100^2`` (since ``Var(u_1^2) = 2 * 100^2``); all
+        covariances between coordinates are 0 (odd moments of ``u_1`` vanish).
+        """
+        d = sample_dimension(self, n_features)
+        cov = np.eye(d)
+        cov[0, 0] = self._x1_scale ** 2
+        cov[1, 1] = 1.0 + 2.0 * self.curvature ** 2 * self._x1_scale ** 4
+        return cov
+
+    def __repr__(self):
+        return f"BananaTarget(n_features={self.n_features}, curvature={self.curvature:g})"

@@ -1,0 +1,79 @@
+"""Neal's funnel target."""
+
+import math
+
+import numpy as np
+
+from ._base import Target
+from ._dimension_free import check_dimension, sample_dimension
+from ._utils import LOG_2PI, check_rng, tf_module
+
+
+class FunnelTarget(Target):
+    """Neal's funnel, normalised.
+
+    ``v = x_1 ~ N(0, scale^2)`` and, given v, ``x_i ~ N(0, exp(v))`` (variance
+    ``exp(v)``) independently for ``i >= 2``::
+
+        log p(x) = log N(x_1; 0, scale^2) + sum_{i >= 2} log N(x_i; 0, exp(x_1))
+
+    The density is normalised (``log Z = 0``). Its neck (very negative v) has
+    scales differing by orders of magnitude, which defeats a single Gaussian.
+
+    Parameters
+    ----------
+    n_features : int >= 2 or None, default=10
+        Dimension D. None means any dimension: :meth:`log_density` then reads D
+        from its input, and an estimator takes D from its data at fit time.
+    scale : float, default=3.0
+        Standard deviation of ``v``.
+
+    Attributes
+    ----------
+    log_normalizer : float
+        0.0: the density is normalised.
+    """
+
+    log_normalizer = 0.0
+
+    def __init__(self, n_features=10, scale=3.0):
+        self.n_features = check_dimension(n_features, 2, "FunnelTarget")
+        if not (np.isfinite(scale) and scale > 0):
+            raise ValueError(f"scale must be positive, got {scale!r}.")
+        self.scale = float(scale)
+
+    def _validate_dimension(self, n_features):
+        return check_dimension(n_features, 2, "FunnelTarget")
+
+    def check_n_features(self, n_features):
+        """Raise a ValueError when ``n_features`` does not fit this target."""
+        self._validate_dimension(n_features)
+        super().check_n_features(n_features)
+
+    def log_density(self, x):
+        """Normalised log-density of each row of ``x`` (TensorFlow); D read from ``x``."""
+        tf = tf_module()
+        dtype = x.dtype
+        m = tf.cast(tf.shape(x)[1] - 1, dtype)  # number of x_i given v
+        v = x[:, 0]
+        log_v = (tf.constant(-0.5 * LOG_2PI - math.log(self.scale), dtype=dtype)
+                 - 0.5 * tf.square(v / tf.constant(self.scale, dtype=dtype)))
+        # x_i exp(-v/2) rather than x_i^2 exp(-v): exp(-v) overflows float32 at v < -88.
+        white = x[:, 1:] * tf.exp(-0.5 * v)[:, None]
+        log_rest = (-0.5 * m * (tf.constant(LOG_2PI, dtype=dtype) + v)
+                    - 0.5 * tf.reduce_sum(tf.square(white), axis=1))
+        return log_v + log_rest
+
+    def sample(self, n, random_state=None, n_features=None):
+        """Draw ``n`` points; ndarray of shape (n, D).
+
+        ``n_features`` is needed only when the target was built with None.
+        """
+        d = sample_dimension(self, n_features)
+        rng = check_rng(random_state)
+        v = self.scale * rng.standard_normal(int(n))
+        rest = rng.standard_normal((int(n), d - 1)) * np.exp(0.5 * v)[:, None]
+        return np.column_stack([v, rest])
+
+    def __repr__(self):
+        return f"FunnelTarget(n_features={self.n_features}, scale={self.scale:g})"
