@@ -4,9 +4,8 @@ The ``demo`` subcommand fits :class:`skgmmvi.EMGaussianMixture` and
 :class:`sklearn.mixture.GaussianMixture` side by side, on synthetic 2-D data and
 on the iris data set that scikit-learn ships, fits the synthetic data again with
 :class:`skgmmvi.MLEGaussianMixture` (gradient maximum likelihood), prints what
-each learned and how
-long it took, and writes ``demo_density.png`` (fitted density contours) when
-matplotlib is installed. Nothing is downloaded.
+each learned and how long it took, and writes ``demo_density.png`` (fitted
+density contours) when matplotlib is installed. Nothing is downloaded.
 """
 
 import argparse
