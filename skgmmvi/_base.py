@@ -21,6 +21,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from . import _checks
 from ._inference import FittedMixtureMixin, batch_rows
 from ._initialization import initial_responsibilities, initialization_rows
+from ._stream import STREAM_INIT_ROWS, StreamSource, is_dataset
 
 ILL_DEFINED_COVARIANCE = (
     "Fitting the mixture model failed because some components have ill-defined "
@@ -58,8 +59,13 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
 
     # ------------------------------------------------------------------ fitting
     @abstractmethod
-    def _start_fit(self, X, sample_weight, compute_dtype):
-        """Prepare per-fit backend state; return an object ``_refine`` understands."""
+    def _start_fit(self, X, sample_weight, compute_dtype, stream=None):
+        """Prepare per-fit backend state; return an object ``_refine`` understands.
+
+        ``X``/``sample_weight`` are the rows to initialise from; ``stream`` (a
+        :class:`~skgmmvi._stream.StreamSource` or None) is the data to fit when
+        it is a dataset, of which ``X`` is then the head.
+        """
 
     @abstractmethod
     def _initial_parameters(self, fit_state, labels, resp, X_init, weight_init):
@@ -156,8 +162,25 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
             self.__dict__.update(before)
             raise
 
+    def _open_stream(self, X, sample_weight, final_e_step=False):
+        """A :class:`~skgmmvi._stream.StreamSource` when ``X`` is a dataset, else None."""
+        if not is_dataset(X):
+            return None
+        if sample_weight is not None:
+            raise ValueError(
+                "sample_weight cannot be given with a tf.data.Dataset; put the weights "
+                "in the dataset as (rows, weights) pairs instead.")
+        if final_e_step:
+            raise ValueError(
+                "fit_predict needs the rows in memory; with a tf.data.Dataset, call fit "
+                "and then predict on the batches.")
+        return StreamSource(X)
+
     def _fit_unguarded(self, X, sample_weight, final_e_step):
         previous_n_features = getattr(self, "n_features_in_", None)
+        stream = self._open_stream(X, sample_weight, final_e_step)
+        if stream is not None:  # initialise from the head of the stream
+            X, sample_weight = stream.head(STREAM_INIT_ROWS)
         X, sample_weight = self._validate_fit_input(X, sample_weight)
         if (self.warm_start and hasattr(self, "converged_")
                 and X.shape[1] != previous_n_features):
@@ -175,7 +198,7 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
         random_state = check_random_state(self.random_state)
-        fit_state = self._start_fit(X, weight, compute_dtype)
+        fit_state = self._start_fit(X, weight, compute_dtype, stream=stream)
 
         best = None
         try:

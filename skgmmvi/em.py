@@ -206,9 +206,12 @@ class EMGaussianMixture(BaseGaussianMixture):
         return self._fit(X, sample_weight, final_e_step=True).argmax(axis=1)
 
     # ------------------------------------------------------------ backend glue
-    def _start_fit(self, X, sample_weight, compute_dtype):
+    def _start_fit(self, X, sample_weight, compute_dtype, stream=None):
         from ._tf.em import FitData
 
+        if stream is not None:
+            raise ValueError("EMGaussianMixture does not take a tf.data.Dataset yet; "
+                             "pass the rows as an array (a numpy memmap works).")
         return FitData(X, sample_weight, self.covariance_type,
                        self._batch_rows(X.shape[1]), compute_dtype)
 

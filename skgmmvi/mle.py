@@ -10,6 +10,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._base import BaseGaussianMixture
 from ._inference import batch_rows
+from ._stream import STREAM_INIT_ROWS
 
 DIVERGED = (
     "The log-likelihood became NaN or infinite during training: the optimiser "
@@ -18,15 +19,26 @@ DIVERGED = (
 
 
 class _RunState:
-    """What one ``fit`` (or ``partial_fit`` call) shares between its pieces."""
+    """What one ``fit`` (or ``partial_fit`` call) shares between its pieces.
 
-    def __init__(self, data, em_data, seed):
+    ``make_em_data`` builds the EM backend's view of the initialisation rows,
+    only when an initialisation needs it.
+    """
+
+    def __init__(self, data, make_em_data, seed):
         self.data = data
-        self.em_data = em_data
+        self.make_em_data = make_em_data
+        self._em_data = None
         self.seed = seed
         self.optimizer_state = None
         self.epochs_done = 0
         self.stalled_epochs = 0
+
+    @property
+    def em_data(self):
+        if self._em_data is None:
+            self._em_data = self.make_em_data()
+        return self._em_data
 
 
 class MLEGaussianMixture(BaseGaussianMixture):
@@ -265,9 +277,16 @@ class MLEGaussianMixture(BaseGaussianMixture):
 
     def _partial_fit(self, X, sample_weight):
         first = not hasattr(self, "converged_")
+        stream = self._open_stream(X, sample_weight)
+        if stream is not None:
+            X, sample_weight = stream.head(STREAM_INIT_ROWS if first else 1)
+            if not first and X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                    f"expecting {self.n_features_in_} features as input.")
         if first:
             X, sample_weight = self._validate_fit_input(X, sample_weight)
-        else:
+        elif stream is None:
             X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
                               ensure_min_samples=1)
             if sample_weight is not None:
@@ -277,7 +296,7 @@ class MLEGaussianMixture(BaseGaussianMixture):
         out_dtype = (np.float32 if (X.dtype == np.float32 or self.dtype == "float32")
                      else np.float64)
         random_state = check_random_state(self.random_state)
-        fit_state = self._start_fit(X, weight, self.dtype, random_state)
+        fit_state = self._start_fit(X, weight, self.dtype, random_state, stream=stream)
         if first:
             inits = self._checked_inits(X.shape[1])
             params = self._initialize(fit_state, X, sample_weight, random_state, inits)
@@ -296,20 +315,26 @@ class MLEGaussianMixture(BaseGaussianMixture):
         self._set_run_extras(self._run_extras(fit_state))
 
     # ------------------------------------------------------------ backend glue
-    def _start_fit(self, X, sample_weight, compute_dtype, random_state=None):
+    def _start_fit(self, X, sample_weight, compute_dtype, random_state=None,
+                   stream=None):
         from ._tf.em import FitData
-        from ._tf.mle import TrainingData
+        from ._tf.mle import StreamData, TrainingData
 
         if random_state is None:
             random_state = check_random_state(self.random_state)
-        em_data = FitData(X, sample_weight, self.covariance_type,
-                          self._batch_rows(X.shape[1]), compute_dtype)
+
+        def make_em_data():
+            return FitData(X, sample_weight, self.covariance_type,
+                           self._batch_rows(X.shape[1]), compute_dtype)
+
         # Drawn from a copy of the generator, so that the initialisation sees the
         # same random numbers as EMGaussianMixture's.
         copy = np.random.RandomState()
         copy.set_state(random_state.get_state())
         seed = copy.randint(np.iinfo(np.int32).max, size=2)
-        return _RunState(TrainingData(X, sample_weight, compute_dtype), em_data, seed)
+        data = (TrainingData(X, sample_weight, compute_dtype) if stream is None
+                else StreamData(stream.dataset, compute_dtype))
+        return _RunState(data, make_em_data, seed)
 
     def _initial_parameters(self, fit_state, labels, resp, X_init, weight_init):
         fit_state.optimizer_state = None

@@ -187,6 +187,69 @@ class _Trainer:
             self.optimizer = keras.optimizers.get(optimizer)
             self.optimizer.build(self.variables)
         self.train = self._build_train()
+        self.train_stream = self._build_train_stream()
+
+    def _build_train_stream(self):
+        """The training loop over a ``tf.data.Dataset`` (one element, one batch).
+
+        Traced once per (dataset element structure, full batch or not): the
+        dataset is an argument, so a new dataset of the same structure reuses it.
+        """
+        tf = tensorflow()
+        dtype = self.dtype
+        cov = self.covariance_type
+        variables = self.variables
+        optimizer = self.optimizer
+
+        def unpack(element):
+            if isinstance(element, tuple):
+                x, w = element
+                return tf.cast(x, dtype), tf.cast(w, dtype)
+            x = tf.cast(element, dtype)
+            return x, tf.ones([tf.shape(x)[0]], dtype)
+
+        @tf.function
+        def train_stream(dataset, full_batch, n_epochs, tol, previous, stalled, patience,
+                         reg_covar):
+            history = tf.TensorArray(dtype, size=0, dynamic_size=True)
+            epoch = tf.constant(0)
+            finite = tf.constant(True)
+            while (epoch < n_epochs) & (stalled < patience) & finite:
+                log_lik = tf.constant(0.0, dtype)
+                total = tf.constant(0.0, dtype)
+                if full_batch:
+                    grads = tuple(tf.zeros_like(v) for v in variables)
+                    for element in dataset:
+                        x, w = unpack(element)
+                        with tf.GradientTape() as tape:
+                            value = _mean_log_likelihood_terms(x, w, variables, cov,
+                                                               reg_covar)
+                            loss = -value
+                        new = tape.gradient(loss, variables)
+                        grads = tuple(g + n for g, n in zip(grads, new))
+                        log_lik += value
+                        total += tf.reduce_sum(w)
+                    optimizer.apply_gradients(zip([g / total for g in grads], variables))
+                else:
+                    for element in dataset:
+                        x, w = unpack(element)
+                        with tf.GradientTape() as tape:
+                            value = _mean_log_likelihood_terms(x, w, variables, cov,
+                                                               reg_covar)
+                            loss = -tf.math.divide_no_nan(value, tf.reduce_sum(w))
+                        optimizer.apply_gradients(zip(tape.gradient(loss, variables),
+                                                      variables))
+                        log_lik += value
+                        total += tf.reduce_sum(w)
+                log_lik = log_lik / total
+                finite = tf.math.is_finite(log_lik)
+                stalled = tf.where(log_lik - previous < tol, stalled + 1, 0)
+                previous = log_lik
+                history = history.write(epoch, log_lik)
+                epoch += 1
+            return history.stack(), stalled, finite
+
+        return train_stream
 
     def _build_train(self):
         tf = tensorflow()
@@ -224,7 +287,6 @@ class _Trainer:
                 shuffle,
                 lambda: tf.argsort(tf.random.stateless_uniform([n_rows], seed)),
                 lambda: tf.range(n_rows))
-            mean_weight = total / tf.cast(n_rows, dtype)
 
             def body(start, log_lik):
                 stop = tf.minimum(start + batch, n_rows)
@@ -232,7 +294,7 @@ class _Trainer:
                 x, w = tf.gather(X, rows), tf.gather(weight, rows)
                 with tf.GradientTape() as tape:
                     value = weighted_log_lik(x, w, reg_covar)
-                    loss = -value / (mean_weight * tf.cast(stop - start, dtype))
+                    loss = -tf.math.divide_no_nan(value, tf.reduce_sum(w))
                 optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
                 return stop, log_lik + value / total
 
@@ -311,6 +373,19 @@ class TrainingData:
             self.weight = tf.convert_to_tensor(sample_weight, tf_dtype(dtype))
 
 
+class StreamData:
+    """Training rows as a ``tf.data.Dataset``: one element, one mini-batch.
+
+    Elements are row batches or ``(rows, weights)`` pairs; the batches of the
+    dataset are the optimiser's mini-batches (``batch_size`` does not apply),
+    taken in the dataset's order (shuffle the dataset itself if wanted).
+    """
+
+    def __init__(self, dataset, dtype):
+        self.dataset = dataset
+        self.dtype = dtype
+
+
 def train(data, params, covariance_type, *, optimizer, learning_rate, n_epochs, tol,
           n_iter_no_change, reg_covar, previous_log_lik, batch_size, chunk_size, shuffle,
           seed, optimizer_state=None, stalled_epochs=0):
@@ -318,7 +393,7 @@ def train(data, params, covariance_type, *, optimizer, learning_rate, n_epochs, 
 
     Parameters
     ----------
-    data : TrainingData
+    data : TrainingData or StreamData
     params : tuple (weights, means, covariances, precisions_cholesky) of ndarray
     covariance_type : str
     optimizer : {"adam", "sgd", "rmsprop"}
@@ -362,13 +437,20 @@ def train(data, params, covariance_type, *, optimizer, learning_rate, n_epochs, 
     with trainer.lock, tf.device(device_name()):
         trainer.load(unconstrained, optimizer_state, learning_rate)
         full_batch = batch_size is None
-        history, stalled, finite = trainer.train(
-            data.X, data.weight, tf.constant(int(n_epochs)),
-            tf.constant(tol, dtype), tf.constant(previous_log_lik, dtype),
-            tf.constant(int(stalled_epochs)), tf.constant(int(n_iter_no_change)),
-            tf.constant(int(chunk_size if full_batch else batch_size)),
-            tf.constant(full_batch), tf.constant(bool(shuffle)),
-            tf.constant(np.asarray(seed, np.int64)), tf.constant(reg_covar, dtype))
+        if isinstance(data, StreamData):
+            history, stalled, finite = trainer.train_stream(
+                data.dataset, full_batch, tf.constant(int(n_epochs)),
+                tf.constant(tol, dtype), tf.constant(previous_log_lik, dtype),
+                tf.constant(int(stalled_epochs)), tf.constant(int(n_iter_no_change)),
+                tf.constant(reg_covar, dtype))
+        else:
+            history, stalled, finite = trainer.train(
+                data.X, data.weight, tf.constant(int(n_epochs)),
+                tf.constant(tol, dtype), tf.constant(previous_log_lik, dtype),
+                tf.constant(int(stalled_epochs)), tf.constant(int(n_iter_no_change)),
+                tf.constant(int(chunk_size if full_batch else batch_size)),
+                tf.constant(full_batch), tf.constant(bool(shuffle)),
+                tf.constant(np.asarray(seed, np.int64)), tf.constant(reg_covar, dtype))
         unconstrained, optimizer_state = trainer.read()
     if not bool(finite):
         raise TrainingDiverged()

@@ -1,0 +1,82 @@
+"""Training data given as a ``tf.data.Dataset`` of row batches (streamed input).
+
+A stream's elements are either a float tensor of rows, shape ``(batch, D)``, or a
+pair ``(rows, weights)`` with weights of shape ``(batch,)``. The estimators read
+the stream once per EM iteration or MLE epoch, so it may come from disk and be
+much larger than memory. Only the beginning of the stream is ever held in memory:
+the initialisation is drawn from its first :data:`STREAM_INIT_ROWS` rows.
+"""
+
+import numpy as np
+
+#: Rows at the start of a stream from which the initialisation is drawn.
+STREAM_INIT_ROWS = 100_000
+
+
+def is_dataset(X):
+    """True when ``X`` is a ``tf.data.Dataset`` (without importing TensorFlow)."""
+    return (type(X).__module__.startswith("tensorflow")
+            and hasattr(X, "element_spec") and hasattr(X, "batch"))
+
+
+def _tensor_spec_class():
+    from ._tf._runtime import tensorflow
+
+    return tensorflow().TensorSpec
+
+
+class StreamSource:
+    """A validated stream of row batches.
+
+    Parameters
+    ----------
+    dataset : tf.data.Dataset
+        Elements ``rows`` or ``(rows, weights)``.
+
+    Attributes
+    ----------
+    dataset : tf.data.Dataset
+    n_features : int
+    dtype : numpy dtype of the rows
+    weighted : bool
+        Whether the elements carry sample weights.
+    """
+
+    def __init__(self, dataset):
+        spec_class = _tensor_spec_class()
+        spec = dataset.element_spec
+        self.weighted = isinstance(spec, tuple) and len(spec) == 2
+        row_spec = spec[0] if self.weighted else spec
+        usage = ("Give a tf.data.Dataset whose elements are batches of rows, shape "
+                 "(batch, n_features), or (rows, weights) pairs; e.g. "
+                 "tf.data.Dataset.from_tensor_slices(X).batch(1024).")
+        if not isinstance(row_spec, spec_class) or (
+                self.weighted and not isinstance(spec[1], spec_class)):
+            raise ValueError(f"Unsupported dataset elements {spec!r}. {usage}")
+        if row_spec.shape.rank != 2 or row_spec.shape[-1] is None:
+            raise ValueError(
+                f"Dataset elements have shape {row_spec.shape}; expected batches of "
+                f"rows with a known number of features, (batch, n_features). {usage}")
+        if not (row_spec.dtype.is_floating or row_spec.dtype.is_integer):
+            raise ValueError(f"Dataset rows have dtype {row_spec.dtype.name}; expected "
+                             f"numbers. {usage}")
+        if self.weighted and spec[1].shape.rank != 1:
+            raise ValueError(f"Dataset weights have shape {spec[1].shape}; expected "
+                             f"one weight per row, shape (batch,). {usage}")
+        self.dataset = dataset
+        self.n_features = int(row_spec.shape[-1])
+        self.dtype = (np.float32 if row_spec.dtype.name == "float32" else np.float64)
+
+    def head(self, max_rows=STREAM_INIT_ROWS):
+        """The first ``max_rows`` rows (and weights, or None) as numpy arrays."""
+        # Re-batched so that reading stops by the dataset ending, not by
+        # abandoning an iterator (which makes tf.data log a cancellation).
+        elements = list(self.dataset.unbatch().batch(int(max_rows)).take(1))
+        if not elements:
+            raise ValueError("The dataset is empty: it yielded no rows to fit on.")
+        element = elements[0]
+        x = element[0] if self.weighted else element
+        X = np.asarray(x.numpy(), dtype=self.dtype)
+        weight = (np.asarray(element[1].numpy(), dtype=np.float64)
+                  if self.weighted else None)
+        return X, weight

@@ -1,0 +1,83 @@
+"""Streamed input: fitting on a tf.data.Dataset of row batches."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from skgmmvi import MLEGaussianMixture
+from skgmmvi import _stream
+
+
+@pytest.fixture(scope="module")
+def tf():
+    from skgmmvi._tf._runtime import tensorflow
+
+    return tensorflow()
+
+
+def batches(tf, X, batch, weight=None):
+    source = X if weight is None else (X, weight)
+    return tf.data.Dataset.from_tensor_slices(source).batch(batch)
+
+
+def quiet_fit(model, X, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, **kwargs)
+
+
+@pytest.mark.parametrize("batch_size", [None, 50])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_mle_stream_equals_in_memory_fit(tf, blobs3, batch_size, weighted):
+    weight = np.tile([1.0, 2.0, 0.5, 1.5], len(blobs3) // 4) if weighted else None
+    kwargs = dict(n_components=3, random_state=0, max_iter=6, tol=0, optimizer="sgd",
+                  learning_rate=0.1, shuffle=False, batch_size=batch_size)
+    in_memory = quiet_fit(MLEGaussianMixture(**kwargs), blobs3, sample_weight=weight)
+    streamed = quiet_fit(MLEGaussianMixture(**kwargs),
+                         batches(tf, blobs3, batch_size or 128, weight))
+    assert streamed.n_features_in_ == 3
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_allclose(getattr(streamed, name), getattr(in_memory, name),
+                                   rtol=1e-8)
+    np.testing.assert_allclose(streamed.lower_bounds_, in_memory.lower_bounds_,
+                               rtol=1e-10)
+
+
+def test_mle_partial_fit_on_datasets(tf, blobs3):
+    kwargs = dict(n_components=3, random_state=0, batch_size=100, shuffle=False)
+    in_memory = MLEGaussianMixture(**kwargs)
+    streamed = MLEGaussianMixture(**kwargs)
+    for chunk in np.array_split(blobs3, 5):
+        in_memory.partial_fit(chunk)
+        streamed.partial_fit(batches(tf, chunk, 100))
+    np.testing.assert_allclose(streamed.means_, in_memory.means_, rtol=1e-8)
+    assert streamed.n_iter_ == 5
+    with pytest.raises(ValueError, match="expecting 3 features"):
+        streamed.partial_fit(batches(tf, blobs3[:, :2], 10))
+
+
+def test_stream_initialisation_uses_the_head(tf, blobs3, monkeypatch):
+    monkeypatch.setattr(_stream, "STREAM_INIT_ROWS", 200)
+    monkeypatch.setattr("skgmmvi._base.STREAM_INIT_ROWS", 200)
+    kwargs = dict(n_components=3, random_state=0, max_iter=0)
+    head = quiet_fit(MLEGaussianMixture(**kwargs), blobs3[:200])
+    streamed = quiet_fit(MLEGaussianMixture(**kwargs), batches(tf, blobs3, 64))
+    np.testing.assert_array_equal(streamed.means_, head.means_)
+    np.testing.assert_array_equal(streamed.covariances_, head.covariances_)
+
+
+def test_stream_input_errors(tf, blobs3):
+    gm = MLEGaussianMixture(3, random_state=0)
+    with pytest.raises(ValueError, match="sample_weight cannot be given"):
+        gm.fit(batches(tf, blobs3, 10), sample_weight=np.ones(len(blobs3)))
+    with pytest.raises(ValueError, match="fit_predict needs the rows in memory"):
+        gm.fit_predict(batches(tf, blobs3, 10))
+    with pytest.raises(ValueError, match=r"expected batches of rows"):
+        gm.fit(tf.data.Dataset.from_tensor_slices(blobs3))  # single rows, not batches
+    with pytest.raises(ValueError, match="dataset is empty"):
+        gm.fit(batches(tf, blobs3[:0], 10))
+    with pytest.raises(ValueError, match="Unsupported dataset elements"):
+        gm.fit(tf.data.Dataset.from_tensor_slices({"x": blobs3}).batch(10))
+    assert not hasattr(gm, "means_")
