@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._base import BaseGaussianMixture
@@ -105,6 +105,13 @@ class MLEGaussianMixture(BaseGaussianMixture):
     dtype : {'float64', 'float32'}, default='float64'
         Precision of the training computation. Fitted arrays and outputs are
         float32 when this is 'float32' or when ``X`` is float32.
+    strategy : tf.distribute.Strategy, default=None
+        Train on the strategy's replicas (several GPUs, or several hosts with
+        ``MultiWorkerMirroredStrategy``): each batch is split over the replicas,
+        their gradients are summed by all-reduce, and every replica applies the
+        same update, so the fit equals the single-device one. With a strategy,
+        shuffling uses ``tf.data`` (a different, still seeded order). An
+        estimator holding a strategy does not pickle; set it to None first.
 
     Attributes
     ----------
@@ -148,6 +155,7 @@ class MLEGaussianMixture(BaseGaussianMixture):
         "optimizer": [StrOptions({"adam", "sgd", "rmsprop"})],
         "shuffle": ["boolean"],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "strategy": [None, HasMethods(["run", "reduce", "scope"])],
     }
 
     def __init__(
@@ -173,6 +181,7 @@ class MLEGaussianMixture(BaseGaussianMixture):
         shuffle=True,
         n_iter_no_change=10,
         dtype="float64",
+        strategy=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -194,6 +203,7 @@ class MLEGaussianMixture(BaseGaussianMixture):
         self.shuffle = shuffle
         self.n_iter_no_change = n_iter_no_change
         self.dtype = dtype
+        self.strategy = strategy
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -360,7 +370,7 @@ class MLEGaussianMixture(BaseGaussianMixture):
                 shuffle=self.shuffle,
                 seed=(int(fit_state.seed[0]),
                       int(fit_state.seed[1]) + fit_state.epochs_done),
-                optimizer_state=fit_state.optimizer_state)
+                optimizer_state=fit_state.optimizer_state, strategy=self.strategy)
         except TrainingDiverged:
             raise ValueError(DIVERGED) from None
         fit_state.optimizer_state = state

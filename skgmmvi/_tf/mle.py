@@ -25,6 +25,7 @@ numpy arrays, so estimators hold no TensorFlow objects.
 import collections
 import math
 import threading
+import warnings
 
 import numpy as np
 
@@ -168,17 +169,19 @@ def _mean_log_likelihood_terms(x, weight, variables, covariance_type, reg_covar)
 class _Trainer:
     """Variables, Keras optimiser and compiled training loop for one structure."""
 
-    def __init__(self, optimizer, covariance_type, dtype, n_components, n_features):
+    def __init__(self, optimizer, covariance_type, dtype, n_components, n_features,
+                 strategy=None):
         tf = tensorflow()
         keras = _keras()
         self.lock = threading.Lock()
+        self.strategy = strategy
         self.covariance_type = covariance_type
         self.dtype = tf_dtype(dtype)
         scale_shape = {"full": (n_components, n_features, n_features),
                        "tied": (n_features, n_features),
                        "diag": (n_components, n_features),
                        "spherical": (n_components,)}[covariance_type]
-        with tf.device(device_name()):
+        with self._placement():
             self.variables = [
                 tf.Variable(tf.zeros([n_components], self.dtype), name="logits"),
                 tf.Variable(tf.zeros([n_components, n_features], self.dtype), name="means"),
@@ -188,6 +191,101 @@ class _Trainer:
             self.optimizer.build(self.variables)
         self.train = self._build_train()
         self.train_stream = self._build_train_stream()
+        if strategy is not None:
+            self.train_distributed = self._build_train_distributed()
+
+    def _placement(self):
+        """Where variables live: the strategy's scope, else the backend's device."""
+        if self.strategy is not None:
+            return self.strategy.scope()
+        return tensorflow().device(device_name())
+
+    def _build_train_distributed(self):
+        """The training loop under a ``tf.distribute`` strategy.
+
+        Each replica computes the gradient of its share of a batch, scaled by the
+        whole batch's weight; the Keras optimiser sums the replicas' gradients
+        (all-reduce) and every replica applies the same update, so the result is
+        the single-device one. For full-batch training each replica first sums
+        its gradients over all its batches in replica-local buffers
+        (``ON_READ`` variables), then one all-reduced update is applied.
+        """
+        tf = tensorflow()
+        dtype = self.dtype
+        cov = self.covariance_type
+        variables = self.variables
+        optimizer = self.optimizer
+        strategy = self.strategy
+        total_op = tf.distribute.ReduceOp.SUM
+        with strategy.scope():
+            buffers = [tf.Variable(tf.zeros_like(v), trainable=False,
+                                   synchronization=tf.VariableSynchronization.ON_READ,
+                                   aggregation=tf.VariableAggregation.SUM)
+                       for v in variables]
+        self.buffers = buffers
+
+        def weight_sum(x, w):
+            return tf.reduce_sum(tf.cast(w, dtype))
+
+        def local_gradient(x, w, reg_covar):
+            x, w = tf.cast(x, dtype), tf.cast(w, dtype)
+            with tf.GradientTape() as tape:
+                value = _mean_log_likelihood_terms(x, w, variables, cov, reg_covar)
+                loss = -value
+            return tape.gradient(loss, variables), value
+
+        def mini_batch_step(x, w, batch_weight, reg_covar):
+            grads, value = local_gradient(x, w, reg_covar)
+            optimizer.apply_gradients(zip(
+                [tf.math.divide_no_nan(g, batch_weight) for g in grads], variables))
+            return value
+
+        def accumulate(x, w, reg_covar):
+            grads, value = local_gradient(x, w, reg_covar)
+            for buffer, g in zip(buffers, grads):
+                buffer.assign_add(g)
+            return value
+
+        def reset():
+            for buffer in buffers:
+                buffer.assign(tf.zeros_like(buffer))
+
+        def apply_accumulated(total):
+            optimizer.apply_gradients(zip([b.read_value() / total for b in buffers],
+                                          variables))
+
+        def summed(fn, *args):
+            return strategy.reduce(total_op, strategy.run(fn, args=args), axis=None)
+
+        @tf.function
+        def train_distributed(dataset, full_batch, n_epochs, tol, previous, stalled,
+                              patience, reg_covar):
+            history = tf.TensorArray(dtype, size=0, dynamic_size=True)
+            epoch = tf.constant(0)
+            finite = tf.constant(True)
+            while (epoch < n_epochs) & (stalled < patience) & finite:
+                log_lik = tf.constant(0.0, dtype)
+                total = tf.constant(0.0, dtype)
+                if full_batch:
+                    strategy.run(reset)
+                    for x, w in dataset:
+                        log_lik += summed(accumulate, x, w, reg_covar)
+                        total += summed(weight_sum, x, w)
+                    strategy.run(apply_accumulated, args=(total,))
+                else:
+                    for x, w in dataset:
+                        batch_weight = summed(weight_sum, x, w)
+                        log_lik += summed(mini_batch_step, x, w, batch_weight, reg_covar)
+                        total += batch_weight
+                log_lik = log_lik / total
+                finite = tf.math.is_finite(log_lik)
+                stalled = tf.where(log_lik - previous < tol, stalled + 1, 0)
+                previous = log_lik
+                history = history.write(epoch, log_lik)
+                epoch += 1
+            return history.stack(), stalled, finite
+
+        return train_distributed
 
     def _build_train_stream(self):
         """The training loop over a ``tf.data.Dataset`` (one element, one batch).
@@ -348,12 +446,14 @@ class _Trainer:
         return unconstrained, [np.array(s.numpy()) for s in self.optimizer.variables]
 
 
-def _trainer(optimizer, covariance_type, dtype, n_components, n_features):
-    key = (optimizer, covariance_type, dtype, int(n_components), int(n_features))
+def _trainer(optimizer, covariance_type, dtype, n_components, n_features,
+             strategy=None):
+    key = (optimizer, covariance_type, dtype, int(n_components), int(n_features),
+           None if strategy is None else id(strategy))
     with _CACHE_LOCK:
         trainer = _CACHE.get(key)
-        if trainer is None:
-            trainer = _Trainer(*key)
+        if trainer is None or trainer.strategy is not strategy:
+            trainer = _Trainer(*key[:-1], strategy=strategy)
             _CACHE[key] = trainer
             while len(_CACHE) > _CACHE_SIZE:
                 _CACHE.popitem(last=False)
@@ -388,7 +488,7 @@ class StreamData:
 
 def train(data, params, covariance_type, *, optimizer, learning_rate, n_epochs, tol,
           n_iter_no_change, reg_covar, previous_log_lik, batch_size, chunk_size, shuffle,
-          seed, optimizer_state=None, stalled_epochs=0):
+          seed, optimizer_state=None, stalled_epochs=0, strategy=None):
     """Run up to ``n_epochs`` epochs of gradient ascent from ``params``.
 
     Parameters
@@ -413,6 +513,9 @@ def train(data, params, covariance_type, *, optimizer, learning_rate, n_epochs, 
         The optimiser's variables from an earlier call (None: fresh optimiser).
     stalled_epochs : int
         Consecutive epochs without ``tol`` improvement before this call.
+    strategy : tf.distribute.Strategy or None
+        Train under this strategy: every batch is split over its replicas and
+        the gradients are all-reduced (same result as on one device).
 
     Returns
     -------
@@ -431,13 +534,24 @@ def train(data, params, covariance_type, *, optimizer, learning_rate, n_epochs, 
     """
     tf = tensorflow()
     n_components, n_features = np.shape(params[1])
-    trainer = _trainer(optimizer, covariance_type, data.dtype, n_components, n_features)
+    trainer = _trainer(optimizer, covariance_type, data.dtype, n_components, n_features,
+                       strategy)
     unconstrained = to_unconstrained(params, covariance_type, reg_covar)
     dtype = trainer.dtype
-    with trainer.lock, tf.device(device_name()):
+    with trainer.lock, trainer._placement():
         trainer.load(unconstrained, optimizer_state, learning_rate)
         full_batch = batch_size is None
-        if isinstance(data, StreamData):
+        if strategy is not None:
+            dataset = _distributed_dataset(data, strategy, batch_size or chunk_size,
+                                           shuffle and not full_batch, seed)
+            with warnings.catch_warnings():  # tf.data's graph-mode options notice
+                warnings.simplefilter("ignore", UserWarning)
+                history, stalled, finite = trainer.train_distributed(
+                    dataset, full_batch, tf.constant(int(n_epochs)),
+                    tf.constant(tol, dtype), tf.constant(previous_log_lik, dtype),
+                    tf.constant(int(stalled_epochs)), tf.constant(int(n_iter_no_change)),
+                    tf.constant(reg_covar, dtype))
+        elif isinstance(data, StreamData):
             history, stalled, finite = trainer.train_stream(
                 data.dataset, full_batch, tf.constant(int(n_epochs)),
                 tf.constant(tol, dtype), tf.constant(previous_log_lik, dtype),
@@ -456,6 +570,22 @@ def train(data, params, covariance_type, *, optimizer, learning_rate, n_epochs, 
         raise TrainingDiverged()
     params = from_unconstrained(*unconstrained, covariance_type, reg_covar)
     return params, history.numpy().astype(np.float64), int(stalled), optimizer_state
+
+
+def _distributed_dataset(data, strategy, batch_rows, shuffle, seed):
+    """``(rows, weights)`` batches of ``data`` distributed over ``strategy``."""
+    tf = tensorflow()
+    if isinstance(data, StreamData):
+        dataset = data.dataset
+        if not isinstance(dataset.element_spec, tuple):
+            dataset = dataset.map(lambda x: (x, tf.ones([tf.shape(x)[0]], x.dtype)))
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices((data.X, data.weight))
+        if shuffle:
+            dataset = dataset.shuffle(int(data.X.shape[0]), seed=int(seed[0]) + int(seed[1]),
+                                      reshuffle_each_iteration=True)
+        dataset = dataset.batch(int(batch_rows))
+    return strategy.experimental_distribute_dataset(dataset)
 
 
 def log_likelihood_and_gradient(X, sample_weight, unconstrained, covariance_type,
