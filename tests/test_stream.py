@@ -81,3 +81,42 @@ def test_stream_input_errors(tf, blobs3):
     with pytest.raises(ValueError, match="Unsupported dataset elements"):
         gm.fit(tf.data.Dataset.from_tensor_slices({"x": blobs3}).batch(10))
     assert not hasattr(gm, "means_")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("batch_size", [7, 100, 1000])
+def test_npy_batches_streams_every_row(tf, tmp_path, dtype, batch_size):
+    from skgmmvi.io import npy_batches
+
+    X = np.random.RandomState(0).randn(303, 4).astype(dtype)
+    path = tmp_path / "rows.npy"
+    np.save(path, X)
+    dataset = npy_batches(path, batch_size=batch_size)
+    assert dataset.element_spec.shape.as_list() == [None, 4]
+    parts = [batch.numpy() for batch in dataset]
+    assert all(len(p) == batch_size for p in parts[:-1])
+    np.testing.assert_array_equal(np.concatenate(parts), X)
+
+
+def test_npy_batches_rejects_what_it_cannot_stream(tmp_path):
+    from skgmmvi.io import npy_batches
+
+    cases = {"cube.npy": np.zeros((2, 2, 2)), "ints.npy": np.zeros((4, 2), np.int64),
+             "fortran.npy": np.asfortranarray(np.zeros((4, 3)))}
+    messages = {"cube.npy": "2-D array", "ints.npy": "float64 or float32",
+                "fortran.npy": "Fortran order"}
+    for name, array in cases.items():
+        np.save(tmp_path / name, array)
+        with pytest.raises(ValueError, match=messages[name]):
+            npy_batches(tmp_path / name)
+
+
+def test_mle_fits_a_file_on_disk(tf, tmp_path, blobs3):
+    from skgmmvi.io import npy_batches
+
+    np.save(tmp_path / "rows.npy", blobs3)
+    kwargs = dict(n_components=3, random_state=0, max_iter=4, tol=0)
+    from_file = quiet_fit(MLEGaussianMixture(**kwargs),
+                          npy_batches(tmp_path / "rows.npy", batch_size=128))
+    in_memory = quiet_fit(MLEGaussianMixture(**kwargs), blobs3)
+    np.testing.assert_allclose(from_file.means_, in_memory.means_, rtol=1e-8)
