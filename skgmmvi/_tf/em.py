@@ -74,7 +74,8 @@ def _accumulate_statistics(X, center, covariance_type, pairs, tied_chol, batch_s
 
     ``responsibilities(start, stop, features_t)`` returns ``(resp_w, log_lik)``:
     the weighted responsibilities of the chunk, shape (K, batch), and the chunk's
-    weighted log-likelihood sum (0 where not applicable).
+    weighted log-likelihood sum (0 where not applicable). The result is in the
+    canonical layout, shape (K, P).
     """
     tf = tensorflow()
     dtype = tf.float64
@@ -88,26 +89,34 @@ def _accumulate_statistics(X, center, covariance_type, pairs, tied_chol, batch_s
         xc_t = tf.transpose(_rows(X, start, stop) - center)
         phi = g.features(xc_t, covariance_type, pairs, tied_chol)
         resp_w, chunk_log_lik = responsibilities(start, stop, phi)
-        stats = stats + tf.matmul(resp_w, phi, transpose_b=True)
+        # (P, batch) @ (batch, K): the long output axis first suits Eigen's GEMM
+        # kernel better than (K, batch) @ (batch, P) (K is small).
+        stats = stats + tf.matmul(phi, resp_w, transpose_b=True)
         return stats, log_lik + chunk_log_lik
 
-    zeros = (tf.zeros(tf.stack([n_components, n_feat]), dtype), tf.zeros([], dtype))
-    return _over_chunks(n_rows, batch_size, step, zeros)
+    zeros = (tf.zeros(tf.stack([n_feat, n_components]), dtype), tf.zeros([], dtype))
+    stats, log_lik = _over_chunks(n_rows, batch_size, step, zeros)
+    return g.canonical_statistics(tf.transpose(stats), covariance_type, pairs), log_lik
 
 
 def _e_step_responsibilities(coef, weight):
-    """Responsibility rule of the E-step: softmax over components of ``coef @ phi``."""
+    """Responsibility rule of the E-step: softmax over components of ``coef @ phi``.
+
+    The weighted log-likelihood ignores rows of weight 0 even where their
+    density underflows.
+    """
     tf = tensorflow()
+    weight_row = weight[None, :]
 
     def responsibilities(start, stop, phi):
         log_prob = tf.matmul(coef, phi)
         peak = tf.reduce_max(log_prob, axis=0, keepdims=True)
         unnorm = tf.exp(log_prob - peak)
         total = tf.reduce_sum(unnorm, axis=0, keepdims=True)
-        w = weight[start:stop]
-        log_norm = tf.math.log(total[0]) + peak[0]
-        safe = tf.where(w > 0, log_norm, tf.zeros_like(log_norm))
-        return unnorm * (w / total), tf.reduce_sum(w * safe)
+        w = weight_row[:, start:stop]
+        log_norm = tf.math.log(total) + peak
+        log_lik = tf.reduce_sum(tf.math.multiply_no_nan(log_norm, w))
+        return unnorm * (w / total), log_lik
 
     return responsibilities
 
@@ -243,8 +252,8 @@ def _build_log_prob(covariance_type, data_dtype):
 
         def step(start, stop, out):
             xc_t = tf.transpose(_rows(X, start, stop) - center)
-            log_prob = tf.transpose(tf.matmul(coef, g.features(xc_t, covariance_type,
-                                                              pairs, tied)))
+            log_prob = tf.matmul(g.features(xc_t, covariance_type, pairs, tied), coef,
+                                 transpose_a=True, transpose_b=True)
             return (out.write(start // batch_size, log_prob),)
 
         (out,) = _over_chunks(n_rows, batch_size, step, (out,))
