@@ -90,13 +90,13 @@ def canonical_statistics(stats, covariance_type, pairs):
     return tensorflow().gather(stats, pairs[5], axis=1)
 
 
-def features(xc_t, covariance_type, pairs, tied_precision_chol):
+def features(xa, covariance_type, pairs, tied_precision_chol):
     """Feature matrix ``phi`` of centred rows, transposed.
 
     Parameters
     ----------
-    xc_t : Tensor of shape (n_features, batch)
-        Centred rows, one per column.
+    xa : Tensor of shape (n_features + 1, batch)
+        Centred rows, one per column, over a row of ones.
     covariance_type : str
     pairs : tuple of int Tensors or None
         Output of :func:`upper_triangle_pairs` (``full`` only).
@@ -112,7 +112,8 @@ def features(xc_t, covariance_type, pairs, tied_precision_chol):
     """
     tf = tensorflow()
     if covariance_type == "full":
-        return full_features(tf.concat([xc_t, tf.ones_like(xc_t[:1])], axis=0), pairs)
+        return full_features(xa, pairs)
+    xc_t = xa[:-1]
     if covariance_type == "tied":
         whitened = tf.matmul(tied_precision_chol, xc_t, transpose_a=True)
         quad = tf.reduce_sum(tf.square(whitened), axis=0, keepdims=True)
@@ -120,7 +121,7 @@ def features(xc_t, covariance_type, pairs, tied_precision_chol):
         quad = tf.square(xc_t)
     else:
         quad = tf.reduce_sum(tf.square(xc_t), axis=0, keepdims=True)
-    return tf.concat([quad, xc_t, tf.ones_like(xc_t[:1])], axis=0)
+    return tf.concat([quad, xa], axis=0)
 
 
 def log_det_precision_chol(precision_chol, covariance_type, n_features):
