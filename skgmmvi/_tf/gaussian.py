@@ -21,9 +21,15 @@ where ``c`` is a fixed centre (the data mean during a fit) and ``phi`` stacks a
 
 With that layout an E-step over a chunk of rows is one matrix product
 ``A @ phi`` and the M-step statistics of the same chunk are another,
-``resp @ phi^T``: sums of responsibilities (the constant row), first moments (the
+``phi @ resp^T``: sums of responsibilities (the constant row), first moments (the
 linear rows) and second moments (the quadratic rows). Features are kept transposed,
 shape ``(P, batch)``, so that building them is a row gather, not a column gather.
+
+For ``full`` covariances, ``phi`` is every product of two entries of the centred
+coordinates stacked over a 1; inside the row loop its rows are in a cyclic order
+(see :func:`upper_triangle_pairs`) that one gather and one broadcast multiply
+build, and coefficients and statistics are permuted to and from the order of the
+table once per iteration.
 """
 
 import math
