@@ -10,8 +10,11 @@ feature count of :mod:`skgmmvi._tf.gaussian` (D (D + 1) / 2 + D + 1 for ``full``
 The whole EM loop (E-step, M-step, lower bound, convergence test) for as many
 iterations as asked runs inside one call, with no Python in between.
 
-The data stay in the dtype asked for (float32 halves their memory); each chunk is
-cast to float64 as it is read, and statistics and parameters are float64. The
+The data are held once, transposed, over a row of ones (shape (D + 1, N), see
+:func:`transposed_with_ones`), so that a chunk of rows is a column slice already in
+the layout of the feature map. They stay in the dtype asked for (float32 halves
+their memory); each chunk is cast to float64 as it is read, and statistics and
+parameters are float64. The
 moment form of the M-step loses about ``|mu_k - c|^2 / sigma_k^2`` in relative
 accuracy, which float32 cannot afford for narrow components.
 """
@@ -58,56 +61,80 @@ def _over_chunks(n_rows, batch_size, step, accumulators):
     return out[1:]
 
 
-def _rows(X, start, stop):
-    """Rows ``start:stop`` of the data, in the float64 the statistics are kept in."""
+def _rows(Xt, start, stop):
+    """Rows ``start:stop`` of the data, (batch, D), in float64."""
     tf = tensorflow()
-    return tf.cast(X[start:stop], tf.float64)
+    return tf.transpose(tf.cast(Xt[:-1, start:stop], tf.float64))
+
+
+def _augmented_center(center):
+    """The centre with a 0 appended: subtracting it leaves the row of ones alone."""
+    tf = tensorflow()
+    return tf.concat([center, tf.zeros([1], center.dtype)], axis=0)[:, None]
+
+
+def _centered_columns(Xt, start, stop, center_aug):
+    """Columns ``start:stop`` of the stored data, centred, over a row of ones.
+
+    Shape (D + 1, batch), float64: the input of :func:`gaussian.features`.
+    """
+    tf = tensorflow()
+    return tf.cast(Xt[:, start:stop], tf.float64) - center_aug
 
 
 def _pairs_if_full(covariance_type, n_features):
     return g.upper_triangle_pairs(n_features) if covariance_type == "full" else None
 
 
-def _accumulate_statistics(X, center, covariance_type, pairs, tied_chol, batch_size,
+def _accumulate_statistics(Xt, center, covariance_type, pairs, tied_chol, batch_size,
                            n_components, responsibilities):
     """Sums of ``w * resp * phi`` over all rows, with ``resp`` given per chunk.
 
     ``responsibilities(start, stop, features_t)`` returns ``(resp_w, log_lik)``:
     the weighted responsibilities of the chunk, shape (K, batch), and the chunk's
-    weighted log-likelihood sum (0 where not applicable).
+    weighted log-likelihood sum (0 where not applicable). The result is in the
+    canonical layout, shape (K, P).
     """
     tf = tensorflow()
     dtype = tf.float64
-    n_rows = tf.shape(X)[0]
-    n_features = tf.shape(X)[1]
+    n_rows = tf.shape(Xt)[1]
     n_feat = tf.shape(
-        g.features(tf.zeros([n_features, 0], dtype), covariance_type, pairs, tied_chol)
+        g.features(tf.zeros([tf.shape(Xt)[0], 0], dtype), covariance_type, pairs, tied_chol)
     )[0]
+    center_aug = _augmented_center(center)
 
     def step(start, stop, stats, log_lik):
-        xc_t = tf.transpose(_rows(X, start, stop) - center)
-        phi = g.features(xc_t, covariance_type, pairs, tied_chol)
+        xa = _centered_columns(Xt, start, stop, center_aug)
+        phi = g.features(xa, covariance_type, pairs, tied_chol)
         resp_w, chunk_log_lik = responsibilities(start, stop, phi)
-        stats = stats + tf.matmul(resp_w, phi, transpose_b=True)
+        # (P, batch) @ (batch, K): the long output axis first suits Eigen's GEMM
+        # kernel better than (K, batch) @ (batch, P) (K is small).
+        stats = stats + tf.matmul(phi, resp_w, transpose_b=True)
         return stats, log_lik + chunk_log_lik
 
-    zeros = (tf.zeros(tf.stack([n_components, n_feat]), dtype), tf.zeros([], dtype))
-    return _over_chunks(n_rows, batch_size, step, zeros)
+    zeros = (tf.zeros(tf.stack([n_feat, n_components]), dtype), tf.zeros([], dtype))
+    stats, log_lik = _over_chunks(n_rows, batch_size, step, zeros)
+    return g.canonical_statistics(tf.transpose(stats), covariance_type, pairs), log_lik
 
 
 def _e_step_responsibilities(coef, weight):
-    """Responsibility rule of the E-step: softmax over components of ``coef @ phi``."""
+    """Responsibility rule of the E-step: softmax over components of ``coef @ phi``.
+
+    The weighted log-likelihood ignores rows of weight 0 even where their
+    density underflows.
+    """
     tf = tensorflow()
+    weight_row = weight[None, :]
 
     def responsibilities(start, stop, phi):
         log_prob = tf.matmul(coef, phi)
         peak = tf.reduce_max(log_prob, axis=0, keepdims=True)
         unnorm = tf.exp(log_prob - peak)
         total = tf.reduce_sum(unnorm, axis=0, keepdims=True)
-        w = weight[start:stop]
-        log_norm = tf.math.log(total[0]) + peak[0]
-        safe = tf.where(w > 0, log_norm, tf.zeros_like(log_norm))
-        return unnorm * (w / total), tf.reduce_sum(w * safe)
+        w = weight_row[:, start:stop]
+        log_norm = tf.math.log(total) + peak
+        log_lik = tf.reduce_sum(tf.math.multiply_no_nan(log_norm, w))
+        return unnorm * (w / total), log_lik
 
     return responsibilities
 
@@ -118,7 +145,7 @@ def _build_em_steps(covariance_type, data_dtype):
     w_shape, m_shape, c_shape, p_shape = _parameter_shapes(covariance_type)
     spec = tf.TensorSpec
     signature = [
-        spec([None, None], data_dtype),  # X
+        spec([None, None], data_dtype),  # Xt: the data transposed, over a row of ones
         spec([None], dtype),  # sample weight
         spec([None], dtype),  # centre
         spec([None, None], dtype),  # gram (tied)
@@ -131,9 +158,9 @@ def _build_em_steps(covariance_type, data_dtype):
     ]
 
     @tf.function(input_signature=signature)
-    def em_steps(X, weight, center, gram, weights, means, covariances, precision_chol,
+    def em_steps(Xt, weight, center, gram, weights, means, covariances, precision_chol,
                  n_steps, tol, reg_covar, batch_size, previous_lower_bound):
-        n_features = tf.shape(X)[1]
+        n_features = tf.shape(Xt)[0] - 1
         n_components = tf.shape(means)[0]
         pairs = _pairs_if_full(covariance_type, n_features)
         total_weight = tf.reduce_sum(weight)
@@ -147,7 +174,7 @@ def _build_em_steps(covariance_type, data_dtype):
                                   covariance_type, pairs)
             tied = precision_chol if covariance_type == "tied" else None
             stats, log_lik = _accumulate_statistics(
-                X, center, covariance_type, pairs, tied, batch_size,
+                Xt, center, covariance_type, pairs, tied, batch_size,
                 n_components, _e_step_responsibilities(coef, weight))
             new_lower_bound = log_lik / total_weight
             new_params = g.parameters_from_statistics(
@@ -182,9 +209,9 @@ def _build_init(covariance_type, data_dtype, from_labels):
     ]
 
     @tf.function(input_signature=signature)
-    def initial_parameters(X, weight, center, gram, resp, n_components, reg_covar,
+    def initial_parameters(Xt, weight, center, gram, resp, n_components, reg_covar,
                            batch_size):
-        n_features = tf.shape(X)[1]
+        n_features = tf.shape(Xt)[0] - 1
         pairs = _pairs_if_full(covariance_type, n_features)
         tied = tf.eye(n_features, dtype=dtype) if covariance_type == "tied" else None
 
@@ -199,7 +226,7 @@ def _build_init(covariance_type, data_dtype, from_labels):
         def responsibilities(start, stop, phi):
             return weighted_resp(start, stop), tf.zeros([], dtype)
 
-        stats, _ = _accumulate_statistics(X, center, covariance_type, pairs, tied,
+        stats, _ = _accumulate_statistics(Xt, center, covariance_type, pairs, tied,
                                           batch_size, n_components, responsibilities)
         total_weight = tf.reduce_sum(weight)
         weights, means, covariances, precision_chol = g.parameters_from_statistics(
@@ -211,12 +238,12 @@ def _build_init(covariance_type, data_dtype, from_labels):
             counts = stats[:, -1] + tf.constant(10.0 * g.finfo_eps(dtype), dtype)
 
             def scatter_step(start, stop, scatter):
-                diff = _rows(X, start, stop)[None, :, :] - means[:, None, :]
+                diff = _rows(Xt, start, stop)[None, :, :] - means[:, None, :]
                 chunk = weighted_resp(start, stop)
                 return (scatter + tf.matmul(diff * chunk[:, :, None], diff, transpose_a=True),)
 
             zero = tf.zeros(tf.stack([n_components, n_features, n_features]), dtype)
-            (scatter,) = _over_chunks(tf.shape(X)[0], batch_size, scatter_step, (zero,))
+            (scatter,) = _over_chunks(tf.shape(Xt)[1], batch_size, scatter_step, (zero,))
             covariances = g.add_to_diagonal(scatter / counts[:, None, None], reg_covar)
             precision_chol = g.precision_cholesky(covariances, covariance_type)
         return weights, means, covariances, precision_chol
@@ -233,18 +260,19 @@ def _build_log_prob(covariance_type, data_dtype):
                  spec(m_shape, dtype), spec(p_shape, dtype), spec([], tf.int32)]
 
     @tf.function(input_signature=signature)
-    def log_prob_resp(X, center, weights, means, precision_chol, batch_size):
-        n_rows = tf.shape(X)[0]
-        pairs = _pairs_if_full(covariance_type, tf.shape(X)[1])
+    def log_prob_resp(Xt, center, weights, means, precision_chol, batch_size):
+        n_rows = tf.shape(Xt)[1]
+        pairs = _pairs_if_full(covariance_type, tf.shape(Xt)[0] - 1)
         coef = g.coefficients(weights, means - center, precision_chol, covariance_type, pairs)
         tied = precision_chol if covariance_type == "tied" else None
         n_chunks = (n_rows + batch_size - 1) // batch_size
         out = tf.TensorArray(dtype, size=n_chunks, infer_shape=False)
+        center_aug = _augmented_center(center)
 
         def step(start, stop, out):
-            xc_t = tf.transpose(_rows(X, start, stop) - center)
-            log_prob = tf.transpose(tf.matmul(coef, g.features(xc_t, covariance_type,
-                                                              pairs, tied)))
+            xa = _centered_columns(Xt, start, stop, center_aug)
+            log_prob = tf.matmul(g.features(xa, covariance_type, pairs, tied), coef,
+                                 transpose_a=True, transpose_b=True)
             return (out.write(start // batch_size, log_prob),)
 
         (out,) = _over_chunks(n_rows, batch_size, step, (out,))
@@ -262,15 +290,16 @@ def _build_gram(covariance_type, data_dtype):
 
     @tf.function(input_signature=[spec([None, None], data_dtype), spec([None], dtype),
                                   spec([None], dtype), spec([], tf.int32)])
-    def gram(X, weight, center, batch_size):
-        n_features = tf.shape(X)[1]
+    def gram(Xt, weight, center, batch_size):
+        n_features = tf.shape(Xt)[0] - 1
+        center_aug = _augmented_center(center)
 
         def step(start, stop, acc):
-            xc = _rows(X, start, stop) - center
-            return (acc + tf.matmul(xc * weight[start:stop, None], xc, transpose_a=True),)
+            xc_t = _centered_columns(Xt, start, stop, center_aug)[:-1]
+            return (acc + tf.matmul(xc_t * weight[start:stop], xc_t, transpose_b=True),)
 
         zero = tf.zeros(tf.stack([n_features, n_features]), dtype)
-        return _over_chunks(tf.shape(X)[0], batch_size, step, (zero,))[0]
+        return _over_chunks(tf.shape(Xt)[1], batch_size, step, (zero,))[0]
 
     return gram
 
@@ -305,13 +334,13 @@ class FitData:
         self.batch_size = tf.constant(int(batch_size), tf.int32)
         self.device = device_name()
         with tf.device(self.device):
-            self.X = tf.convert_to_tensor(X, dtype=tf_dtype(dtype))
+            self.Xt, center = transposed_with_ones(X, dtype, sample_weight)
             self.weight = tf.convert_to_tensor(sample_weight, dtype=tf.float64)
-        self.center = tf.constant(weighted_mean(X, sample_weight), tf.float64)
+        self.center = tf.constant(center, tf.float64)
         if covariance_type == "tied":
             with tf.device(self.device):
                 self.gram = _compiled("gram", covariance_type, dtype)(
-                    self.X, self.weight, self.center, self.batch_size)
+                    self.Xt, self.weight, self.center, self.batch_size)
         else:
             self.gram = tf.zeros([0, 0], tf.float64)
 
@@ -331,7 +360,7 @@ class FitData:
         source = (tf.constant(np.asarray(labels, np.int32)) if labels is not None
                   else tf.constant(np.asarray(resp), tf.float64))
         with tf.device(self.device):
-            rows = self.X if X is None else tf.constant(X, tf_dtype(self.dtype))
+            rows = self.Xt if X is None else transposed_with_ones(X, self.dtype)[0]
             weight = self.weight if X is None else tf.constant(sample_weight, tf.float64)
             gram = self.gram
             if X is not None and self.covariance_type == "tied":
@@ -360,7 +389,7 @@ class FitData:
         tf = tensorflow()
         with tf.device(self.device):
             out = _compiled("em_steps", self.covariance_type, self.dtype)(
-                self.X, self.weight, self.center, self.gram,
+                self.Xt, self.weight, self.center, self.gram,
                 *(self._const(np.asarray(p)) for p in params),
                 tf.constant(int(n_steps), tf.int32), self._const(tol),
                 self._const(reg_covar), self.batch_size,
@@ -395,16 +424,52 @@ def log_prob_resp(X, params, covariance_type, batch_size, dtype):
     center = np.asarray(weights, np.float64) @ np.asarray(means, np.float64)
     with tf.device(device_name()):
         log_norm, log_resp = _compiled("log_prob", covariance_type, dtype)(
-            tf.convert_to_tensor(X, tf_dtype(dtype)), tf.constant(center, f64),
+            transposed_with_ones(X, dtype)[0], tf.constant(center, f64),
             tf.constant(weights, f64), tf.constant(means, f64),
             tf.constant(precision_chol, f64), tf.constant(int(batch_size), tf.int32))
     return log_norm.numpy(), log_resp.numpy()
 
 
-def weighted_mean(X, sample_weight, block_rows=65536):
-    """``sum_n w_n x_n / sum_n w_n`` in float64, without a float64 copy of X."""
-    total = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], block_rows):
-        block = np.asarray(X[start:start + block_rows], dtype=np.float64)
-        total += sample_weight[start:start + block_rows] @ block
-    return total / np.sum(sample_weight, dtype=np.float64)
+def transposed_with_ones(X, dtype, sample_weight=None):
+    """The rows of ``X`` as columns over a row of ones: a (D + 1, N) tensor of ``dtype``.
+
+    This layout lets every chunk of rows be a column slice that is already
+    transposed for the feature map; the ones give the constant feature. The
+    array is filled block by block in numpy and handed to TensorFlow through
+    DLPack without a copy, so a fit holds one copy of the data (the caller's
+    aside). Data on a GPU device are copied there once.
+
+    Returns the tensor and, when ``sample_weight`` is given, the weighted mean
+    of the rows in float64 (accumulated from the blocks while they are in cache),
+    else None.
+    """
+    tf = tensorflow()
+    n_rows, n_features = X.shape
+    np_dtype = np.dtype(dtype)
+    out = _aligned_empty((n_features + 1, n_rows), np_dtype)
+    total = np.zeros(n_features)
+    block_rows = max(256, 2**17 // max(n_features, 1))
+    for start in range(0, n_rows, block_rows):
+        stop = min(start + block_rows, n_rows)
+        block = out[:n_features, start:stop]
+        block[...] = X[start:stop].T
+        if sample_weight is not None:
+            total += np.asarray(block, np.float64) @ sample_weight[start:stop]
+    out[n_features] = 1
+    try:
+        tensor = tf.experimental.dlpack.from_dlpack(out.__dlpack__())
+    except Exception:  # noqa: BLE001 - any failure: fall back to a copy
+        tensor = tf.constant(out)
+    if "GPU" in device_name():
+        tensor = tf.identity(tensor)  # under the caller's device scope: one copy there
+    if sample_weight is None:
+        return tensor, None
+    return tensor, total / np.sum(sample_weight, dtype=np.float64)
+
+
+def _aligned_empty(shape, dtype, alignment=64):
+    """An uninitialised C-contiguous array whose data start on an ``alignment`` boundary."""
+    n_bytes = int(np.prod(shape)) * dtype.itemsize
+    raw = np.empty(n_bytes + alignment, np.uint8)
+    offset = (-raw.ctypes.data) % alignment
+    return raw[offset:offset + n_bytes].view(dtype).reshape(shape)

@@ -21,9 +21,15 @@ where ``c`` is a fixed centre (the data mean during a fit) and ``phi`` stacks a
 
 With that layout an E-step over a chunk of rows is one matrix product
 ``A @ phi`` and the M-step statistics of the same chunk are another,
-``resp @ phi^T``: sums of responsibilities (the constant row), first moments (the
+``phi @ resp^T``: sums of responsibilities (the constant row), first moments (the
 linear rows) and second moments (the quadratic rows). Features are kept transposed,
 shape ``(P, batch)``, so that building them is a row gather, not a column gather.
+
+For ``full`` covariances, ``phi`` is every product of two entries of the centred
+coordinates stacked over a 1; inside the row loop its rows are in a cyclic order
+(see :func:`upper_triangle_pairs`) that one gather and one broadcast multiply
+build, and coefficients and statistics are permuted to and from the order of the
+table once per iteration.
 """
 
 import math
@@ -34,45 +40,86 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 
 def upper_triangle_pairs(n_features):
-    """Indices that build the ``full`` feature map by two row gathers.
+    """Index vectors of the ``full`` feature map (see :func:`features`).
 
-    Returns ``(rows, cols, left, right)``: ``rows``/``cols`` index the upper
-    triangle (i <= j, row-major); ``left``/``right`` extend them so that, with
-    ``xa`` the centred rows stacked over a row of ones, ``xa[left] * xa[right]``
-    is the whole feature matrix (quadratic block, coordinates, constant).
+    Returns ``(rows, cols, partner, canonical, keep, first)``:
+
+    * ``rows``/``cols`` index the upper triangle (i <= j, row-major) of a D x D
+      matrix: the order of the quadratic block in the *canonical* layout
+      ``[x_i x_j (i <= j); x_i; 1]`` that the coefficients and statistics use
+      outside the row loop;
+    * the feature rows themselves are built in a *cyclic* layout: with ``xa``
+      the D + 1 centred coordinates stacked over a row of ones, row ``(d, i)`` is
+      ``xa[i] * xa[(i + d) mod (D + 1)]`` for ``d = 0 .. (D + 1) // 2``, which
+      covers every product of two entries of ``xa`` (all of ``phi``) with one
+      gather (``partner``) and one broadcast multiply. When D + 1 is even, the
+      last offset repeats half of its products;
+    * ``canonical`` maps each cyclic row to its canonical column, ``keep`` is 1
+      for the first occurrence of a product and 0 for a repeat, and ``first``
+      maps each canonical column to its first cyclic row.
     """
     tf = tensorflow()
     r = tf.range(n_features)
     rows, cols = tf.meshgrid(r, r, indexing="ij")
-    keep = rows <= cols
-    rows, cols = tf.boolean_mask(rows, keep), tf.boolean_mask(cols, keep)
-    ones_row = tf.reshape(n_features, [1])
-    left = tf.concat([rows, r, ones_row], axis=0)
-    right = tf.concat([cols, tf.fill([n_features], n_features), ones_row], axis=0)
-    return rows, cols, left, right
+    upper = rows <= cols
+    rows, cols = tf.boolean_mask(rows, upper), tf.boolean_mask(cols, upper)
+
+    n_aug = n_features + 1
+    n_offsets = n_aug // 2 + 1
+    offset = tf.repeat(tf.range(n_offsets), n_aug)
+    index = tf.tile(tf.range(n_aug), [n_offsets])
+    partner = (index + offset) % n_aug
+    low, high = tf.minimum(index, partner), tf.maximum(index, partner)
+    n_quad = n_features * (n_features + 1) // 2
+    quad_column = low * n_features - (low * (low - 1)) // 2 + (high - low)
+    canonical = tf.where(high < n_features, quad_column,
+                         tf.where(low < n_features, n_quad + low, n_quad + n_features))
+    repeat = (n_aug % 2 == 0) & (offset == n_aug // 2) & (index >= n_aug // 2)
+    keep = tf.logical_not(repeat)
+    first = tf.math.unsorted_segment_min(tf.range(tf.size(canonical)), canonical,
+                                         n_quad + n_features + 1)
+    return rows, cols, partner, canonical, keep, first
 
 
-def features(xc_t, covariance_type, pairs, tied_precision_chol):
+def full_features(xa, pairs):
+    """The ``full`` feature rows of augmented columns ``xa`` (D + 1, batch), cyclic layout."""
+    tf = tensorflow()
+    n_aug = tf.shape(xa)[0]
+    partners = tf.reshape(tf.gather(xa, pairs[2]), [-1, n_aug, tf.shape(xa)[1]])
+    return tf.reshape(partners * xa, [-1, tf.shape(xa)[1]])
+
+
+def canonical_statistics(stats, covariance_type, pairs):
+    """Statistics (K, P) in the canonical column layout (reorders ``full`` ones)."""
+    if covariance_type != "full":
+        return stats
+    return tensorflow().gather(stats, pairs[5], axis=1)
+
+
+def features(xa, covariance_type, pairs, tied_precision_chol):
     """Feature matrix ``phi`` of centred rows, transposed.
 
     Parameters
     ----------
-    xc_t : Tensor of shape (n_features, batch)
-        Centred rows, one per column.
+    xa : Tensor of shape (n_features + 1, batch)
+        Centred rows, one per column, over a row of ones.
     covariance_type : str
-    pairs : tuple of two int Tensors or None
-        Upper-triangle indices (``full`` only).
+    pairs : tuple of int Tensors or None
+        Output of :func:`upper_triangle_pairs` (``full`` only).
     tied_precision_chol : Tensor of shape (n_features, n_features) or None
         The shared precision Cholesky factor (``tied`` only).
 
     Returns
     -------
-    Tensor of shape (Q + n_features + 1, batch)
+    Tensor of shape (P', batch)
+        ``P' = Q + n_features + 1`` rows in the canonical layout, except for
+        ``full``, whose rows are in the cyclic layout of
+        :func:`upper_triangle_pairs` (P' = P, or P + (D + 1) / 2 when D + 1 is even).
     """
     tf = tensorflow()
     if covariance_type == "full":
-        augmented = tf.concat([xc_t, tf.ones_like(xc_t[:1])], axis=0)
-        return tf.gather(augmented, pairs[2]) * tf.gather(augmented, pairs[3])
+        return full_features(xa, pairs)
+    xc_t = xa[:-1]
     if covariance_type == "tied":
         whitened = tf.matmul(tied_precision_chol, xc_t, transpose_a=True)
         quad = tf.reduce_sum(tf.square(whitened), axis=0, keepdims=True)
@@ -80,7 +127,7 @@ def features(xc_t, covariance_type, pairs, tied_precision_chol):
         quad = tf.square(xc_t)
     else:
         quad = tf.reduce_sum(tf.square(xc_t), axis=0, keepdims=True)
-    return tf.concat([quad, xc_t, tf.ones_like(xc_t[:1])], axis=0)
+    return tf.concat([quad, xa], axis=0)
 
 
 def log_det_precision_chol(precision_chol, covariance_type, n_features):
@@ -94,9 +141,10 @@ def log_det_precision_chol(precision_chol, covariance_type, n_features):
 
 
 def coefficients(weights, means_c, precision_chol, covariance_type, pairs):
-    """Matrix ``A`` of shape (K, P) with ``A @ phi(x - c) = log w_k + log N_k(x)``.
+    """Matrix ``A`` of shape (K, P') with ``A @ phi(x - c) = log w_k + log N_k(x)``.
 
-    ``means_c`` are the means minus the centre ``c``.
+    ``means_c`` are the means minus the centre ``c``. Columns follow the rows of
+    :func:`features` (the cyclic layout for ``full``).
     """
     tf = tensorflow()
     dtype = means_c.dtype
@@ -133,7 +181,12 @@ def coefficients(weights, means_c, precision_chol, covariance_type, pairs):
         linear = precision[:, None] * means_c
         mahal_means = precision * tf.reduce_sum(tf.square(means_c), axis=1)
     const = base - 0.5 * mahal_means
-    return tf.concat([quad, linear, const[:, None]], axis=1)
+    coef = tf.concat([quad, linear, const[:, None]], axis=1)
+    if covariance_type == "full":
+        # To the cyclic layout of the feature rows; repeated products get 0.
+        picked = tf.gather(coef, pairs[3], axis=1)
+        coef = tf.where(pairs[4][None, :], picked, tf.zeros_like(picked))
+    return coef
 
 
 def symmetric_from_upper(upper, n_features, pairs):
