@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from . import _checks
@@ -55,6 +55,7 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
         "verbose_interval": [Interval(Integral, 1, None, closed="left")],
         "dtype": [StrOptions({"float64", "float32"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "strategy": [None, HasMethods(["run", "reduce", "scope"])],
     }
 
     # ------------------------------------------------------------------ fitting

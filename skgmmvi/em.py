@@ -74,6 +74,13 @@ class EMGaussianMixture(BaseGaussianMixture):
         O(batch_size * (n_components + P)) with P = D (D + 1) / 2 + D + 1 for
         'full' and 2 D + 1 for 'diag'. None picks a size whose work arrays hold
         about half a million numbers.
+    strategy : tf.distribute.Strategy, default=None
+        Fit on the strategy's replicas (several GPUs with ``MirroredStrategy``,
+        several hosts with ``MultiWorkerMirroredStrategy``): each replica
+        computes the sufficient statistics of its share of every batch, the
+        strategy's all-reduce sums them, and every replica applies the same
+        M-step, so the fit equals the single-device one. An estimator holding
+        a strategy does not pickle; set it to None first.
 
     Attributes
     ----------
@@ -136,6 +143,7 @@ class EMGaussianMixture(BaseGaussianMixture):
         verbose_interval=10,
         dtype="float64",
         batch_size=None,
+        strategy=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -153,6 +161,7 @@ class EMGaussianMixture(BaseGaussianMixture):
         self.verbose_interval = verbose_interval
         self.dtype = dtype
         self.batch_size = batch_size
+        self.strategy = strategy
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -166,8 +175,10 @@ class EMGaussianMixture(BaseGaussianMixture):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training rows.
+        X : array-like of shape (n_samples, n_features) or tf.data.Dataset
+            Training rows; or a dataset of row batches (or of ``(rows, weights)``
+            pairs), read once per iteration and initialised from its first rows
+            (see ``doc/scaling.rst``).
         y : Ignored
             Not used, present for API consistency by convention.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -209,9 +220,14 @@ class EMGaussianMixture(BaseGaussianMixture):
     def _start_fit(self, X, sample_weight, compute_dtype, stream=None):
         from ._tf.em import FitData
 
-        if stream is not None:
-            raise ValueError("EMGaussianMixture does not take a tf.data.Dataset yet; "
-                             "pass the rows as an array (a numpy memmap works).")
+        if stream is not None or self.strategy is not None:
+            from ._tf.em_stream import StreamFitData, rows_dataset
+
+            batch = self._batch_rows(X.shape[1])
+            dataset = (stream.dataset if stream is not None
+                       else rows_dataset(X, sample_weight, batch))
+            return StreamFitData(dataset, X, sample_weight, self.covariance_type, batch,
+                                 compute_dtype, strategy=self.strategy)
         return FitData(X, sample_weight, self.covariance_type,
                        self._batch_rows(X.shape[1]), compute_dtype)
 

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._base import BaseGaussianMixture
@@ -155,7 +155,6 @@ class MLEGaussianMixture(BaseGaussianMixture):
         "optimizer": [StrOptions({"adam", "sgd", "rmsprop"})],
         "shuffle": ["boolean"],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "strategy": [None, HasMethods(["run", "reduce", "scope"])],
     }
 
     def __init__(
@@ -216,8 +215,10 @@ class MLEGaussianMixture(BaseGaussianMixture):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training rows.
+        X : array-like of shape (n_samples, n_features) or tf.data.Dataset
+            Training rows; or a dataset of row batches (or ``(rows, weights)``
+            pairs), each element one mini-batch, initialised from its first rows
+            (see ``doc/scaling.rst``).
         y : Ignored
             Not used, present for API consistency by convention.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -264,8 +265,8 @@ class MLEGaussianMixture(BaseGaussianMixture):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            A chunk of training rows.
+        X : array-like of shape (n_samples, n_features) or tf.data.Dataset
+            A chunk of training rows, or a dataset of row batches.
         y : Ignored
             Not used, present for API consistency by convention.
         sample_weight : array-like of shape (n_samples,), default=None

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from skgmmvi import MLEGaussianMixture
+from skgmmvi import EMGaussianMixture, MLEGaussianMixture
 from skgmmvi import _stream
 
 
@@ -120,3 +120,46 @@ def test_mle_fits_a_file_on_disk(tf, tmp_path, blobs3):
                           npy_batches(tmp_path / "rows.npy", batch_size=128))
     in_memory = quiet_fit(MLEGaussianMixture(**kwargs), blobs3)
     np.testing.assert_allclose(from_file.means_, in_memory.means_, rtol=1e-8)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_em_stream_equals_in_memory_fit(tf, blobs3, covariance_type, weighted):
+    weight = np.tile([1.0, 2.0, 0.5, 1.5], len(blobs3) // 4) if weighted else None
+    kwargs = dict(n_components=3, random_state=0, covariance_type=covariance_type,
+                  tol=1e-10, max_iter=30)
+    in_memory = quiet_fit(EMGaussianMixture(**kwargs), blobs3, sample_weight=weight)
+    streamed = quiet_fit(EMGaussianMixture(**kwargs), batches(tf, blobs3, 64, weight))
+    assert streamed.n_iter_ == in_memory.n_iter_
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        np.testing.assert_allclose(getattr(streamed, name), getattr(in_memory, name),
+                                   rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(streamed.lower_bounds_, in_memory.lower_bounds_,
+                               rtol=1e-10)
+
+
+def test_em_fits_a_file_on_disk_from_given_initial_parameters(tf, tmp_path, blobs3):
+    from skgmmvi.io import npy_batches
+
+    start = quiet_fit(EMGaussianMixture(3, random_state=0, max_iter=0), blobs3[:50])
+    inits = dict(weights_init=start.weights_, means_init=start.means_,
+                 precisions_init=start.precisions_)
+    np.save(tmp_path / "rows.npy", blobs3)
+    kwargs = dict(n_components=3, max_iter=20, tol=0, **inits)
+    from_file = quiet_fit(EMGaussianMixture(**kwargs),
+                          npy_batches(tmp_path / "rows.npy", batch_size=100))
+    in_memory = quiet_fit(EMGaussianMixture(**kwargs), blobs3)
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_allclose(getattr(from_file, name), getattr(in_memory, name),
+                                   rtol=1e-8)
+    assert not hasattr(from_file, "feature_names_in_")
+    np.testing.assert_array_equal(from_file.predict(blobs3), in_memory.predict(blobs3))
+
+
+def test_em_stream_ill_defined_covariance_message(tf):
+    X = np.repeat(np.eye(2), 20, axis=0)  # two points only, three components
+    X = np.vstack([X, [[0.5, 0.5]]])
+    gm = EMGaussianMixture(3, reg_covar=0, random_state=0, max_iter=5)
+    with pytest.raises(ValueError, match="ill-defined empirical covariance"):
+        gm.fit(batches(tf, X, 8))
+    assert not hasattr(gm, "means_")

@@ -10,6 +10,7 @@ import contextlib
 import os
 import sys
 import threading
+import warnings
 
 _LOCK = threading.Lock()
 _TF = None
@@ -66,3 +67,16 @@ def device_name():
     """The device the backend places its work on: the first GPU, else the CPU."""
     tf = tensorflow()
     return "/GPU:0" if tf.config.list_logical_devices("GPU") else "/CPU:0"
+
+
+@contextlib.contextmanager
+def quiet_graph_mode_notice():
+    """Silence tf.data's UserWarning about the options of datasets used in graphs.
+
+    Iterating a distributed dataset inside a compiled function triggers it; it
+    concerns tf.data's own option handling, not anything a user can act on.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="To make it possible to preserve tf.data",
+                                category=UserWarning)
+        yield

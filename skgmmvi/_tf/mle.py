@@ -25,11 +25,11 @@ numpy arrays, so estimators hold no TensorFlow objects.
 import collections
 import math
 import threading
-import warnings
 
 import numpy as np
 
-from ._runtime import _silenced_stderr, device_name, tensorflow, tf_dtype
+from ._runtime import (_silenced_stderr, device_name, quiet_graph_mode_notice, tensorflow,
+                       tf_dtype)
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 _CACHE_SIZE = 8
@@ -255,7 +255,9 @@ class _Trainer:
                                           variables))
 
         def summed(fn, *args):
-            return strategy.reduce(total_op, strategy.run(fn, args=args), axis=None)
+            per_replica = strategy.run(fn, args=args)
+            return tf.nest.map_structure(
+                lambda value: strategy.reduce(total_op, value, axis=None), per_replica)
 
         @tf.function
         def train_distributed(dataset, full_batch, n_epochs, tol, previous, stalled,
@@ -544,8 +546,7 @@ def train(data, params, covariance_type, *, optimizer, learning_rate, n_epochs, 
         if strategy is not None:
             dataset = _distributed_dataset(data, strategy, batch_size or chunk_size,
                                            shuffle and not full_batch, seed)
-            with warnings.catch_warnings():  # tf.data's graph-mode options notice
-                warnings.simplefilter("ignore", UserWarning)
+            with quiet_graph_mode_notice():
                 history, stalled, finite = trainer.train_distributed(
                     dataset, full_batch, tf.constant(int(n_epochs)),
                     tf.constant(tol, dtype), tf.constant(previous_log_lik, dtype),

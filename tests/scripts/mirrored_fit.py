@@ -22,7 +22,7 @@ def main():
 
     from sklearn.exceptions import ConvergenceWarning
 
-    from skgmmvi import MLEGaussianMixture
+    from skgmmvi import EMGaussianMixture, MLEGaussianMixture
 
     warnings.simplefilter("ignore", ConvergenceWarning)
     rng = np.random.RandomState(0)
@@ -41,6 +41,16 @@ def main():
         mirrored = MLEGaussianMixture(strategy=strategy, **common).fit(
             X, sample_weight=weight)
         report[name] = max(
+            float(np.max(np.abs(getattr(mirrored, a) - getattr(single, a))
+                         / np.maximum(np.abs(getattr(single, a)), 1e-300)))
+            for a in ("weights_", "means_", "covariances_"))
+    for covariance_type in ("full", "tied", "diag", "spherical"):
+        common = dict(n_components=2, random_state=0, max_iter=10, tol=0, batch_size=64,
+                      covariance_type=covariance_type)
+        single = EMGaussianMixture(**common).fit(X, sample_weight=weight)
+        mirrored = EMGaussianMixture(strategy=strategy, **common).fit(
+            X, sample_weight=weight)
+        report[f"em_{covariance_type}"] = max(
             float(np.max(np.abs(getattr(mirrored, a) - getattr(single, a))
                          / np.maximum(np.abs(getattr(single, a)), 1e-300)))
             for a in ("weights_", "means_", "covariances_"))

@@ -1,0 +1,234 @@
+"""EM over a ``tf.data.Dataset`` and under ``tf.distribute`` strategies.
+
+One EM iteration is one pass over the dataset: every batch adds its sufficient
+statistics (weighted responsibilities times the feature map of
+:mod:`skgmmvi._tf.gaussian`, and the log-likelihood) to running sums, and the
+M-step follows the pass. Under a strategy every replica computes the
+statistics of its share of each batch and the strategy's all-reduce sums them,
+so every replica holds the same sums and computes the same M-step.
+
+All iterations run inside one compiled function per (covariance type, element
+structure, strategy); the dataset is an argument, so a new dataset of the same
+structure reuses it.
+"""
+
+import numpy as np
+
+from . import gaussian as g
+from ._runtime import device_name, quiet_graph_mode_notice, tensorflow
+from .em import FitData, IllDefinedCovariance
+
+_CACHE = {}
+
+
+def _unpack(element, dtype):
+    """``(rows, weights)`` of a dataset element, in ``dtype``."""
+    tf = tensorflow()
+    if isinstance(element, tuple):
+        x, w = element
+        return tf.cast(x, dtype), tf.cast(w, dtype)
+    x = tf.cast(element, dtype)
+    return x, tf.ones([tf.shape(x)[0]], dtype)
+
+
+def _columns(x, center):
+    """Rows ``x`` (B, D) centred and transposed over a row of ones: (D + 1, B)."""
+    tf = tensorflow()
+    xt = tf.transpose(x) - center[:, None]
+    return tf.concat([xt, tf.ones([1, tf.shape(x)[0]], x.dtype)], axis=0)
+
+
+class _Kernels:
+    """Compiled passes over a dataset for one covariance type and strategy."""
+
+    def __init__(self, covariance_type, strategy):
+        tf = tensorflow()
+        self.strategy = strategy
+        dtype = tf.float64
+        cov = covariance_type
+        sum_op = tf.distribute.ReduceOp.SUM
+
+        def over_replicas(fn, *args):
+            """``fn(*args)`` on every replica, summed (or just ``fn`` without one)."""
+            if strategy is None:
+                return fn(*args)
+            per_replica = strategy.run(fn, args=args)
+            # One reduction per tensor: collective ops cannot pack mixed shapes.
+            return tf.nest.map_structure(
+                lambda value: strategy.reduce(sum_op, value, axis=None), per_replica)
+
+        def batch_moments(x, w):
+            x, w = _unpack((x, w), dtype)
+            return tf.reduce_sum(w), tf.linalg.matvec(x, w, transpose_a=True)
+
+        def batch_gram(x, w, center):
+            x, w = _unpack((x, w), dtype)
+            xc = x - center
+            return tf.matmul(xc * w[:, None], xc, transpose_a=True)
+
+        def batch_statistics(x, w, center, coef, tied):
+            x, w = _unpack((x, w), dtype)
+            pairs = (g.upper_triangle_pairs(tf.shape(x)[1]) if cov == "full" else None)
+            phi = g.features(_columns(x, center), cov, pairs,
+                             tied if cov == "tied" else None)
+            log_prob = tf.matmul(coef, phi)
+            peak = tf.reduce_max(log_prob, axis=0, keepdims=True)
+            unnorm = tf.exp(log_prob - peak)
+            total = tf.reduce_sum(unnorm, axis=0, keepdims=True)
+            log_norm = tf.math.log(total) + peak
+            log_lik = tf.reduce_sum(tf.math.multiply_no_nan(log_norm[0], w))
+            stats = tf.matmul(phi, unnorm * (w[None, :] / total), transpose_b=True)
+            return stats, log_lik
+
+        @tf.function(reduce_retracing=True)
+        def moments(dataset, n_features):
+            count = tf.constant(0.0, dtype)
+            first = tf.zeros(tf.reshape(n_features, [1]), dtype)
+            for x, w in dataset:
+                c, s = over_replicas(batch_moments, x, w)
+                count += c
+                first += s
+            return count, first
+
+        @tf.function(reduce_retracing=True)
+        def gram(dataset, center):
+            n_features = tf.shape(center)[0]
+            acc = tf.zeros(tf.stack([n_features, n_features]), dtype)
+            for x, w in dataset:
+                acc += over_replicas(batch_gram, x, w, center)
+            return acc
+
+        @tf.function(reduce_retracing=True)
+        def em_steps(dataset, center, gram_matrix, total_weight, weights, means,
+                     covariances, precision_chol, n_steps, tol, reg_covar,
+                     previous_lower_bound):
+            n_features = tf.shape(center)[0]
+            n_components = tf.shape(means)[0]
+            pairs = g.upper_triangle_pairs(n_features) if cov == "full" else None
+            n_phi = tf.shape(g.features(tf.zeros(tf.stack([n_features + 1, 0]), dtype),
+                                        cov, pairs, tf.eye(n_features, dtype=dtype)))[0]
+            params = (weights, means, covariances, precision_chol)
+            history = tf.TensorArray(dtype, size=0, dynamic_size=True)
+            it = tf.constant(0)
+            lower_bound = previous_lower_bound
+            converged = tf.constant(False)
+            ok = tf.constant(True)
+            while (it < n_steps) & tf.logical_not(converged) & ok:
+                coef = g.coefficients(params[0], params[1] - center, params[3], cov, pairs)
+                tied = params[3] if cov == "tied" else tf.zeros([0, 0], dtype)
+                stats = tf.zeros(tf.stack([n_phi, n_components]), dtype)
+                log_lik = tf.constant(0.0, dtype)
+                for x, w in dataset:
+                    s, ll = over_replicas(batch_statistics, x, w, center, coef, tied)
+                    stats += s
+                    log_lik += ll
+                stats_canonical = g.canonical_statistics(tf.transpose(stats), cov, pairs)
+                new_lower_bound = log_lik / total_weight
+                new_params = g.parameters_from_statistics(
+                    stats_canonical, gram_matrix, total_weight, center, reg_covar, cov,
+                    pairs, normalize_by="counts")
+                ok = g.all_finite(new_params[3]) & g.all_finite(new_params[1])
+                params = tuple(tf.where(ok, new, old) for new, old in zip(new_params, params))
+                converged = tf.abs(new_lower_bound - lower_bound) < tol
+                lower_bound = new_lower_bound
+                history = history.write(it, new_lower_bound)
+                it += 1
+            return params + (history.stack(), converged, ok)
+
+        self.moments, self.gram, self.em_steps = moments, gram, em_steps
+
+
+def _kernels(covariance_type, strategy):
+    key = (covariance_type, None if strategy is None else id(strategy))
+    kernels = _CACHE.get(key)
+    if kernels is None or kernels.strategy is not strategy:
+        kernels = _Kernels(covariance_type, strategy)
+        _CACHE[key] = kernels
+    return kernels
+
+
+def _weighted_pairs(dataset):
+    """The dataset with every element as a ``(rows, weights)`` pair."""
+    tf = tensorflow()
+    if isinstance(dataset.element_spec, tuple):
+        return dataset
+    return dataset.map(lambda x: (x, tf.ones([tf.shape(x)[0]], x.dtype)))
+
+
+class StreamFitData:
+    """EM over a dataset (or in-memory rows under a strategy), one fit's state.
+
+    Parameters
+    ----------
+    dataset : tf.data.Dataset
+        Elements: row batches or ``(rows, weights)`` pairs.
+    init_rows, init_weight : ndarray
+        Rows (and their weights) the initialisation is computed from.
+    covariance_type : str
+    batch_size : int
+        Rows per chunk for the initialisation kernels.
+    dtype : {"float64", "float32"}
+    strategy : tf.distribute.Strategy or None
+    """
+
+    def __init__(self, dataset, init_rows, init_weight, covariance_type, batch_size,
+                 dtype, strategy=None):
+        tf = tensorflow()
+        self.covariance_type = covariance_type
+        self.strategy = strategy
+        self.kernels = _kernels(covariance_type, strategy)
+        self.init_data = FitData(init_rows, init_weight, covariance_type, batch_size,
+                                 dtype)
+        dataset = _weighted_pairs(dataset)
+        if strategy is not None:
+            dataset = strategy.experimental_distribute_dataset(dataset)
+        self.dataset = dataset
+        with self._scope(), quiet_graph_mode_notice():
+            total, first = self.kernels.moments(self.dataset,
+                                                tf.constant(init_rows.shape[1]))
+        self.total_weight = total
+        if not float(total) > 0:
+            raise ValueError("The dataset's rows have no positive weight in total; "
+                             "give at least one row a positive weight.")
+        self.center = first / total
+        if covariance_type == "tied":
+            with self._scope(), quiet_graph_mode_notice():
+                self.gram = self.kernels.gram(self.dataset, self.center)
+        else:
+            self.gram = tf.zeros([0, 0], tf.float64)
+
+    def _scope(self):
+        tf = tensorflow()
+        return self.strategy.scope() if self.strategy is not None else tf.device(
+            device_name())
+
+    def initial_parameters(self, *args, **kwargs):
+        """As :meth:`skgmmvi._tf.em.FitData.initial_parameters`, on the init rows."""
+        return self.init_data.initial_parameters(*args, **kwargs)
+
+    def em_steps(self, params, n_steps, tol, reg_covar, previous_lower_bound):
+        """Up to ``n_steps`` EM iterations, one pass over the dataset each.
+
+        Returns ``(params, lower_bounds, converged)`` as
+        :meth:`skgmmvi._tf.em.FitData.em_steps` does.
+        """
+        tf = tensorflow()
+        const = lambda v: tf.constant(np.asarray(v), tf.float64)  # noqa: E731
+        with self._scope(), quiet_graph_mode_notice():
+            out = self.kernels.em_steps(
+                self.dataset, self.center, self.gram, self.total_weight,
+                *(const(p) for p in params), tf.constant(int(n_steps)), const(tol),
+                const(reg_covar), const(previous_lower_bound))
+        weights, means, covariances, precision_chol, history, converged, ok = out
+        if not bool(ok):
+            raise IllDefinedCovariance()
+        params = (weights.numpy(), means.numpy(), covariances.numpy(),
+                  precision_chol.numpy())
+        return params, history.numpy(), bool(converged)
+
+
+def rows_dataset(X, sample_weight, batch_size):
+    """In-memory rows as a dataset of ``(rows, weights)`` batches."""
+    tf = tensorflow()
+    return tf.data.Dataset.from_tensor_slices(
+        (X, np.asarray(sample_weight, np.float64))).batch(int(batch_size))
