@@ -1,5 +1,6 @@
 """Target densities for :class:`~skgmmvi.VariationalGMMTarget`."""
 
 from ._base import Target
+from .kde import KernelDensityTarget
 
-__all__ = ["Target"]
+__all__ = ["Target", "KernelDensityTarget"]
