@@ -1,0 +1,72 @@
+"""The sample database: a ring buffer of evaluated samples with fixed capacity.
+
+State keys: ``db_x`` (C, D), ``db_log_density`` (C,), ``db_grad`` (C, D),
+``db_written`` (int32, rows ever written; the next row goes to
+``db_written mod C``) and ``db_filled`` (int32, rows in use, at most C). Rows
+whose target value was not finite keep ``-inf`` as log-density and are never
+offered as candidates. The capacity is fixed inside compiled code; the host
+enlarges it between compiled calls with :func:`resize_database`.
+"""
+
+import numpy as np
+
+from .._runtime import tensorflow
+
+DATABASE_KEYS = ("db_x", "db_log_density", "db_grad", "db_written", "db_filled")
+
+
+def initial_database(capacity, n_features, dtype):
+    """Numpy state of an empty database."""
+    return {
+        "db_x": np.zeros((capacity, n_features), dtype),
+        "db_log_density": np.full(capacity, -np.inf, dtype),
+        "db_grad": np.zeros((capacity, n_features), dtype),
+        "db_written": np.int32(0),
+        "db_filled": np.int32(0),
+    }
+
+
+def resize_database(state, capacity):
+    """Numpy database state with a new capacity, keeping the newest rows in order."""
+    old_capacity = state["db_x"].shape[0]
+    filled = int(state["db_filled"])
+    written = int(state["db_written"])
+    order = (written - filled + np.arange(filled)) % old_capacity
+    keep = order[max(0, filled - capacity):]
+    new = initial_database(capacity, state["db_x"].shape[1], state["db_x"].dtype)
+    n = len(keep)
+    new["db_x"][:n] = state["db_x"][keep]
+    new["db_log_density"][:n] = state["db_log_density"][keep]
+    new["db_grad"][:n] = state["db_grad"][keep]
+    new["db_written"] = np.int32(n % capacity)
+    new["db_filled"] = np.int32(n)
+    return new
+
+
+def add_samples(state, x, log_density, grad):
+    """Write rows into the ring buffer (the newest overwrite the oldest)."""
+    tf = tensorflow()
+    capacity = tf.shape(state["db_x"])[0]
+    n_new = tf.shape(x)[0]
+    # If more rows arrive than fit, only the newest ``capacity`` are kept.
+    skip = tf.maximum(n_new - capacity, 0)
+    x, log_density, grad = x[skip:], log_density[skip:], grad[skip:]
+    positions = (state["db_written"] + skip + tf.range(n_new - skip)) % capacity
+    index = positions[:, None]
+    out = dict(state)
+    out["db_x"] = tf.tensor_scatter_nd_update(state["db_x"], index, x)
+    out["db_log_density"] = tf.tensor_scatter_nd_update(state["db_log_density"], index,
+                                                        log_density)
+    out["db_grad"] = tf.tensor_scatter_nd_update(state["db_grad"], index, grad)
+    out["db_written"] = (state["db_written"] + n_new) % capacity
+    out["db_filled"] = tf.minimum(state["db_filled"] + n_new, capacity)
+    return out
+
+
+def valid_rows(state):
+    """Rows in use whose target value is finite: ``(x, log_density)``."""
+    tf = tensorflow()
+    capacity = tf.shape(state["db_x"])[0]
+    in_use = tf.range(capacity) < state["db_filled"]
+    keep = in_use & tf.math.is_finite(state["db_log_density"])
+    return tf.boolean_mask(state["db_x"], keep), tf.boolean_mask(state["db_log_density"], keep)
