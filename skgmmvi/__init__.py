@@ -4,6 +4,7 @@ Importing the package is cheap: TensorFlow is imported on the first fit.
 """
 
 from .em import EMGaussianMixture
+from .vi import VariationalGMMTarget
 
-__all__ = ["EMGaussianMixture"]
+__all__ = ["EMGaussianMixture", "VariationalGMMTarget"]
 __version__ = "0.1.0"
