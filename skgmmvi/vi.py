@@ -67,7 +67,14 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         samples per component. Real problems need a few hundred to a few
         thousand (breast cancer: about 1500).
     n_samples_per_component : int, default=250
-        New samples (target evaluations) per component and iteration.
+        Desired (effective) number of samples per component and iteration.
+    ratio_reused : float, default=0.0
+        Re-use the newest ``ratio_reused * n_samples_per_component`` database
+        samples per component (drawn in the last ``10 ceil(ratio_reused) + 1``
+        iterations); each component then draws only
+        ``max(1, n_samples_per_component - floor(ESS))`` new samples, ESS being
+        the effective sample size of the re-used ones under it. 0 (SAMTRON's
+        setting) draws ``n_samples_per_component`` new samples per component.
     component_stepsize : float, default=0.01
         Initial KL bound of the component updates.
     component_stepsize_range : tuple (min, max), default=(0.001, 1.0)
@@ -147,6 +154,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         "covariance_type": [StrOptions({"full", "diag"})],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "n_samples_per_component": [Interval(Integral, 2, None, closed="left")],
+        "ratio_reused": [Interval(Real, 0, None, closed="left")],
         "component_stepsize": [Interval(Real, 0, None, closed="neither")],
         "component_stepsize_range": [tuple, list],
         "weight_stepsize": [Interval(Real, 0, None, closed="neither")],
@@ -176,6 +184,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         covariance_type="full",
         max_iter=200,
         n_samples_per_component=250,
+        ratio_reused=0.0,
         component_stepsize=0.01,
         component_stepsize_range=(0.001, 1.0),
         weight_stepsize=0.1,
@@ -201,6 +210,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self.covariance_type = covariance_type
         self.max_iter = max_iter
         self.n_samples_per_component = n_samples_per_component
+        self.ratio_reused = ratio_reused
         self.component_stepsize = component_stepsize
         self.component_stepsize_range = component_stepsize_range
         self.weight_stepsize = weight_stepsize
@@ -389,6 +399,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
             0.5 * n_features * (1.0 + np.log(2.0 * np.pi)) + 0.5 * log_dets))
         return {
             "n_samples_per_component": self.n_samples_per_component,
+            "ratio_reused": self.ratio_reused,
             "temperature": self.temperature,
             "component_stepsize": self.component_stepsize,
             "component_stepsize_min": comp_low,

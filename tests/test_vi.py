@@ -336,3 +336,26 @@ def test_verbose_prints_progress():
     assert len(lines) == 2
     assert "iteration 20/20" in lines[-1] and "ELBO" in lines[-1]
     assert "components" in lines[-1] and "target evaluations" in lines[-1]
+
+
+def test_reused_samples_give_the_same_answer_with_fewer_evaluations():
+    target = gaussian_d5()
+    fresh = VariationalGMMTarget(target, max_iter=100, adaptive_components=False,
+                                 random_state=0).fit()
+    reused = VariationalGMMTarget(target, max_iter=100, ratio_reused=1.0,
+                                  adaptive_components=False, random_state=0).fit()
+    assert relative_error(reused.means_[0], target.mean) < 0.02
+    assert relative_error(reused.covariances_[0], target.covariance) < 0.02
+    assert abs(reused.elbo(20000) - target.log_z()) < 0.02
+    # once q has converged, re-used samples are nearly as good as new ones
+    assert reused.n_target_evaluations_ < 0.5 * fresh.n_target_evaluations_
+
+
+def test_reuse_with_adaptive_components_finds_every_mode():
+    target = four_mode_target()
+    vi = VariationalGMMTarget(target, max_iter=150, n_samples_per_component=100,
+                              ratio_reused=1.0, component_stepsize=0.1, add_iters=10,
+                              random_state=0).fit()
+    for mode in target.means:
+        assert np.min(np.linalg.norm(vi.means_ - mode, axis=1)) < 0.5, mode
+    assert -vi.elbo(20000) < 0.05

@@ -1,8 +1,10 @@
 """The sample database: a ring buffer of evaluated samples with fixed capacity.
 
 State keys: ``db_x`` (C, D), ``db_log_density`` (C,), ``db_grad`` (C, D),
-``db_written`` (int32, rows ever written; the next row goes to
-``db_written mod C``) and ``db_filled`` (int32, rows in use, at most C). Rows
+``db_generator`` (C,) int32 (slot of the Gaussian that drew the row in the
+generator table of the sample selection), ``db_iteration`` (C,) int32 (iteration
+that drew it), ``db_written`` (int32, rows ever written modulo C; the next row
+goes there) and ``db_filled`` (int32, rows in use, at most C). Rows
 whose target value was not finite keep ``-inf`` as log-density and are never
 offered as candidates. The capacity is fixed inside compiled code; the host
 enlarges it between compiled calls with :func:`resize_database`.
@@ -12,7 +14,10 @@ import numpy as np
 
 from .._runtime import tensorflow
 
-DATABASE_KEYS = ("db_x", "db_log_density", "db_grad", "db_written", "db_filled")
+DATABASE_KEYS = ("db_x", "db_log_density", "db_grad", "db_generator", "db_iteration",
+                 "db_written", "db_filled")
+#: ``db_iteration`` of rows that must not be re-used (e.g. after a resize).
+STALE = -(2**30)
 
 
 def initial_database(capacity, n_features, dtype):
@@ -21,13 +26,20 @@ def initial_database(capacity, n_features, dtype):
         "db_x": np.zeros((capacity, n_features), dtype),
         "db_log_density": np.full(capacity, -np.inf, dtype),
         "db_grad": np.zeros((capacity, n_features), dtype),
+        "db_generator": np.zeros(capacity, np.int32),
+        "db_iteration": np.full(capacity, STALE, np.int32),
         "db_written": np.int32(0),
         "db_filled": np.int32(0),
     }
 
 
 def resize_database(state, capacity):
-    """Numpy database state with a new capacity, keeping the newest rows in order."""
+    """Numpy database state with a new capacity, keeping the newest rows in order.
+
+    Kept rows are marked stale (never re-used as samples: their generator slots
+    change meaning when the component capacity changes); they remain candidates
+    for placing new components.
+    """
     old_capacity = state["db_x"].shape[0]
     filled = int(state["db_filled"])
     written = int(state["db_written"])
@@ -43,7 +55,7 @@ def resize_database(state, capacity):
     return new
 
 
-def add_samples(state, x, log_density, grad):
+def add_samples(state, x, log_density, grad, generator, iteration):
     """Write rows into the ring buffer (the newest overwrite the oldest)."""
     tf = tensorflow()
     capacity = tf.shape(state["db_x"])[0]
@@ -51,6 +63,7 @@ def add_samples(state, x, log_density, grad):
     # If more rows arrive than fit, only the newest ``capacity`` are kept.
     skip = tf.maximum(n_new - capacity, 0)
     x, log_density, grad = x[skip:], log_density[skip:], grad[skip:]
+    generator = generator[skip:]
     positions = (state["db_written"] + skip + tf.range(n_new - skip)) % capacity
     index = positions[:, None]
     out = dict(state)
@@ -58,9 +71,23 @@ def add_samples(state, x, log_density, grad):
     out["db_log_density"] = tf.tensor_scatter_nd_update(state["db_log_density"], index,
                                                         log_density)
     out["db_grad"] = tf.tensor_scatter_nd_update(state["db_grad"], index, grad)
+    out["db_generator"] = tf.tensor_scatter_nd_update(state["db_generator"], index,
+                                                      generator)
+    out["db_iteration"] = tf.tensor_scatter_nd_update(
+        state["db_iteration"], index, tf.fill(tf.shape(generator), iteration))
     out["db_written"] = (state["db_written"] + n_new) % capacity
     out["db_filled"] = tf.minimum(state["db_filled"] + n_new, capacity)
     return out
+
+
+def newest_rows(state, n_rows, min_iteration):
+    """Positions of the newest ``n_rows`` rows drawn at ``min_iteration`` or later."""
+    tf = tensorflow()
+    capacity = tf.shape(state["db_x"])[0]
+    n_rows = tf.minimum(n_rows, state["db_filled"])
+    positions = (state["db_written"] - n_rows + tf.range(n_rows)) % capacity
+    recent = tf.gather(state["db_iteration"], positions) >= min_iteration
+    return tf.boolean_mask(positions, recent)
 
 
 def valid_rows(state):

@@ -55,7 +55,8 @@ Design = collections.namedtuple("Design", list(MODULE_OPTIONS))
 SAMTRON = Design("stein", "adaptive", "component", "trust-region", "improvement",
                  "trust-region", "improvement")
 
-INT_HYPER = ("n_samples_per_component", "add_iters", "del_iters", "max_components")
+INT_HYPER = ("n_samples_per_component", "n_reused_per_component", "add_iters",
+             "del_iters", "max_components")
 INT_STATE = ("n_updates", "db_written", "db_filled", "iteration", "n_add_calls")
 
 _CACHE = collections.OrderedDict()
@@ -71,11 +72,13 @@ class Iteration:
         One option name per module.
     diagonal : bool
         Diagonal covariances.
+    reuse : bool
+        Re-use database samples (``ratio_reused > 0``).
     """
 
-    def __init__(self, design, diagonal):
+    def __init__(self, design, diagonal, reuse=False):
         self.design = design
-        self.sampler = MODULE_OPTIONS["sample_selection"][design.sample_selection]()
+        self.sampler = MODULE_OPTIONS["sample_selection"][design.sample_selection](reuse)
         self.estimator = MODULE_OPTIONS["ng_estimation"][design.ng_estimation](diagonal)
         self.component_stepsize = MODULE_OPTIONS["component_stepsize"][
             design.component_stepsize]()
@@ -93,7 +96,7 @@ class Iteration:
         return fold(base, 0), fold(base, 1)
 
     def propose(self, state, hyper):
-        """New points to evaluate: ``(x, component)``."""
+        """New points to evaluate: ``(state, x, component)``."""
         return self.sampler.propose(state, hyper, self._seeds(state, hyper)[0])
 
     def finish(self, state, hyper, x, component, log_density, grad):
@@ -169,14 +172,15 @@ def _spec_like(value):
     return tf.TensorSpec([None] * value.shape.rank, value.dtype)
 
 
-def _compiled(kind, design, diagonal, dtype_name, target, state, hyper, params):
-    key = (kind, design, diagonal, dtype_name, target_key(target) if target is not None
-           else None)
+def _compiled(kind, design, diagonal, dtype_name, target, state, hyper, params,
+              reuse=False):
+    key = (kind, design, diagonal, reuse, dtype_name,
+           target_key(target) if target is not None else None)
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key][0]
     tf = tensorflow()
-    iteration = Iteration(design, diagonal) if design is not None else None
+    iteration = Iteration(design, diagonal, reuse) if design is not None else None
     state_spec = {k: _spec_like(v) for k, v in state.items()}
     hyper_spec = {k: _spec_like(v) for k, v in hyper.items()}
     dtype = tf_dtype(dtype_name)
@@ -198,7 +202,7 @@ def _compiled(kind, design, diagonal, dtype_name, target, state, hyper, params):
                 return (i < n_iterations) & ok
 
             def body(i, state, records, ok):
-                x, component = iteration.propose(state, hyper)
+                state, x, component = iteration.propose(state, hyper)
                 value, grad = target_values_and_grads(target, x, params)
                 state, record = iteration.finish(state, hyper, x, component,
                                                  tf.cast(value, dtype), tf.cast(grad, dtype))
@@ -289,6 +293,11 @@ class VariationalRun:
         self.max_components = int(hyper["max_components"])
         self.adaptive = design.component_adaptation == "adaptive"
         self.numpy_target = not getattr(target, "uses_tensorflow", True)
+        self.ratio_reused = float(hyper.get("ratio_reused", 0.0))
+        self.reuse = self.ratio_reused > 0
+        self.hyper["n_reused_per_component"] = int(
+            np.floor(self.ratio_reused * int(hyper["n_samples_per_component"])))
+        self.hyper.pop("ratio_reused", None)
         n_components = means.shape[0]
         capacity = n_components + 1 if self.adaptive else n_components
         capacity = max(n_components, min(capacity, self.max_components))
@@ -302,8 +311,18 @@ class VariationalRun:
         return MODULE_OPTIONS["component_adaptation"][
             self.design.component_adaptation].history_length(self.hyper["del_iters"])
 
+    def _generator_blocks(self):
+        return MODULE_OPTIONS["sample_selection"][
+            self.design.sample_selection].generator_blocks(self.ratio_reused)
+
     def _database_capacity(self, capacity):
-        return 2 * int(self.hyper["n_samples_per_component"]) * capacity
+        per_iteration = int(self.hyper["n_samples_per_component"]) * capacity
+        return (int(np.ceil(self.ratio_reused)) + 2) * per_iteration
+
+    def _generators(self, capacity, n_features):
+        rows = self._generator_blocks() * capacity
+        return {"gen_means": np.zeros((rows, n_features), self.dtype),
+                "gen_prec_chol": np.tile(np.eye(n_features, dtype=self.dtype), (rows, 1, 1))}
 
     def _initial_state(self, means, covariances, capacity):
         dtype = self.dtype
@@ -312,6 +331,7 @@ class VariationalRun:
         state.update(database.initial_database(self._database_capacity(capacity),
                                                n_features, dtype))
         state.update(self._per_component_defaults(capacity))
+        state.update(self._generators(capacity, n_features))
         state.update({
             "weight_stepsize": dtype.type(self.hyper["weight_stepsize"]),
             "last_elbo": dtype.type(np.nan),
@@ -364,6 +384,9 @@ class VariationalRun:
             grown[key] = np.concatenate([state[key], value])
         grown.update(database.resize_database(
             {k: state[k] for k in database.DATABASE_KEYS}, self._database_capacity(capacity)))
+        # generator slots are numbered per capacity: start the table afresh (the
+        # resized database marks its rows as not re-usable)
+        grown.update(self._generators(capacity, state["means"].shape[1]))
         for key in state:
             if key not in grown:
                 grown[key] = state[key]
@@ -406,7 +429,8 @@ class VariationalRun:
     def _run_tf(self, length):
         tf = tensorflow()
         function = _compiled("chunk", self.design, self.diagonal, self.dtype_name,
-                             self.target, self.state_t, self.hyper_t, self.params_t)
+                             self.target, self.state_t, self.hyper_t, self.params_t,
+                             self.reuse)
         with tf.device(self.device):
             self.state_t, records = function(self.state_t, self.hyper_t, self.params_t,
                                              tf.constant(int(length), tf.int32))
@@ -415,13 +439,13 @@ class VariationalRun:
     def _run_numpy(self, length):
         tf = tensorflow()
         propose = _compiled("propose", self.design, self.diagonal, self.dtype_name, None,
-                            self.state_t, self.hyper_t, ())
+                            self.state_t, self.hyper_t, (), self.reuse)
         finish = _compiled("finish", self.design, self.diagonal, self.dtype_name, None,
-                           self.state_t, self.hyper_t, ())
+                           self.state_t, self.hyper_t, (), self.reuse)
         collected = collections.defaultdict(list)
         for _ in range(length):
             with tf.device(self.device):
-                x, component = propose(self.state_t, self.hyper_t)
+                self.state_t, x, component = propose(self.state_t, self.hyper_t)
             value, grad = self.target.log_density_and_grad(x.numpy())
             value = np.asarray(value, self.dtype).reshape(-1)
             grad = np.asarray(grad, self.dtype).reshape(x.shape)

@@ -25,8 +25,11 @@ def importance_weights(state, batch, component_log_density):
     """
     tf = tensorflow()
     minus_inf = tf.constant(-float("inf"), component_log_density.dtype)
-    log_background = tf.reduce_logsumexp(
-        batch["background_log_weights"][:, None] + component_log_density, axis=0)
+    if "log_background" in batch:
+        log_background = batch["log_background"]
+    else:
+        log_background = tf.reduce_logsumexp(
+            batch["background_log_weights"][:, None] + component_log_density, axis=0)
     log_ratio = component_log_density - log_background[None, :]
     log_ratio = tf.where(batch["valid"][None, :], log_ratio, minus_inf)
     has_samples = tf.reduce_any(tf.math.is_finite(log_ratio), axis=1) & state["active"]
