@@ -18,6 +18,8 @@ Adding or deleting a component flips the mask: shapes stay the same, nothing
 retraces. The capacity grows (by the host, between compiled calls) by padding.
 """
 
+import math
+
 import numpy as np
 
 from .._runtime import tensorflow
@@ -94,6 +96,11 @@ def normalized_log_weights(log_weights, active):
 def evaluate(state, x):
     """Log-densities of rows under every component and under the mixture.
 
+    The whitened differences ``z_nk = P_k^T (x_n - mu_k)`` of all components come
+    from ONE matrix product ``(x - c) @ [P_1 ... P_K]`` (minus ``P_k^T (mu_k - c)``,
+    with ``c`` the mixture mean), not from a batch of small products over a
+    (K, N, D) array of differences.
+
     Returns
     -------
     component_log_density : Tensor (K_max, N)
@@ -102,12 +109,25 @@ def evaluate(state, x):
         ``log q(x)``.
     responsibilities : Tensor (K_max, N)
         ``q(k|x)`` (zero for inactive slots).
-    whitened : Tensor (K_max, N, D)
-        ``P_k^T (x - mu_k)``.
+    whitened : Tensor (N, K_max, D)
+        ``z_nk = P_k^T (x_n - mu_k)``.
     """
     tf = tensorflow()
-    component_log_density, whitened = gaussians.log_densities(
-        x, state["means"], state["prec_chol"])
+    means, prec_chol = state["means"], state["prec_chol"]
+    capacity = tf.shape(means)[0]
+    n_features = tf.shape(means)[1]
+    weights = tf.exp(masked_log_weights(state))
+    center = tf.reduce_sum(weights[:, None] * means, axis=0) / tf.reduce_sum(weights)
+    stacked = tf.reshape(tf.transpose(prec_chol, [1, 0, 2]),
+                         tf.stack([n_features, capacity * n_features]))
+    offsets = tf.linalg.matvec(prec_chol, means - center, adjoint_a=True)  # (K, D)
+    whitened = tf.reshape(tf.linalg.matmul(x - center, stacked),
+                          tf.stack([-1, capacity, n_features])) - offsets[None]
+    d = tf.cast(n_features, x.dtype)
+    component_log_density = tf.transpose(
+        -0.5 * tf.reduce_sum(tf.square(whitened), axis=2)
+        + 0.5 * gaussians.log_det_precision(prec_chol)[None, :]
+        - 0.5 * d * math.log(2.0 * math.pi))
     joint = masked_log_weights(state)[:, None] + component_log_density
     log_q = tf.reduce_logsumexp(joint, axis=0)
     responsibilities = tf.exp(joint - log_q[None, :])
@@ -115,7 +135,14 @@ def evaluate(state, x):
 
 
 def grad_log_q(state, responsibilities, whitened):
-    """``grad_x log q(x)`` of each row, shape (N, D)."""
+    """``grad_x log q(x) = -sum_k q(k|x) P_k z_k`` of each row, shape (N, D),
+    as one matrix product over the stacked components."""
     tf = tensorflow()
-    precision_times_diff = tf.linalg.matmul(whitened, state["prec_chol"], transpose_b=True)
-    return -tf.einsum("kn,knd->nd", responsibilities, precision_times_diff)
+    prec_chol = state["prec_chol"]
+    capacity = tf.shape(prec_chol)[0]
+    n_features = tf.shape(prec_chol)[1]
+    weighted = whitened * tf.transpose(responsibilities)[:, :, None]
+    flat = tf.reshape(weighted, tf.stack([-1, capacity * n_features]))
+    stacked_t = tf.reshape(tf.linalg.matrix_transpose(prec_chol),
+                           tf.stack([capacity * n_features, n_features]))
+    return -tf.linalg.matmul(flat, stacked_t)

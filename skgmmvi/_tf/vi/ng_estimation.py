@@ -80,12 +80,15 @@ class SteinEstimator:
             state, responsibilities, whitened)
         residual_grad = tf.where(batch["valid"][:, None], residual_grad, 0)
         grad = tf.linalg.matmul(weights, residual_grad)
-        # sum_i w_ki (x_i - mu_k) r_i^T, with x_i - mu_k = P_k^{-T} whitened_ki
-        diff = batch["x"][None, :, :] - state["means"][:, None, :]
-        moment = tf.einsum("kn,kni,nj->kij", weights, diff, residual_grad)
-        precision = tf.linalg.matmul(state["prec_chol"], state["prec_chol"],
-                                     transpose_b=True)
-        hessian = tf.linalg.matmul(precision, moment)
+        # Stein: H_k = Lambda_k sum_i w_ki (x_i - mu_k) r_i^T = P_k sum_i w_ki z_ik r_i^T,
+        # the sums for all components as one matrix product
+        capacity = tf.shape(whitened)[1]
+        n_features = tf.shape(whitened)[2]
+        weighted = tf.reshape(whitened * tf.transpose(weights)[:, :, None],
+                              tf.stack([-1, capacity * n_features]))
+        moment = tf.reshape(tf.linalg.matmul(weighted, residual_grad, transpose_a=True),
+                            tf.stack([capacity, n_features, n_features]))
+        hessian = tf.linalg.matmul(state["prec_chol"], moment)
         hessian = 0.5 * (hessian + tf.linalg.matrix_transpose(hessian))
         if self.diagonal:
             hessian = tf.linalg.diag(tf.linalg.diag_part(hessian))
