@@ -100,9 +100,10 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         Initial means. One row with ``n_components > 1``: the means are drawn
         from ``N(init_mean, init_scale^2 I)``. None: from ``X`` (its mean, or
         random rows of it), else zero.
-    init_scale : float, default=None
+    init_scale : float or array-like of shape (n_features,), default=None
         Initial standard deviation of the components (covariance
-        ``init_scale^2 I``). None: the per-feature variances of ``X``, else 10.
+        ``diag(init_scale^2)``). None: the per-feature standard deviations of
+        ``X``, else 10.
     temperature : float, default=1.0
         ``beta``, the weight of the entropy in the ELBO.
     dtype : {'float64', 'float32'}, default='float64'
@@ -167,7 +168,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         "max_components": [Interval(Integral, 1, None, closed="left")],
         "delete_min_weight": [Interval(Real, 0, 1, closed="both")],
         "init_mean": ["array-like", None],
-        "init_scale": [Interval(Real, 0, None, closed="neither"), None],
+        "init_scale": [Interval(Real, 0, None, closed="neither"), "array-like", None],
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "dtype": [StrOptions({"float64", "float32"})],
         "random_state": ["random_state"],
@@ -354,7 +355,13 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         """Initial means (K, D) and covariances (K, D, D), float64."""
         k = self.n_components
         if self.init_scale is not None:
-            variances = np.full(n_features, float(self.init_scale) ** 2)
+            scale = np.asarray(self.init_scale, dtype=np.float64)
+            if scale.ndim > 1 or (scale.ndim == 1 and scale.shape != (n_features,)):
+                raise ValueError(f"init_scale must be a number or have shape "
+                                 f"({n_features},); got shape {scale.shape}.")
+            if not np.all(np.isfinite(scale) & (scale > 0)):
+                raise ValueError("init_scale must be positive and finite.")
+            variances = np.broadcast_to(scale**2, (n_features,)).copy()
         elif X is not None:
             variances = np.var(np.asarray(X, np.float64), axis=0)
             positive = variances[variances > 0]

@@ -359,3 +359,12 @@ def test_reuse_with_adaptive_components_finds_every_mode():
     for mode in target.means:
         assert np.min(np.linalg.norm(vi.means_ - mode, axis=1)) < 0.5, mode
     assert -vi.elbo(20000) < 0.05
+
+
+def test_per_feature_init_scale():
+    target = gaussian_d5()
+    scale = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    vi = VariationalGMMTarget(target, max_iter=0, init_scale=scale).fit()
+    np.testing.assert_allclose(vi.covariances_[0], np.diag(scale**2))
+    with pytest.raises(ValueError, match="init_scale must"):
+        VariationalGMMTarget(target, max_iter=0, init_scale=[1.0, 2.0]).fit()
