@@ -191,3 +191,23 @@ def test_weight_trust_region_kl_within_ten_percent_of_bound(bound):
     assert abs(exact - bound) <= 0.1 * bound
     # the update moves weight towards high rewards
     assert np.argmax(new_weights / weights) == np.argmax(rewards[:k])
+
+
+def test_reservoir_keeps_a_uniform_subset_of_all_rows():
+    from skgmmvi._tf.vi import database
+
+    state = {k: tf.constant(v) for k, v in database.initial_reservoir(200, 1, np.float64).items()}
+    rows = np.arange(20000, dtype=float)
+    values = rows.copy()
+    values[::10] = np.nan  # invalid rows are never kept
+    for start in range(0, 20000, 500):
+        seed = tf.constant([7, start], tf.int32)
+        state = database.offer_to_reservoir(state, tf.constant(rows[start:start + 500, None]),
+                                            tf.constant(values[start:start + 500]), seed)
+    kept = state["cand_x"].numpy()[:, 0]
+    assert state["cand_seen"].numpy() == 18000
+    assert len(np.unique(kept)) == 200 and np.all(kept % 10 != 0)
+    np.testing.assert_array_equal(state["cand_log_density"].numpy(), kept)
+    # uniform over the history: mean index ~ 10000 (sd of the mean of 200 ~ 400)
+    assert abs(kept.mean() - 10000) < 1600
+    assert np.sum(kept < 10000) > 70 and np.sum(kept >= 10000) > 70

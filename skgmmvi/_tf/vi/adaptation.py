@@ -44,7 +44,8 @@ class AdaptiveComponents:
     """VIPS heuristics for adding and deleting components.
 
     *Add* (every ``add_iters`` iterations, while fewer than ``max_components``
-    are active): among the database samples, take the one maximising
+    are active): among the database samples (the newest, and a uniform random
+    subset of all ever evaluated), take the one maximising
     ``log p~(x) - max(max_x log q - c, log q(x))`` with ``c`` cycling through
     ``hyper["add_thresholds"]``; the new component sits there with covariance
     ``s I``, ``s`` chosen so that its entropy lies at a random point between the

@@ -90,10 +90,51 @@ def newest_rows(state, n_rows, min_iteration):
     return tf.boolean_mask(positions, recent)
 
 
+def initial_reservoir(capacity, n_features, dtype):
+    """Numpy state of an empty reservoir of ``capacity`` rows."""
+    return {"cand_x": np.zeros((capacity, n_features), dtype),
+            "cand_log_density": np.full(capacity, -np.inf, dtype),
+            "cand_seen": np.int64(0)}
+
+
+def offer_to_reservoir(state, x, log_density, seed):
+    """Reservoir sampling: afterwards the reservoir is a uniform random subset of
+    all valid rows offered so far (deterministic given ``seed``; when several new
+    rows draw the same slot, the last one wins)."""
+    tf = tensorflow()
+    valid = tf.math.is_finite(log_density)
+    x, log_density = tf.boolean_mask(x, valid), tf.boolean_mask(log_density, valid)
+    n_new = tf.shape(x)[0]
+    size = tf.shape(state["cand_x"])[0]
+    index = state["cand_seen"] + tf.range(n_new, dtype=tf.int64)
+    draw = tf.random.stateless_uniform(tf.reshape(n_new, [1]), seed, dtype=tf.float64)
+    slot = tf.where(index < tf.cast(size, tf.int64), index,
+                    tf.cast(tf.floor(draw * tf.cast(index + 1, tf.float64)), tf.int64))
+    accepted = slot < tf.cast(size, tf.int64)
+    slot = tf.where(accepted, tf.cast(slot, tf.int32), size)  # size = "nowhere"
+    winner = tf.math.unsorted_segment_max(tf.range(n_new), slot, size + 1)[:size]
+    has = winner >= 0
+    padded_x = tf.concat([x, tf.zeros_like(state["cand_x"][:1])], axis=0)
+    padded_log_density = tf.concat([log_density, state["cand_log_density"][:1]], axis=0)
+    take = tf.where(has, winner, n_new)
+    out = dict(state)
+    out["cand_x"] = tf.where(has[:, None], tf.gather(padded_x, take), state["cand_x"])
+    out["cand_log_density"] = tf.where(has, tf.gather(padded_log_density, take),
+                                       state["cand_log_density"])
+    out["cand_seen"] = state["cand_seen"] + tf.cast(n_new, tf.int64)
+    return out
+
+
 def valid_rows(state):
-    """Rows in use whose target value is finite: ``(x, log_density)``."""
+    """Candidate rows with a finite target value: the ring buffer's rows in use
+    and the reservoir's, as ``(x, log_density)``."""
     tf = tensorflow()
     capacity = tf.shape(state["db_x"])[0]
     in_use = tf.range(capacity) < state["db_filled"]
     keep = in_use & tf.math.is_finite(state["db_log_density"])
-    return tf.boolean_mask(state["db_x"], keep), tf.boolean_mask(state["db_log_density"], keep)
+    reservoir = tf.math.is_finite(state["cand_log_density"])
+    x = tf.concat([tf.boolean_mask(state["db_x"], keep),
+                   tf.boolean_mask(state["cand_x"], reservoir)], axis=0)
+    log_density = tf.concat([tf.boolean_mask(state["db_log_density"], keep),
+                             tf.boolean_mask(state["cand_log_density"], reservoir)], axis=0)
+    return x, log_density

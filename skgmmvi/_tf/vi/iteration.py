@@ -57,7 +57,9 @@ SAMTRON = Design("stein", "adaptive", "component", "trust-region", "improvement"
 
 INT_HYPER = ("n_samples_per_component", "n_reused_per_component", "add_iters",
              "del_iters", "max_components")
-INT_STATE = ("n_updates", "db_written", "db_filled", "iteration", "n_add_calls")
+
+#: Rows of the reservoir of candidate locations for new components.
+RESERVOIR_SIZE = 20000
 
 _CACHE = collections.OrderedDict()
 _CACHE_SIZE = 16
@@ -332,6 +334,7 @@ class VariationalRun:
                                                n_features, dtype))
         state.update(self._per_component_defaults(capacity))
         state.update(self._generators(capacity, n_features))
+        state.update(database.initial_reservoir(RESERVOIR_SIZE, n_features, dtype))
         state.update({
             "weight_stepsize": dtype.type(self.hyper["weight_stepsize"]),
             "last_elbo": dtype.type(np.nan),

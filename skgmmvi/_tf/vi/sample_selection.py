@@ -155,6 +155,9 @@ class ComponentSampleSelection:
             generator = component
         state = database.add_samples(state, x_new, log_density, grad, generator,
                                      state["iteration"])
+        reservoir_seed = tf.random.experimental.stateless_fold_in(
+            tf.random.experimental.stateless_fold_in(hyper["seed"], state["iteration"]), 2)
+        state = database.offer_to_reservoir(state, x_new, log_density, reservoir_seed)
         state = dict(state)
         state["n_evaluations"] = state["n_evaluations"] + tf.cast(n_new, tf.int64)
         if self.reuse:
