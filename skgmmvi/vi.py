@@ -335,7 +335,10 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
             return KernelDensityTarget(X), X
         if X is not None:
             X = validate_data(self, X, dtype=[np.float64, np.float32])
-            self.target.check_n_features(X.shape[1])
+            try:
+                self.target.check_n_features(X.shape[1])
+            except ValueError as error:
+                raise ValueError(f"{error} (X has n_features = {X.shape[1]}.)") from None
         return self.target, X
 
     def _n_features(self, target, X):
