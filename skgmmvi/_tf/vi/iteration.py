@@ -58,8 +58,9 @@ SAMTRON = Design("stein", "adaptive", "component", "trust-region", "improvement"
 INT_HYPER = ("n_samples_per_component", "n_reused_per_component", "add_iters",
              "del_iters", "max_components")
 
-#: Rows of the reservoir of candidate locations for new components.
-RESERVOIR_SIZE = 20000
+#: Rows of the reservoir of candidate locations for new components (the
+#: reference draws its candidates from 100000 random database samples).
+RESERVOIR_SIZE = 100000
 
 _CACHE = collections.OrderedDict()
 _CACHE_SIZE = 16
