@@ -35,8 +35,10 @@ paper's runs, see PROBLEMS):
 * ``breast_cancer``: Bayesian logistic regression, D = 31.
 * ``gmm20``: the 10-mode GMM target in D = 20.
 * ``planar``: the planar robot with 4 goals, D = 10 (no published SAMTRON
-  hyperparameters in the reference tool; ours: 10 initial components placed at
-  prior samples, 250 samples per component, component step 0.1).
+  hyperparameters in the reference tool, whose default configuration starts
+  from 300 components; ours: 40 initial components placed at prior samples,
+  250 samples per component, component step 0.1; with 10 initial components
+  one of the four goals was missed).
 
 Usage
 -----
@@ -100,9 +102,9 @@ def planar():
     target = PlanarRobotTarget(n_links=10, n_goals=4)
     prior_scale = np.array([1.0] + [0.2] * 9)
     estimator = VariationalGMMTarget(
-        target, n_components=10, n_samples_per_component=250, component_stepsize=0.1,
+        target, n_components=40, n_samples_per_component=250, component_stepsize=0.1,
         add_iters=25, del_iters=100, max_components=1000,
-        init_mean=target.prior_sample(10, random_state=0), init_scale=prior_scale / 4,
+        init_mean=target.prior_sample(40, random_state=0), init_scale=prior_scale / 4,
         random_state=0)
 
     def figure(vi):
