@@ -368,3 +368,13 @@ def test_per_feature_init_scale():
     np.testing.assert_allclose(vi.covariances_[0], np.diag(scale**2))
     with pytest.raises(ValueError, match="init_scale must"):
         VariationalGMMTarget(target, max_iter=0, init_scale=[1.0, 2.0]).fit()
+
+
+def test_temperature_widens_q_to_the_tempered_target():
+    """With ELBO = E_q[log p~] + beta H(q), the optimum is q ∝ p~^(1/beta): for a
+    Gaussian target, the same mean and beta times the covariance."""
+    target = gaussian_d5()
+    vi = VariationalGMMTarget(target, max_iter=100, temperature=2.0,
+                              adaptive_components=False, random_state=0).fit()
+    assert relative_error(vi.means_[0], target.mean) < 0.02
+    assert relative_error(vi.covariances_[0], 2.0 * target.covariance) < 0.02
