@@ -378,3 +378,19 @@ def test_temperature_widens_q_to_the_tempered_target():
                               adaptive_components=False, random_state=0).fit()
     assert relative_error(vi.means_[0], target.mean) < 0.02
     assert relative_error(vi.covariances_[0], 2.0 * target.covariance) < 0.02
+
+
+def test_one_trace_serves_new_dimensions_capacities_and_settings():
+    from skgmmvi._tf.vi import iteration
+
+    rng = np.random.RandomState(0)
+    VariationalGMMTarget(max_iter=3, random_state=0).fit(rng.randn(20, 2))
+    chunk_functions = [entry[0] for key, entry in iteration._CACHE.items()
+                       if key[0] == "chunk" and key[-1][2] == "KernelDensityTarget"
+                       and key[3] is False and key[4] == "float64" and key[2] is False]
+    assert len(chunk_functions) == 1
+    before = chunk_functions[0].experimental_get_tracing_count()
+    VariationalGMMTarget(n_components=3, max_iter=60, add_iters=5, n_samples_per_component=20,
+                         component_stepsize=0.3, random_state=1).fit(rng.randn(30, 4))
+    VariationalGMMTarget(max_iter=5, random_state=2).fit(rng.randn(25, 1))
+    assert chunk_functions[0].experimental_get_tracing_count() == before
