@@ -46,9 +46,14 @@ def natural_parameter_step(means, prec_chol, precision, grad, hessian, eta):
 def trust_region_search(means, prec_chol, grad, hessian, bound, beta, warm_log_eta, todo):
     """Batched bisection on ``log eta`` so that ``KL(new || old) = bound`` per component.
 
-    All components are searched at once. The bracket is ``[log beta, 80]``
-    (``eta >= beta``); the first trial point is the previous ``log eta`` when it
-    lies inside (warm start). A trial whose KL exceeds the bound, or whose
+    All components are searched at once. The bracket is ``[log eta_min, 80]``:
+    ``eta >= beta``, and ``Lambda - H / eta`` is positive definite exactly when
+    ``eta`` exceeds the largest eigenvalue of the whitened Hessian
+    ``P^{-1} H P^{-T}`` (one batched ``eigvalsh`` per call), so ``eta_min`` is the
+    larger of ``beta`` and 1.001 times that eigenvalue; trial points thus never
+    meet a failing Cholesky factorisation (which TensorFlow would log). The
+    first trial point is the previous ``log eta`` when it lies inside (warm
+    start). A trial whose KL exceeds the bound, or whose
     precision is not positive definite, is a step too large. A component's
     search ends when the KL is within 10 % of the bound or the bracket is
     narrower than 1e-3; it then takes the feasible end of the bracket. When even
@@ -73,7 +78,15 @@ def trust_region_search(means, prec_chol, grad, hessian, bound, beta, warm_log_e
     tf = tensorflow()
     dtype = means.dtype
     precision = tf.linalg.matmul(prec_chol, prec_chol, transpose_b=True)
-    lower = tf.fill(tf.shape(bound), tf.math.log(beta))
+    half = tf.linalg.triangular_solve(prec_chol, hessian, lower=True)  # P^-1 H
+    whitened = tf.linalg.triangular_solve(prec_chol, tf.linalg.matrix_transpose(half),
+                                          lower=True)  # P^-1 H P^-T
+    whitened = 0.5 * (whitened + tf.linalg.matrix_transpose(whitened))
+    largest = tf.linalg.eigvalsh(tf.where(todo[:, None, None], whitened,
+                                          tf.zeros_like(whitened)))[:, -1]
+    eta_min = tf.maximum(beta, 1.001 * largest)
+    eta_min = tf.where(tf.math.is_finite(eta_min), eta_min, beta)
+    lower = tf.math.log(eta_min)
     upper = tf.fill(tf.shape(bound), tf.constant(LOG_ETA_MAX, dtype))
     warm_ok = tf.math.is_finite(warm_log_eta) & (warm_log_eta > lower) & (
         warm_log_eta < upper)
