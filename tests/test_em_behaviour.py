@@ -1,6 +1,5 @@
 """Errors, dtypes, sample weights, memory chunking and failure safety."""
 
-import re
 import warnings
 
 import numpy as np

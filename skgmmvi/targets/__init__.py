@@ -14,6 +14,7 @@ from ._banana import BananaTarget
 from ._base import Target
 from ._funnel import FunnelTarget
 from ._gaussian import GaussianMixtureTarget, GaussianTarget
+from .kde import KernelDensityTarget
 from ._logistic import (LogisticRegressionPosterior, breast_cancer_design,
                         breast_cancer_posterior)
 from ._mixture_posterior import MixtureModelPosterior
@@ -32,4 +33,5 @@ __all__ = [
     "BananaTarget",
     "FunnelTarget",
     "MixtureModelPosterior",
+    "KernelDensityTarget",
 ]

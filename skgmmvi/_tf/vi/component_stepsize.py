@@ -1,0 +1,63 @@
+"""Component step sizes (the KL bound of each component's trust region).
+
+Interface of every option (issue 5 adds ``DecayingComponentStepsize``):
+
+``step(state, hyper, estimates) -> (state, stepsizes)``
+    Called before the component update with this iteration's estimates;
+    ``stepsizes`` has shape (K_max,). ``reset(state, hyper, slot_mask)`` gives new
+    components the initial step size.
+
+State keys: ``component_stepsize`` (K_max,), ``last_reward`` (K_max,; NaN until a
+component has a reward).
+"""
+
+from .._runtime import tensorflow
+
+
+def _reset(state, hyper, slot_mask):
+    tf = tensorflow()
+    out = dict(state)
+    dtype = state["component_stepsize"].dtype
+    out["component_stepsize"] = tf.where(slot_mask, hyper["component_stepsize"],
+                                         state["component_stepsize"])
+    out["last_reward"] = tf.where(slot_mask, tf.constant(float("nan"), dtype),
+                                  state["last_reward"])
+    return out
+
+
+class FixedComponentStepsize:
+    """The initial step size, always."""
+
+    name = "fixed"
+    reset = staticmethod(_reset)
+
+    def step(self, state, hyper, estimates):
+        return state, state["component_stepsize"]
+
+
+class ImprovementComponentStepsize:
+    """Per component: grow the step size when its reward improved since the last
+    iteration, shrink it otherwise, clipped to ``[min, max]``.
+
+    Factors ``hyper["component_stepsize_increase"]`` / ``..._decrease``.
+    """
+
+    name = "improvement"
+    reset = staticmethod(_reset)
+
+    def step(self, state, hyper, estimates):
+        tf = tensorflow()
+        reward = estimates["reward"]
+        has = estimates["has_samples"]
+        previous = state["last_reward"]
+        comparable = has & tf.math.is_finite(previous)
+        factor = tf.where(reward > previous, hyper["component_stepsize_increase"],
+                          hyper["component_stepsize_decrease"])
+        stepsize = tf.clip_by_value(state["component_stepsize"] * factor,
+                                    hyper["component_stepsize_min"],
+                                    hyper["component_stepsize_max"])
+        out = dict(state)
+        out["component_stepsize"] = tf.where(comparable, stepsize,
+                                             state["component_stepsize"])
+        out["last_reward"] = tf.where(has, reward, previous)
+        return out, out["component_stepsize"]

@@ -1,0 +1,477 @@
+"""One NG-VI iteration composed of seven modules, compiled once per structure.
+
+The modules (one class per option, one interface per module):
+
+====================  =====================================  ====================
+module                options here (issue 5 adds siblings)   file
+====================  =====================================  ====================
+NG estimation         ``stein``                              ng_estimation.py
+component adaptation  ``adaptive``, ``fixed``                adaptation.py
+sample selection      ``component``                          sample_selection.py
+component update      ``trust-region``                       component_update.py
+component step size   ``improvement``, ``fixed``             component_stepsize.py
+weight update         ``trust-region``                       weight_update.py
+weight step size      ``improvement``                        weight_stepsize.py
+====================  =====================================  ====================
+
+The iteration is split around the target evaluation: ``propose`` draws the new
+samples, ``finish`` takes their target values and gradients and does everything
+else. For TensorFlow targets both halves and the evaluation run inside one
+``tf.while_loop`` over a chunk of iterations (:meth:`Iteration.run_chunk`), so a
+chunk costs one host round trip; numpy targets are evaluated between the two
+compiled halves.
+
+All state lives in one dict of tensors (see :mod:`.mixture`, :mod:`.database`
+and each module's docstring); hyperparameters are a second dict of scalar
+tensors, so a new setting never retraces. A compiled function is cached per
+(design, covariance structure, dtype, target class or target) and its input
+signature leaves every dimension dynamic: new D, new capacities, new sample
+counts do not retrace.
+"""
+
+import collections
+import hashlib
+import pickle
+
+import numpy as np
+
+from .._runtime import device_name, tensorflow, tf_dtype
+from . import adaptation, component_stepsize, component_update, database, mixture
+from . import ng_estimation, sample_selection, weight_stepsize, weight_update
+
+MODULE_OPTIONS = {
+    "ng_estimation": {"stein": ng_estimation.SteinEstimator},
+    "component_adaptation": {"adaptive": adaptation.AdaptiveComponents,
+                             "fixed": adaptation.FixedComponents},
+    "sample_selection": {"component": sample_selection.ComponentSampleSelection},
+    "component_update": {"trust-region": component_update.TrustRegionComponentUpdate},
+    "component_stepsize": {"improvement": component_stepsize.ImprovementComponentStepsize,
+                           "fixed": component_stepsize.FixedComponentStepsize},
+    "weight_update": {"trust-region": weight_update.TrustRegionWeightUpdate},
+    "weight_stepsize": {"improvement": weight_stepsize.ImprovementWeightStepsize},
+}
+
+Design = collections.namedtuple("Design", list(MODULE_OPTIONS))
+SAMTRON = Design("stein", "adaptive", "component", "trust-region", "improvement",
+                 "trust-region", "improvement")
+
+INT_HYPER = ("n_samples_per_component", "n_reused_per_component", "add_iters",
+             "del_iters", "max_components")
+
+#: Rows of the reservoir of candidate locations for new components (the
+#: reference draws its candidates from 100000 random database samples).
+RESERVOIR_SIZE = 100000
+
+_CACHE = collections.OrderedDict()
+_CACHE_SIZE = 16
+
+
+class Iteration:
+    """The seven modules of one design, composed into one iteration.
+
+    Parameters
+    ----------
+    design : Design
+        One option name per module.
+    diagonal : bool
+        Diagonal covariances.
+    reuse : bool
+        Re-use database samples (``ratio_reused > 0``).
+    """
+
+    def __init__(self, design, diagonal, reuse=False):
+        self.design = design
+        self.sampler = MODULE_OPTIONS["sample_selection"][design.sample_selection](reuse)
+        self.estimator = MODULE_OPTIONS["ng_estimation"][design.ng_estimation](diagonal)
+        self.component_stepsize = MODULE_OPTIONS["component_stepsize"][
+            design.component_stepsize]()
+        self.component_update = MODULE_OPTIONS["component_update"][design.component_update]()
+        self.weight_stepsize = MODULE_OPTIONS["weight_stepsize"][design.weight_stepsize]()
+        self.weight_update = MODULE_OPTIONS["weight_update"][design.weight_update]()
+        self.adaptation = MODULE_OPTIONS["component_adaptation"][
+            design.component_adaptation]()
+
+    @staticmethod
+    def _seeds(state, hyper):
+        tf = tensorflow()
+        fold = tf.random.experimental.stateless_fold_in
+        base = fold(hyper["seed"], state["iteration"])
+        return fold(base, 0), fold(base, 1)
+
+    def propose(self, state, hyper):
+        """New points to evaluate: ``(state, x, component)``."""
+        return self.sampler.propose(state, hyper, self._seeds(state, hyper)[0])
+
+    def finish(self, state, hyper, x, component, log_density, grad):
+        """Everything after the target evaluation; returns ``(state, record)``."""
+        tf = tensorflow()
+        state, batch = self.sampler.finish(state, hyper, x, component, log_density, grad)
+        estimates = self.estimator.estimate(state, hyper, batch)
+        state, stepsizes = self.component_stepsize.step(state, hyper, estimates)
+        state, _ = self.component_update.update(state, hyper, estimates, stepsizes)
+        state, weight_step = self.weight_stepsize.step(state, hyper, estimates)
+        state, _ = self.weight_update.update(state, hyper, estimates, weight_step)
+        state = dict(state)
+        state["iteration"] = state["iteration"] + 1
+
+        def reset(state, slot_mask):
+            state = self.component_stepsize.reset(state, hyper, slot_mask)
+            return self.component_update.reset(state, hyper, slot_mask)
+
+        state = self.adaptation.adapt(state, hyper, estimates, self._seeds(state, hyper)[1],
+                                      reset)
+        record = {
+            "elbo": estimates["elbo"],
+            "n_components": tf.reduce_sum(tf.cast(state["active"], tf.int32)),
+            "n_evaluations": state["n_evaluations"],
+            "n_valid": tf.reduce_sum(tf.cast(batch["valid"], tf.int32)),
+            "n_samples": tf.shape(x)[0],
+        }
+        return state, record
+
+
+# ----------------------------------------------------------------- targets
+def target_key(target):
+    """What identifies a target's traced graph (its class when it passes its
+    arrays as tensors through ``_graph_parameters``, else the pickled target)."""
+    if hasattr(target, "_graph_parameters"):
+        return ("class", type(target).__module__, type(target).__qualname__)
+    try:
+        return ("pickle", hashlib.sha1(pickle.dumps(target)).hexdigest())
+    except Exception:  # unpicklable user target: one graph per object
+        return ("object", id(target))
+
+
+def target_parameters(target, dtype):
+    """Arrays a target passes into compiled code as tensors (may be empty)."""
+    if not hasattr(target, "_graph_parameters"):
+        return ()
+    return tuple(np.asarray(p, dtype) if np.asarray(p).dtype.kind == "f" else np.asarray(p)
+                 for p in target._graph_parameters())
+
+
+def _target_log_density(target, x, params):
+    if hasattr(target, "_graph_parameters"):
+        return target._log_density_with(x, *params)
+    return target.log_density(x)
+
+
+def target_values_and_grads(target, x, params):
+    """Target log-density and its gradient by autodiff (traced)."""
+    tf = tensorflow()
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        value = _target_log_density(target, x, params)
+    grad = tape.gradient(value, x)
+    if grad is None:
+        grad = tf.zeros_like(x)
+    return value, grad
+
+
+# ----------------------------------------------------------- compiled code
+def _spec_like(value):
+    tf = tensorflow()
+    value = tf.convert_to_tensor(value)
+    return tf.TensorSpec([None] * value.shape.rank, value.dtype)
+
+
+def _compiled(kind, design, diagonal, dtype_name, target, state, hyper, params,
+              reuse=False):
+    key = (kind, design, diagonal, reuse, dtype_name,
+           target_key(target) if target is not None else None)
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key][0]
+    tf = tensorflow()
+    iteration = Iteration(design, diagonal, reuse) if design is not None else None
+    state_spec = {k: _spec_like(v) for k, v in state.items()}
+    hyper_spec = {k: _spec_like(v) for k, v in hyper.items()}
+    dtype = tf_dtype(dtype_name)
+    if kind == "chunk":
+        params_spec = tuple(_spec_like(p) for p in params)
+
+        @tf.function(input_signature=[state_spec, hyper_spec, params_spec,
+                                      tf.TensorSpec([], tf.int32)])
+        def function(state, hyper, params, n_iterations):
+            records = {
+                "elbo": tf.TensorArray(dtype, size=0, dynamic_size=True),
+                "n_components": tf.TensorArray(tf.int32, size=0, dynamic_size=True),
+                "n_evaluations": tf.TensorArray(tf.int64, size=0, dynamic_size=True),
+                "n_valid": tf.TensorArray(tf.int32, size=0, dynamic_size=True),
+                "n_samples": tf.TensorArray(tf.int32, size=0, dynamic_size=True),
+            }
+
+            def cond(i, state, records, ok):
+                return (i < n_iterations) & ok
+
+            def body(i, state, records, ok):
+                state, x, component = iteration.propose(state, hyper)
+                value, grad = target_values_and_grads(target, x, params)
+                state, record = iteration.finish(state, hyper, x, component,
+                                                 tf.cast(value, dtype), tf.cast(grad, dtype))
+                records = {k: records[k].write(i, record[k]) for k in records}
+                return i + 1, state, records, record["n_valid"] > 0
+
+            _, state, records, _ = tf.while_loop(
+                cond, body, (tf.constant(0), state, records, tf.constant(True)))
+            return state, {k: v.stack() for k, v in records.items()}
+
+    elif kind == "propose":
+        @tf.function(input_signature=[state_spec, hyper_spec])
+        def function(state, hyper):
+            return iteration.propose(state, hyper)
+
+    elif kind == "finish":
+        @tf.function(input_signature=[state_spec, hyper_spec, tf.TensorSpec([None, None], dtype),
+                                      tf.TensorSpec([None], tf.int32),
+                                      tf.TensorSpec([None], dtype),
+                                      tf.TensorSpec([None, None], dtype)])
+        def function(state, hyper, x, component, log_density, grad):
+            return iteration.finish(state, hyper, x, component, log_density, grad)
+
+    elif kind == "target":
+        params_spec = tuple(_spec_like(p) for p in params)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, None], dtype), params_spec])
+        def function(x, params):
+            return tf.cast(_target_log_density(target, x, params), dtype)
+
+    _CACHE[key] = (function, target)  # keep the target alive: its id may be the key
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return function
+
+
+class TargetEvaluator:
+    """``log p~`` of rows in numpy (compiled for TensorFlow targets)."""
+
+    def __init__(self, target, dtype_name):
+        self.target = target
+        self.dtype_name = dtype_name
+        self.dtype = np.dtype(dtype_name)
+
+    def __call__(self, x):
+        x = np.asarray(x, self.dtype)
+        if not getattr(self.target, "uses_tensorflow", True):
+            return np.asarray(self.target.log_density_and_grad(x)[0], np.float64)
+        tf = tensorflow()
+        params = target_parameters(self.target, self.dtype)
+        function = _compiled("target", None, None, self.dtype_name, self.target, {}, {},
+                             params)
+        with tf.device(device_name()):
+            return function(tf.constant(x), tuple(tf.constant(p) for p in params)
+                            ).numpy().astype(np.float64)
+
+
+# --------------------------------------------------------------- the host
+class VariationalRun:
+    """The state of one fit and the loop over iterations (numpy in, numpy out).
+
+    Lives only during ``fit``. Holds the state as tensors between compiled
+    calls; grows the component capacity (doubling, up to ``max_components``) and
+    the sample database between calls when an addition could find no free slot.
+
+    Parameters
+    ----------
+    target : Target
+    design : Design
+    diagonal : bool
+    dtype_name : {"float64", "float32"}
+    hyper : dict
+        Hyperparameters (see ``hyper_tensors``).
+    means : ndarray of shape (K, D)
+    covariances : ndarray of shape (K, D, D)
+    seed : ndarray of two int32
+    """
+
+    def __init__(self, target, design, diagonal, dtype_name, hyper, means, covariances,
+                 seed):
+        self.target = target
+        self.design = design
+        self.diagonal = diagonal
+        self.dtype_name = dtype_name
+        self.dtype = np.dtype(dtype_name)
+        self.hyper = dict(hyper)
+        self.hyper["seed"] = np.asarray(seed, np.int32)
+        self.max_components = int(hyper["max_components"])
+        self.adaptive = design.component_adaptation == "adaptive"
+        self.numpy_target = not getattr(target, "uses_tensorflow", True)
+        self.ratio_reused = float(hyper.get("ratio_reused", 0.0))
+        self.reuse = self.ratio_reused > 0
+        self.hyper["n_reused_per_component"] = int(
+            np.floor(self.ratio_reused * int(hyper["n_samples_per_component"])))
+        self.hyper.pop("ratio_reused", None)
+        n_components = means.shape[0]
+        capacity = n_components + 1 if self.adaptive else n_components
+        capacity = max(n_components, min(capacity, self.max_components))
+        self.state = self._initial_state(means, covariances, capacity)
+        self.params = target_parameters(target, self.dtype)
+        self.device = device_name()
+        self._to_tensors()
+
+    # ------------------------------------------------------------------ state
+    def _history_length(self):
+        return MODULE_OPTIONS["component_adaptation"][
+            self.design.component_adaptation].history_length(self.hyper["del_iters"])
+
+    def _generator_blocks(self):
+        return MODULE_OPTIONS["sample_selection"][
+            self.design.sample_selection].generator_blocks(self.ratio_reused)
+
+    def _database_capacity(self, capacity):
+        per_iteration = int(self.hyper["n_samples_per_component"]) * capacity
+        return (int(np.ceil(self.ratio_reused)) + 2) * per_iteration
+
+    def _generators(self, capacity, n_features):
+        rows = self._generator_blocks() * capacity
+        return {"gen_means": np.zeros((rows, n_features), self.dtype),
+                "gen_prec_chol": np.tile(np.eye(n_features, dtype=self.dtype), (rows, 1, 1))}
+
+    def _initial_state(self, means, covariances, capacity):
+        dtype = self.dtype
+        n_features = means.shape[1]
+        state = mixture.initial_mixture(means, covariances, capacity, dtype)
+        state.update(database.initial_database(self._database_capacity(capacity),
+                                               n_features, dtype))
+        state.update(self._per_component_defaults(capacity))
+        state.update(self._generators(capacity, n_features))
+        state.update(database.initial_reservoir(RESERVOIR_SIZE, n_features, dtype))
+        state.update({
+            "weight_stepsize": dtype.type(self.hyper["weight_stepsize"]),
+            "last_elbo": dtype.type(np.nan),
+            "n_evaluations": np.int64(0),
+            "iteration": np.int32(0),
+            "n_add_calls": np.int32(0),
+        })
+        return state
+
+    def _per_component_defaults(self, capacity):
+        dtype = self.dtype
+        length = self._history_length()
+        return {
+            "component_stepsize": np.full(capacity, self.hyper["component_stepsize"], dtype),
+            "last_reward": np.full(capacity, np.nan, dtype),
+            "log_eta": np.full(capacity, np.nan, dtype),
+            "reward_history": np.full((capacity, length), np.nan, dtype),
+            "weight_history": np.full((capacity, length), np.nan, dtype),
+        }
+
+    def _to_tensors(self):
+        tf = tensorflow()
+        with tf.device(self.device):
+            self.state_t = {k: tf.constant(v) for k, v in self.state.items()}
+            hyper = {}
+            for k, v in self.hyper.items():
+                if k in INT_HYPER or k == "seed":
+                    hyper[k] = tf.constant(np.asarray(v, np.int32))
+                else:
+                    hyper[k] = tf.constant(np.asarray(v, self.dtype))
+            self.hyper_t = hyper
+            self.params_t = tuple(tf.constant(p) for p in self.params)
+
+    def _to_numpy(self):
+        self.state = {k: v.numpy() for k, v in self.state_t.items()}
+
+    @property
+    def capacity(self):
+        return int(self.state_t["active"].shape[0])
+
+    def n_active(self):
+        return int(np.sum(self.state_t["active"].numpy()))
+
+    def _grow(self, capacity):
+        self._to_numpy()
+        state = self.state
+        grown = mixture.pad_mixture({k: state[k] for k in mixture.MIXTURE_KEYS}, capacity)
+        extra = self._per_component_defaults(capacity - self.capacity)
+        for key, value in extra.items():
+            grown[key] = np.concatenate([state[key], value])
+        grown.update(database.resize_database(
+            {k: state[k] for k in database.DATABASE_KEYS}, self._database_capacity(capacity)))
+        # generator slots are numbered per capacity: start the table afresh (the
+        # resized database marks its rows as not re-usable)
+        grown.update(self._generators(capacity, state["means"].shape[1]))
+        for key in state:
+            if key not in grown:
+                grown[key] = state[key]
+        self.state = grown
+        self._to_tensors()
+
+    def _chunk_length(self, remaining):
+        """Iterations until an addition could lack a free slot (growing if needed)."""
+        if not self.adaptive:
+            return remaining
+        n_active = self.n_active()
+        if self.capacity - n_active < 2 and self.capacity < self.max_components:
+            self._grow(min(self.max_components, max(2 * self.capacity, n_active + 2)))
+        free = self.capacity - n_active
+        if self.capacity >= self.max_components or free <= 0:
+            return remaining
+        every = int(self.hyper["add_iters"])
+        done = int(self.state_t["iteration"].numpy())
+        return max(1, min(remaining, (done // every + free + 1) * every - 1 - done))
+
+    # ------------------------------------------------------------- iterating
+    def run(self, n_iterations, chunk=None):
+        """Run up to ``n_iterations``; yield the records of each compiled chunk.
+
+        Stops early (after yielding) when an iteration had no sample with a
+        finite target value.
+        """
+        remaining = int(n_iterations)
+        while remaining > 0:
+            length = self._chunk_length(remaining)
+            if chunk is not None:
+                length = min(length, chunk)
+            records = self._run_numpy(length) if self.numpy_target else self._run_tf(length)
+            yield records
+            n_done = len(records["elbo"])
+            remaining -= n_done
+            if n_done < length or (n_done and records["n_valid"][-1] == 0):
+                return
+
+    def _run_tf(self, length):
+        tf = tensorflow()
+        function = _compiled("chunk", self.design, self.diagonal, self.dtype_name,
+                             self.target, self.state_t, self.hyper_t, self.params_t,
+                             self.reuse)
+        with tf.device(self.device):
+            self.state_t, records = function(self.state_t, self.hyper_t, self.params_t,
+                                             tf.constant(int(length), tf.int32))
+        return {k: v.numpy() for k, v in records.items()}
+
+    def _run_numpy(self, length):
+        tf = tensorflow()
+        propose = _compiled("propose", self.design, self.diagonal, self.dtype_name, None,
+                            self.state_t, self.hyper_t, (), self.reuse)
+        finish = _compiled("finish", self.design, self.diagonal, self.dtype_name, None,
+                           self.state_t, self.hyper_t, (), self.reuse)
+        collected = collections.defaultdict(list)
+        for _ in range(length):
+            with tf.device(self.device):
+                self.state_t, x, component = propose(self.state_t, self.hyper_t)
+            value, grad = self.target.log_density_and_grad(x.numpy())
+            value = np.asarray(value, self.dtype).reshape(-1)
+            grad = np.asarray(grad, self.dtype).reshape(x.shape)
+            with tf.device(self.device):
+                self.state_t, record = finish(self.state_t, self.hyper_t, x, component,
+                                              tf.constant(value), tf.constant(grad))
+            for key, v in record.items():
+                collected[key].append(v.numpy())
+            if collected["n_valid"][-1] == 0:
+                break
+        return {k: np.asarray(v) for k, v in collected.items()}
+
+    # ---------------------------------------------------------------- result
+    def mixture(self):
+        """Active components as numpy: ``(weights, means, precisions)``."""
+        active = self.state_t["active"].numpy()
+        log_weights = self.state_t["log_weights"].numpy().astype(np.float64)[active]
+        weights = np.exp(log_weights - np.logaddexp.reduce(log_weights))
+        means = self.state_t["means"].numpy().astype(np.float64)[active]
+        chol = self.state_t["prec_chol"].numpy().astype(np.float64)[active]
+        precisions = chol @ np.transpose(chol, (0, 2, 1))
+        return weights, means, precisions
+
+    def n_evaluations(self):
+        return int(self.state_t["n_evaluations"].numpy())

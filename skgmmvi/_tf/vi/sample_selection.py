@@ -1,0 +1,185 @@
+"""Sample selection: which samples an iteration uses, and who generated them.
+
+Interface of every option (issue 5 adds ``MixtureSampleSelection`` as a sibling):
+
+``propose(state, hyper, seed) -> (state, x_new, component_of_x_new)``
+    New points to evaluate on the target (before the evaluation).
+``finish(state, hyper, x_new, component, log_density, grad) -> (state, batch)``
+    Stores the evaluated points in the database, counts target evaluations and
+    returns the batch the estimators use: ``x``, ``log_density``, ``grad``,
+    ``valid`` (finite target value and gradient) and the background density of
+    the importance weights, either as ``log_background`` (N,) or as
+    ``background_log_weights`` (K_max,), log-weights over the current
+    components of the mixture that generated ``x``.
+``generator_blocks(ratio_reused)`` tells the host how many iterations of
+generating Gaussians the option keeps (state keys ``gen_means`` and
+``gen_prec_chol``, ``blocks * K_max`` rows).
+"""
+
+import math
+
+from .._runtime import tensorflow
+from . import database, gaussians
+
+#: Iterations of generating Gaussians kept per unit of ``ratio_reused``: samples
+#: older than that are not re-used (bounds the generator table and the cost of
+#: the background density).
+GENERATOR_BLOCKS_PER_RATIO = 10
+
+
+class ComponentSampleSelection:
+    """VIPS-style selection: samples per component, re-using the newest ones.
+
+    Without re-use (``hyper["n_reused_per_component"] == 0``, the SAMTRON
+    setting) every active component draws ``n_samples_per_component`` new
+    samples and the background is the current mixture with weights
+    proportional to those counts.
+
+    With re-use (``reuse=True``) the newest ``n_reused_per_component * K``
+    database samples that were drawn in the last ``blocks`` iterations
+    (``10 * ceil(ratio_reused) + 1``) are
+    re-used: component k draws ``max(1, n - floor(ESS_k))`` new ones, ``ESS_k``
+    being the effective sample size of the re-used samples under component k
+    (self-normalised weights ``q(x|k) / q_bg(x)``). The background of re-used
+    and new samples is the mixture of the Gaussians that drew them (kept in a
+    generator table, one block of ``K_max`` per iteration), weighted by how many
+    of the samples each drew.
+
+    Parameters
+    ----------
+    reuse : bool
+    """
+
+    name = "component"
+
+    def __init__(self, reuse=False):
+        self.reuse = reuse
+
+    @staticmethod
+    def generator_blocks(ratio_reused):
+        return GENERATOR_BLOCKS_PER_RATIO * int(math.ceil(ratio_reused)) + 1 \
+            if ratio_reused > 0 else 0
+
+    # ------------------------------------------------------------ re-use
+    def _window(self, state, n_rows):
+        """Database positions of the newest ``n_rows`` re-usable rows."""
+        tf = tensorflow()
+        blocks = tf.shape(state["gen_means"])[0] // tf.shape(state["means"])[0]
+        return database.newest_rows(state, n_rows, state["iteration"] - blocks + 1)
+
+    @staticmethod
+    def _log_background(state, x, generator, valid):
+        """Log-density of the mixture of the generators of ``x`` (weighted by counts)."""
+        tf = tensorflow()
+        n_generators = tf.shape(state["gen_means"])[0]
+        counts = tf.math.unsorted_segment_sum(tf.cast(valid, x.dtype), generator,
+                                              n_generators)
+        total = tf.reduce_sum(counts)
+        used = counts > 0
+        log_weights = tf.where(used, tf.math.log(counts) - tf.math.log(total),
+                               tf.constant(-math.inf, x.dtype))
+        # only the generators that drew some of the rows are evaluated
+        index = tf.where(used)[:, 0]
+        log_density, _ = gaussians.log_densities(
+            x, tf.gather(state["gen_means"], index), tf.gather(state["gen_prec_chol"], index))
+        return tf.reduce_logsumexp(tf.gather(log_weights, index)[:, None] + log_density,
+                                   axis=0)
+
+    def _effective_sample_sizes(self, state, hyper):
+        tf = tensorflow()
+        dtype = state["means"].dtype
+        n_active = tf.reduce_sum(tf.cast(state["active"], tf.int32))
+        rows = self._window(state, hyper["n_reused_per_component"] * n_active)
+        x = tf.gather(state["db_x"], rows)
+        valid = tf.math.is_finite(tf.gather(state["db_log_density"], rows))
+        x, generator = tf.boolean_mask(x, valid), tf.boolean_mask(
+            tf.gather(state["db_generator"], rows), valid)
+        log_background = self._log_background(state, x, generator,
+                                              tf.ones_like(generator, tf.bool))
+        component_log_density, _ = gaussians.log_densities(x, state["means"],
+                                                           state["prec_chol"])
+        log_w = component_log_density - log_background[None, :]
+        log_w = log_w - tf.reduce_logsumexp(log_w, axis=1, keepdims=True)
+        ess = 1.0 / tf.reduce_sum(tf.exp(2.0 * log_w), axis=1)
+        has_rows = tf.shape(x)[0] > 0
+        return tf.where(has_rows & tf.math.is_finite(ess), ess, tf.zeros_like(ess, dtype))
+
+    def _write_generators(self, state):
+        tf = tensorflow()
+        capacity = tf.shape(state["means"])[0]
+        blocks = tf.shape(state["gen_means"])[0] // capacity
+        start = (state["iteration"] % blocks) * capacity
+        index = (start + tf.range(capacity))[:, None]
+        out = dict(state)
+        out["gen_means"] = tf.tensor_scatter_nd_update(state["gen_means"], index,
+                                                       state["means"])
+        out["gen_prec_chol"] = tf.tensor_scatter_nd_update(state["gen_prec_chol"], index,
+                                                           state["prec_chol"])
+        return out, start
+
+    # --------------------------------------------------------- interface
+    def propose(self, state, hyper, seed):
+        tf = tensorflow()
+        n_desired = hyper["n_samples_per_component"]
+        counts = tf.where(state["active"], n_desired, 0)
+        if self.reuse:
+            ess = tf.cast(tf.floor(self._effective_sample_sizes(state, hyper)), tf.int32)
+            counts = tf.where(state["active"], tf.maximum(1, n_desired - ess), 0)
+            state, _ = self._write_generators(state)
+        capacity = tf.shape(state["means"])[0]
+        n_features = tf.shape(state["means"])[1]
+        dtype = state["means"].dtype
+        n_most = tf.reduce_max(counts)
+        noise = tf.random.stateless_normal(
+            tf.stack([capacity, n_most, n_features]), seed, dtype=dtype)
+        draws = gaussians.sample(state["means"], state["prec_chol"], noise)
+        keep = tf.range(n_most)[None, :] < counts[:, None]
+        x_new = tf.boolean_mask(draws, keep)
+        component = tf.boolean_mask(
+            tf.broadcast_to(tf.range(capacity)[:, None], tf.shape(keep)), keep)
+        return state, x_new, component
+
+    def finish(self, state, hyper, x_new, component, log_density, grad):
+        tf = tensorflow()
+        dtype = state["means"].dtype
+        capacity = tf.shape(state["means"])[0]
+        valid = tf.math.is_finite(log_density) & tf.reduce_all(tf.math.is_finite(grad),
+                                                              axis=1)
+        log_density = tf.where(valid, log_density, tf.constant(-math.inf, dtype))
+        grad = tf.where(valid[:, None], grad, 0)
+        n_new = tf.shape(x_new)[0]
+        if self.reuse:
+            blocks = tf.shape(state["gen_means"])[0] // capacity
+            generator = (state["iteration"] % blocks) * capacity + component
+        else:
+            generator = component
+        state = database.add_samples(state, x_new, log_density, grad, generator,
+                                     state["iteration"])
+        reservoir_seed = tf.random.experimental.stateless_fold_in(
+            tf.random.experimental.stateless_fold_in(hyper["seed"], state["iteration"]), 2)
+        state = database.offer_to_reservoir(state, x_new, log_density, reservoir_seed)
+        state = dict(state)
+        state["n_evaluations"] = state["n_evaluations"] + tf.cast(n_new, tf.int64)
+        if self.reuse:
+            n_active = tf.reduce_sum(tf.cast(state["active"], tf.int32))
+            rows = self._window(state, hyper["n_reused_per_component"] * n_active + n_new)
+            x = tf.gather(state["db_x"], rows)
+            log_density = tf.gather(state["db_log_density"], rows)
+            grad = tf.gather(state["db_grad"], rows)
+            valid = tf.math.is_finite(log_density)
+            # every drawn row counts for the background, valid or not
+            batch = {"log_background": self._log_background(
+                state, x, tf.gather(state["db_generator"], rows), tf.ones_like(valid))}
+        else:
+            x = x_new
+            counts = tf.math.unsorted_segment_sum(tf.ones_like(component), component,
+                                                  capacity)
+            batch = {"background_log_weights": (tf.math.log(tf.cast(counts, dtype))
+                                                 - tf.math.log(tf.cast(n_new, dtype)))}
+        batch.update({
+            "x": x,
+            "log_density": tf.where(valid, log_density, 0),
+            "grad": tf.where(valid[:, None], grad, 0),
+            "valid": valid,
+        })
+        return state, batch

@@ -1,0 +1,90 @@
+"""Weight update from the component rewards.
+
+Interface of every option (issue 5 adds ``direct``):
+
+``update(state, hyper, estimates, stepsize) -> (state, kl)``
+    New log-weights (normalised over active components, floored at 1e-30);
+    ``kl`` is ``KL(w_new || w_old)``. Nothing moves while only one component is
+    active.
+"""
+
+
+from .._runtime import tensorflow
+from . import mixture
+
+LOG_ETA_RANGE = (-45.0, 45.0)
+KL_TOLERANCE = 0.1
+MAX_BISECTIONS = 100
+
+
+def weights_for_eta(log_weights, active, reward, beta, eta):
+    """``log w' = ((eta + 1) / (beta + eta)) log w + R / (beta + eta)``, normalised."""
+    unnormalized = ((eta + 1.0) * log_weights + reward) / (beta + eta)
+    return mixture.normalized_log_weights(unnormalized, active)
+
+
+def weight_kl(new_log_weights, old_log_weights, active):
+    """``KL(w_new || w_old)`` over active components."""
+    tf = tensorflow()
+    terms = tf.exp(new_log_weights) * (new_log_weights - old_log_weights)
+    return tf.reduce_sum(tf.where(active, terms, 0))
+
+
+def weight_trust_region_search(log_weights, active, reward, bound, beta):
+    """Bisection on ``log eta`` in [-45, 45] so that ``KL(w' || w) = bound``.
+
+    Ends when the KL is within 10 % of the bound, or the bracket is narrower
+    than 1e-3 (then the feasible end is taken). Returns ``(log_weights, kl)``.
+    """
+    tf = tensorflow()
+    dtype = log_weights.dtype
+    lower = tf.constant(LOG_ETA_RANGE[0], dtype)
+    upper = tf.constant(LOG_ETA_RANGE[1], dtype)
+
+    def kl_at(log_eta):
+        new = weights_for_eta(log_weights, active, reward, beta, tf.exp(log_eta))
+        return weight_kl(new, log_weights, active)
+
+    def cond(i, lower, upper, best, found):
+        return (i < MAX_BISECTIONS) & tf.logical_not(found) & (upper - lower >= 1e-3)
+
+    def body(i, lower, upper, best, found):
+        middle = 0.5 * (lower + upper)
+        kl = kl_at(middle)
+        within = tf.abs(kl - bound) <= KL_TOLERANCE * bound
+        too_large = tf.logical_not(kl <= bound)
+        lower = tf.where(within | tf.logical_not(too_large), lower, middle)
+        upper = tf.where(within | too_large, upper, middle)
+        return i + 1, lower, upper, tf.where(within, middle, best), within
+
+    _, lower, upper, best, found = tf.while_loop(
+        cond, body, (tf.constant(0), lower, upper, upper, tf.constant(False)))
+    log_eta = tf.where(found, best, upper)
+    new = weights_for_eta(log_weights, active, reward, beta, tf.exp(log_eta))
+    return new, weight_kl(new, log_weights, active)
+
+
+class TrustRegionWeightUpdate:
+    """The largest natural-gradient step on the weights with KL <= step size."""
+
+    name = "trust-region"
+
+    def update(self, state, hyper, estimates, stepsize):
+        tf = tensorflow()
+        active = state["active"]
+        log_weights = mixture.normalized_log_weights(state["log_weights"], active)
+        several = tf.reduce_sum(tf.cast(active, tf.int32)) > 1
+
+        def search():
+            return weight_trust_region_search(log_weights, active, estimates["reward"],
+                                              stepsize, hyper["temperature"])
+
+        def keep():
+            return log_weights, tf.zeros([], log_weights.dtype)
+
+        new, kl = tf.cond(several, search, keep)
+        out = dict(state)
+        out["log_weights"] = new
+        return out, kl
+
+

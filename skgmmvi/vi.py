@@ -1,0 +1,524 @@
+"""VariationalGMMTarget: natural-gradient variational inference of a Gaussian
+mixture to an unnormalised target density (SAMTRON setting)."""
+
+import sys
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _checks
+from ._inference import FittedMixtureMixin
+from .targets import KernelDensityTarget, Target
+
+#: Candidate-score thresholds the add heuristic cycles through (VIPS).
+ADD_THRESHOLDS = (5000.0, 1000.0, 500.0, 200.0, 100.0, 50.0)
+#: Default scale (standard deviation) of the initial components without data.
+DEFAULT_INIT_SCALE = 10.0
+#: Module options of the SAMTRON setting, in the order of its code word.
+SAMTRON_DESIGN = {
+    "ng_estimation": "stein", "component_adaptation": "adaptive",
+    "sample_selection": "component", "component_update": "trust-region",
+    "component_stepsize": "improvement", "weight_update": "trust-region",
+    "weight_stepsize": "improvement",
+}
+ALL_NAN_TARGET = (
+    "The target's log-density (or its gradient) was NaN or infinite at all {n} samples "
+    "drawn in iteration {it}. Check the target, or start q where the target is "
+    "defined (init_mean, init_scale, or X)."
+)
+
+
+def _stepsize_range(value, name):
+    low, high = (float(v) for v in value)
+    if not (0 < low <= high):
+        raise ValueError(f"{name} must be a pair (min, max) with 0 < min <= max; got "
+                         f"{value!r}.")
+    return low, high
+
+
+class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
+    """Gaussian mixture fitted to an unnormalised density by natural-gradient VI.
+
+    Maximises the evidence lower bound ``ELBO(q) = E_q[log p~(x)] + beta H(q)`` over
+    Gaussian mixtures ``q``, with the setting the unified-perspective paper
+    (Arenz et al., TMLR 2023) recommends, SAMTRON: Stein estimates of the natural
+    gradients, fresh samples per component (kept in a sample database), KL
+    trust-region updates of the components and of the weights, step sizes that
+    adapt to improvement, and components added and deleted on the way (VIPS).
+    The whole iteration runs as one compiled TensorFlow function, vectorised
+    over components.
+
+    Parameters
+    ----------
+    target : Target, default=None
+        The unnormalised target density (see :mod:`skgmmvi.targets`). None fits a
+        Gaussian kernel density estimate of ``X`` (Scott's bandwidth,
+        :class:`~skgmmvi.targets.KernelDensityTarget`).
+    n_components : int, default=1
+        Number of initial components.
+    covariance_type : {'full', 'diag'}, default='full'
+        Full or diagonal component covariances.
+    max_iter : int, default=200
+        Number of iterations. Each iteration draws ``n_samples_per_component``
+        samples per component. Real problems need a few hundred to a few
+        thousand (breast cancer: about 1500).
+    n_samples_per_component : int, default=250
+        Desired (effective) number of samples per component and iteration.
+    ratio_reused : float, default=0.0
+        Re-use the newest ``ratio_reused * n_samples_per_component`` database
+        samples per component (drawn in the last ``10 ceil(ratio_reused) + 1``
+        iterations); each component then draws only
+        ``max(1, n_samples_per_component - floor(ESS))`` new samples, ESS being
+        the effective sample size of the re-used ones under it. 0 (SAMTRON's
+        setting) draws ``n_samples_per_component`` new samples per component.
+    component_stepsize : float, default=0.01
+        Initial KL bound of the component updates.
+    component_stepsize_range : tuple (min, max), default=(0.001, 1.0)
+        Bounds of the adapted component step sizes.
+    weight_stepsize : float, default=0.1
+        Initial KL bound of the weight update.
+    weight_stepsize_range : tuple (min, max), default=(1e-5, 4.0)
+        Bounds of the adapted weight step size.
+    stepsize_increase, stepsize_decrease : float, default=1.15, 0.85
+        Factors of the improvement-based step sizes.
+    adaptive_components : bool, default=True
+        Add and delete components (False keeps ``n_components``).
+    add_iters : int, default=25
+        A component is added every ``add_iters`` iterations.
+    del_iters : int, default=100
+        Window (in iterations) of the deletion heuristic.
+    max_components : int, default=50
+        Most components at a time.
+    delete_min_weight : float, default=1e-6
+        Components whose weight stayed below this may be deleted.
+    init_mean : array-like of shape (n_features,) or (n_components, n_features), \
+            default=None
+        Initial means. One row with ``n_components > 1``: the means are drawn
+        from ``N(init_mean, init_scale^2 I)``. None: from ``X`` (its mean, or
+        random rows of it), else zero.
+    init_scale : float or array-like of shape (n_features,), default=None
+        Initial standard deviation of the components (covariance
+        ``diag(init_scale^2)``). None: the per-feature standard deviations of
+        ``X``, else 10.
+    temperature : float, default=1.0
+        ``beta``, the weight of the entropy in the ELBO.
+    dtype : {'float64', 'float32'}, default='float64'
+        Precision of the backend.
+    random_state : int, RandomState instance or None, default=None
+        Seeds every random draw; the same value gives the same fit.
+    verbose : int, default=0
+        1 shows a progress line (iteration, ELBO, components, target
+        evaluations) every ``verbose_interval`` iterations.
+    verbose_interval : int, default=10
+    callback : callable, default=None
+        ``callback(info)`` after every iteration with a dict holding
+        ``iteration``, ``elbo``, ``n_components`` and ``n_target_evaluations``;
+        returning True stops the fit. (Runs the iterations one compiled call
+        each.)
+
+    Attributes
+    ----------
+    weights_, means_, covariances_, precisions_, precisions_cholesky_ : ndarray
+        The fitted mixture (shapes and conventions of scikit-learn's
+        ``GaussianMixture``; ``precisions_cholesky_`` is upper triangular).
+    n_components_ : int
+        Number of components after adaptation.
+    elbo_history_ : ndarray of shape (n_iter_,)
+        Estimate of the ELBO at the start of each iteration.
+    n_target_evaluations_ : int
+    n_iter_ : int
+    target_ : Target
+        The target fitted (the kernel density estimate when ``target=None``).
+    design_ : dict
+        Module name -> option of the iteration that ran (SAMTRON).
+    n_features_in_ : int
+    feature_names_in_ : ndarray
+        When ``X`` has string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgmmvi import VariationalGMMTarget
+    >>> X = np.random.RandomState(0).normal(size=(200, 2))
+    >>> vi = VariationalGMMTarget(max_iter=50, random_state=0).fit(X)
+    >>> vi.means_.shape
+    (1, 2)
+    """
+
+    _parameter_constraints: dict = {
+        "target": [Target, None],
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "covariance_type": [StrOptions({"full", "diag"})],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_samples_per_component": [Interval(Integral, 2, None, closed="left")],
+        "ratio_reused": [Interval(Real, 0, None, closed="left")],
+        "component_stepsize": [Interval(Real, 0, None, closed="neither")],
+        "component_stepsize_range": [tuple, list],
+        "weight_stepsize": [Interval(Real, 0, None, closed="neither")],
+        "weight_stepsize_range": [tuple, list],
+        "stepsize_increase": [Interval(Real, 1, None, closed="left")],
+        "stepsize_decrease": [Interval(Real, 0, 1, closed="right")],
+        "adaptive_components": ["boolean"],
+        "add_iters": [Interval(Integral, 1, None, closed="left")],
+        "del_iters": [Interval(Integral, 1, None, closed="left")],
+        "max_components": [Interval(Integral, 1, None, closed="left")],
+        "delete_min_weight": [Interval(Real, 0, 1, closed="both")],
+        "init_mean": ["array-like", None],
+        "init_scale": [Interval(Real, 0, None, closed="neither"), "array-like", None],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "dtype": [StrOptions({"float64", "float32"})],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+        "callback": [callable, None],
+    }
+
+    def __init__(
+        self,
+        target=None,
+        n_components=1,
+        *,
+        covariance_type="full",
+        max_iter=200,
+        n_samples_per_component=250,
+        ratio_reused=0.0,
+        component_stepsize=0.01,
+        component_stepsize_range=(0.001, 1.0),
+        weight_stepsize=0.1,
+        weight_stepsize_range=(1e-5, 4.0),
+        stepsize_increase=1.15,
+        stepsize_decrease=0.85,
+        adaptive_components=True,
+        add_iters=25,
+        del_iters=100,
+        max_components=50,
+        delete_min_weight=1e-6,
+        init_mean=None,
+        init_scale=None,
+        temperature=1.0,
+        dtype="float64",
+        random_state=None,
+        verbose=0,
+        verbose_interval=10,
+        callback=None,
+    ):
+        self.target = target
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.max_iter = max_iter
+        self.n_samples_per_component = n_samples_per_component
+        self.ratio_reused = ratio_reused
+        self.component_stepsize = component_stepsize
+        self.component_stepsize_range = component_stepsize_range
+        self.weight_stepsize = weight_stepsize
+        self.weight_stepsize_range = weight_stepsize_range
+        self.stepsize_increase = stepsize_increase
+        self.stepsize_decrease = stepsize_decrease
+        self.adaptive_components = adaptive_components
+        self.add_iters = add_iters
+        self.del_iters = del_iters
+        self.max_components = max_components
+        self.delete_min_weight = delete_min_weight
+        self.init_mean = init_mean
+        self.init_scale = init_scale
+        self.temperature = temperature
+        self.dtype = dtype
+        self.random_state = random_state
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.callback = callback
+
+    # ------------------------------------------------------------------ fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X=None, y=None):
+        """Fit the mixture to the target.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), default=None
+            With a target: optional points in the target's space that place the
+            initial components (their mean, or random rows for several
+            components, and their per-feature variances as initial
+            covariance). With ``target=None``: the data whose kernel density
+            estimate is the target (required).
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        before = dict(self.__dict__)
+        try:
+            self._fit(X)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+        return self
+
+    def _fit(self, X):
+        from ._tf.vi.iteration import Design, VariationalRun
+
+        target, X = self._resolve_target(X)
+        n_features = self._n_features(target, X)
+        self.n_features_in_ = n_features
+        if X is None and hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        out_dtype = np.float32 if (self.dtype == "float32" or (
+            X is not None and X.dtype == np.float32)) else np.float64
+        rng = check_random_state(self.random_state)
+        means, covariances = self._initial_components(X, n_features, rng)
+        n_start = means.shape[0]
+        if self.adaptive_components and self.max_components < n_start:
+            raise ValueError(f"max_components={self.max_components} is smaller than "
+                             f"n_components={n_start}.")
+        design = dict(SAMTRON_DESIGN)
+        if not self.adaptive_components:
+            design["component_adaptation"] = "fixed"
+        hyper = self._hyperparameters(covariances, n_start)
+        seed = rng.randint(np.iinfo(np.int32).max, size=2)
+        self.design_ = design
+        self.target_ = target
+
+        history, n_components, n_evaluations = [], [], 0
+        if self.max_iter > 0:
+            run = VariationalRun(target, Design(**design), self.covariance_type == "diag",
+                                 self.dtype, hyper, means, covariances, seed)
+            stop = False
+            chunk = 1 if self.callback is not None else (
+                self.verbose_interval if self.verbose else None)
+            for records in run.run(self.max_iter, chunk=chunk):
+                for i, elbo in enumerate(records["elbo"]):
+                    iteration = len(history) + 1
+                    if records["n_valid"][i] == 0:
+                        raise ValueError(ALL_NAN_TARGET.format(
+                            n=int(records["n_samples"][i]), it=iteration))
+                    history.append(float(elbo))
+                    n_components.append(int(records["n_components"][i]))
+                    if self.callback is not None:
+                        info = {"iteration": iteration, "elbo": float(elbo),
+                                "n_components": int(records["n_components"][i]),
+                                "n_target_evaluations": int(records["n_evaluations"][i])}
+                        stop = bool(self.callback(info)) or stop
+                if self.verbose and len(records["elbo"]):
+                    self._print_progress(len(history), history[-1], n_components[-1],
+                                         int(records["n_evaluations"][-1]))
+                if stop:
+                    break
+            if self.verbose:
+                print(file=sys.stdout)
+            weights, means, precisions = run.mixture()
+            n_evaluations = run.n_evaluations()
+        else:
+            weights = np.full(n_start, 1.0 / n_start)
+            precisions = np.linalg.inv(covariances)
+        self._set_mixture(weights, means, precisions, out_dtype)
+        self.elbo_history_ = np.asarray(history, dtype=np.float64)
+        self.n_iter_ = len(history)
+        self.n_target_evaluations_ = int(n_evaluations)
+        self.n_components_ = int(self.weights_.shape[0])
+
+    def _resolve_target(self, X):
+        if self.target is None:
+            if X is None:
+                raise ValueError(
+                    "VariationalGMMTarget with target=None fits a kernel density "
+                    "estimate of X, so fit needs X; pass data, or pass a target.")
+            X = validate_data(self, X, dtype=[np.float64, np.float32],
+                              ensure_min_samples=2)
+            return KernelDensityTarget(X), X
+        if X is not None:
+            X = validate_data(self, X, dtype=[np.float64, np.float32])
+            try:
+                self.target.check_n_features(X.shape[1])
+            except ValueError as error:
+                raise ValueError(f"{error} (X has n_features = {X.shape[1]}.)") from None
+        return self.target, X
+
+    def _n_features(self, target, X):
+        if X is not None:
+            return X.shape[1]
+        if self.init_mean is not None:
+            n_features = np.atleast_1d(np.asarray(self.init_mean)).shape[-1]
+            target.check_n_features(n_features)
+            return int(n_features)
+        if target.n_features is not None:
+            return int(target.n_features)
+        raise ValueError(
+            f"{type(target).__name__} works in any dimension; give the dimension by "
+            "passing X (points in the target's space) or init_mean.")
+
+    def _initial_components(self, X, n_features, rng):
+        """Initial means (K, D) and covariances (K, D, D), float64."""
+        k = self.n_components
+        if self.init_scale is not None:
+            scale = np.asarray(self.init_scale, dtype=np.float64)
+            if scale.ndim > 1 or (scale.ndim == 1 and scale.shape != (n_features,)):
+                raise ValueError(f"init_scale must be a number or have shape "
+                                 f"({n_features},); got shape {scale.shape}.")
+            if not np.all(np.isfinite(scale) & (scale > 0)):
+                raise ValueError("init_scale must be positive and finite.")
+            variances = np.broadcast_to(scale**2, (n_features,)).copy()
+        elif X is not None:
+            variances = np.var(np.asarray(X, np.float64), axis=0)
+            positive = variances[variances > 0]
+            floor = positive.min() if positive.size else 1.0
+            variances = np.where(variances > 0, variances, floor)
+        else:
+            variances = np.full(n_features, DEFAULT_INIT_SCALE**2)
+        if self.init_mean is not None:
+            init_mean = np.asarray(self.init_mean, dtype=np.float64)
+            if init_mean.ndim == 2:
+                means = _checks.check_means(init_mean, k, n_features).astype(np.float64)
+            elif init_mean.shape == (n_features,):
+                means = (init_mean if k == 1 else
+                         init_mean + rng.standard_normal((k, n_features)) * np.sqrt(variances))
+            else:
+                raise ValueError(f"init_mean must have shape ({n_features},) or "
+                                 f"({k}, {n_features}); got {init_mean.shape}.")
+        elif X is not None:
+            data = np.asarray(X, np.float64)
+            if k == 1:
+                means = data.mean(axis=0)
+            else:
+                rows = rng.choice(data.shape[0], size=k, replace=data.shape[0] < k)
+                means = data[rows]
+        else:
+            means = (np.zeros(n_features) if k == 1 else
+                     rng.standard_normal((k, n_features)) * np.sqrt(variances))
+        means = np.array(np.broadcast_to(means, (k, n_features)), dtype=np.float64)
+        if not np.all(np.isfinite(means)):
+            raise ValueError("init_mean must be finite.")
+        covariances = np.tile(np.diag(variances), (k, 1, 1))
+        return means, covariances
+
+    def _hyperparameters(self, covariances, n_start):
+        comp_low, comp_high = _stepsize_range(self.component_stepsize_range,
+                                              "component_stepsize_range")
+        weight_low, weight_high = _stepsize_range(self.weight_stepsize_range,
+                                                  "weight_stepsize_range")
+        n_features = covariances.shape[-1]
+        log_dets = np.linalg.slogdet(covariances)[1]
+        initial_entropy = float(np.mean(
+            0.5 * n_features * (1.0 + np.log(2.0 * np.pi)) + 0.5 * log_dets))
+        return {
+            "n_samples_per_component": self.n_samples_per_component,
+            "ratio_reused": self.ratio_reused,
+            "temperature": self.temperature,
+            "component_stepsize": self.component_stepsize,
+            "component_stepsize_min": comp_low,
+            "component_stepsize_max": comp_high,
+            "component_stepsize_increase": self.stepsize_increase,
+            "component_stepsize_decrease": self.stepsize_decrease,
+            "weight_stepsize": self.weight_stepsize,
+            "weight_stepsize_min": weight_low,
+            "weight_stepsize_max": weight_high,
+            "weight_stepsize_increase": self.stepsize_increase,
+            "weight_stepsize_decrease": self.stepsize_decrease,
+            "add_iters": self.add_iters,
+            "del_iters": self.del_iters,
+            "max_components": self.max_components if self.adaptive_components else n_start,
+            "delete_min_weight": self.delete_min_weight,
+            "add_thresholds": np.asarray(ADD_THRESHOLDS),
+            "initial_entropy": initial_entropy,
+        }
+
+    def _set_mixture(self, weights, means, precisions, out_dtype):
+        precisions = 0.5 * (precisions + np.transpose(precisions, (0, 2, 1)))
+        if self.covariance_type == "diag":
+            diagonal = np.diagonal(precisions, axis1=1, axis2=2)
+            params = (weights, means, 1.0 / diagonal, np.sqrt(diagonal))
+        else:
+            params = (weights, means, np.linalg.inv(precisions),
+                      _checks.precision_cholesky_from_precisions(precisions, "full"))
+        self._set_fitted(params, out_dtype)
+
+    def _print_progress(self, iteration, elbo, n_components, n_evaluations):
+        width = 20
+        filled = int(width * iteration / max(self.max_iter, 1))
+        bar = "#" * filled + "." * (width - filled)
+        end = "\r" if sys.stdout.isatty() else "\n"
+        print(f"[{bar}] iteration {iteration}/{self.max_iter}  ELBO {elbo:.4f}  "
+              f"components {n_components}  target evaluations {n_evaluations}",
+              end=end, flush=True)
+
+    # ---------------------------------------------------------- fitted q tools
+    def _draw(self, n_samples, rng):
+        """Samples of the fitted mixture (float64) drawn with ``rng``."""
+        counts = rng.multinomial(n_samples, self.weights_.astype(np.float64)
+                                 / np.sum(self.weights_, dtype=np.float64))
+        pieces = []
+        for mean, cov, n in zip(self.means_.astype(np.float64),
+                                self.covariances_.astype(np.float64), counts):
+            noise = rng.standard_normal((int(n), mean.shape[0]))
+            if self.covariance_type == "diag":
+                pieces.append(mean + noise * np.sqrt(cov))
+            else:
+                pieces.append(mean + noise @ np.linalg.cholesky(cov).T)
+        return np.vstack(pieces)
+
+    def _log_ratios(self, n_samples, random_state):
+        from ._tf.vi.iteration import TargetEvaluator
+
+        check_is_fitted(self)
+        if n_samples < 1:
+            raise ValueError(f"n_samples must be at least 1; got {n_samples}.")
+        rng = check_random_state(self.random_state if random_state is None
+                                 else random_state)
+        x = self._draw(int(n_samples), rng)
+        log_q = self._log_prob_resp(x.astype(self.means_.dtype))[0].astype(np.float64)
+        log_p = TargetEvaluator(self.target_, self.dtype)(x)
+        return log_p, log_q
+
+    def elbo(self, n_samples=10000, random_state=None):
+        """Monte-Carlo estimate of the ELBO of the fitted mixture.
+
+        ``E_q[log p~(x) - beta log q(x)]`` over ``n_samples`` fresh samples of q;
+        samples where the target is not finite are left out.
+
+        Parameters
+        ----------
+        n_samples : int, default=10000
+        random_state : int, RandomState instance or None, default=None
+            Seeds the samples (None: the estimator's ``random_state``).
+
+        Returns
+        -------
+        float
+        """
+        log_p, log_q = self._log_ratios(n_samples, random_state)
+        values = log_p - self.temperature * log_q
+        finite = np.isfinite(values)
+        if not np.any(finite):
+            raise ValueError("The target was NaN or infinite at every sample of q.")
+        return float(np.mean(values[finite]))
+
+    def log_evidence(self, n_samples=10000, random_state=None):
+        """Importance-sampling estimate of ``log Z`` with the fitted q as proposal.
+
+        ``log (1/n) sum_i p~(x_i) / q(x_i)`` over ``n_samples`` samples of q;
+        samples where the target is not finite count as zero density.
+
+        Parameters
+        ----------
+        n_samples : int, default=10000
+        random_state : int, RandomState instance or None, default=None
+            Seeds the samples (None: the estimator's ``random_state``).
+
+        Returns
+        -------
+        float
+        """
+        log_p, log_q = self._log_ratios(n_samples, random_state)
+        values = log_p - log_q
+        finite = np.isfinite(values)
+        if not np.any(finite):
+            raise ValueError("The target was NaN or infinite at every sample of q.")
+        top = np.max(values[finite])
+        return float(top + np.log(np.sum(np.exp(values[finite] - top))) - np.log(len(values)))

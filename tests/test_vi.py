@@ -1,0 +1,396 @@
+"""VariationalGMMTarget: quality bars of issue 4 and estimator behaviour.
+
+The targets here are small test-local classes (replaced by those of
+``skgmmvi.targets`` once they land). They pass their arrays to the compiled code
+through ``_graph_parameters`` so that one trace serves all tests of a class.
+"""
+
+import copy
+import io
+import pickle
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from skgmmvi import VariationalGMMTarget
+from skgmmvi.targets import Target
+
+
+class GaussianTestTarget(Target):
+    """Unnormalised N(mean, covariance): log p~ = -1/2 (x-m)^T P (x-m)."""
+
+    def __init__(self, mean, covariance):
+        self.mean = np.asarray(mean, float)
+        self.covariance = np.asarray(covariance, float)
+        self.n_features = len(self.mean)
+
+    def log_z(self):
+        return 0.5 * np.linalg.slogdet(2 * np.pi * self.covariance)[1]
+
+    def _graph_parameters(self):
+        return self.mean, np.linalg.inv(self.covariance)
+
+    @staticmethod
+    def _log_density_with(x, mean, precision):
+        import tensorflow as tf
+
+        diff = x - tf.cast(mean, x.dtype)
+        return -0.5 * tf.reduce_sum(tf.matmul(diff, tf.cast(precision, x.dtype)) * diff,
+                                    axis=1)
+
+    def log_density(self, x):
+        return self._log_density_with(x, *self._graph_parameters())
+
+
+class GaussianMixtureTestTarget(Target):
+    """Normalised Gaussian mixture (so -ELBO = KL(q || p))."""
+
+    def __init__(self, weights, means, covariances):
+        self.weights = np.asarray(weights, float)
+        self.means = np.asarray(means, float)
+        self.covariances = np.asarray(covariances, float)
+        self.n_features = self.means.shape[1]
+
+    def _graph_parameters(self):
+        chol = np.linalg.cholesky(self.covariances)
+        log_norm = (np.log(self.weights) - 0.5 * np.linalg.slogdet(self.covariances)[1]
+                    - 0.5 * self.n_features * np.log(2 * np.pi))
+        return self.means, chol, log_norm
+
+    @staticmethod
+    def _log_density_with(x, means, chol, log_norm):
+        import tensorflow as tf
+
+        dtype = x.dtype
+        diff = x[None] - tf.cast(means, dtype)[:, None]
+        z = tf.linalg.triangular_solve(tf.cast(chol, dtype),
+                                       tf.linalg.matrix_transpose(diff), lower=True)
+        return tf.reduce_logsumexp(-0.5 * tf.reduce_sum(z**2, axis=1)
+                                   + tf.cast(log_norm, dtype)[:, None], axis=0)
+
+    def log_density(self, x):
+        return self._log_density_with(x, *self._graph_parameters())
+
+
+class HoledGaussianTarget(GaussianTestTarget):
+    """A Gaussian whose log-density is NaN on a fine, sample-independent pattern
+    (about 10 % of the points), +inf on another (about 5 %)."""
+
+    @staticmethod
+    def _log_density_with(x, mean, precision):
+        import tensorflow as tf
+
+        value = GaussianTestTarget._log_density_with(x, mean, precision)
+        phase = tf.math.floormod(x[:, 0] * 1000.0, 1.0)
+        value = tf.where(phase < 0.1, tf.constant(np.nan, x.dtype), value)
+        return tf.where((phase >= 0.1) & (phase < 0.15), tf.constant(np.inf, x.dtype), value)
+
+
+class NanTarget(Target):
+    """NaN everywhere, in any dimension."""
+
+    def _graph_parameters(self):
+        return (np.zeros(1),)
+
+    @staticmethod
+    def _log_density_with(x, unused):
+        import tensorflow as tf
+
+        return tf.fill(tf.shape(x)[:1], tf.constant(np.nan, x.dtype))
+
+
+class NumpyGaussianTarget(Target):
+    """A Gaussian written in numpy only (evaluated outside the compiled graph)."""
+
+    uses_tensorflow = False
+
+    def __init__(self, mean, covariance):
+        self.mean = np.asarray(mean, float)
+        self.precision = np.linalg.inv(covariance)
+        self.n_features = len(self.mean)
+
+    def log_density_and_grad(self, x):
+        diff = x - self.mean
+        grad = -diff @ self.precision
+        return 0.5 * np.sum(grad * diff, axis=1), grad
+
+
+def gaussian_d5():
+    rng = np.random.RandomState(1)
+    a = rng.randn(5, 5)
+    return GaussianTestTarget(rng.randn(5) * 3, a @ a.T + np.eye(5))
+
+
+def four_mode_target():
+    means = np.array([[-8.0, -8.0], [8.0, -6.0], [-6.0, 7.0], [7.0, 8.0]])
+    covs = np.array([np.diag([1.0, 0.5]), [[1.0, 0.6], [0.6, 1.0]], np.eye(2) * 0.7,
+                     [[0.5, -0.2], [-0.2, 0.8]]])
+    return GaussianMixtureTestTarget(np.full(4, 0.25), means, covs)
+
+
+def relative_error(estimate, truth):
+    return np.linalg.norm(estimate - truth) / np.linalg.norm(truth)
+
+
+# ------------------------------------------------------------- quality bars
+@pytest.fixture(scope="module")
+def gaussian_fit():
+    target = gaussian_d5()
+    vi = VariationalGMMTarget(target, max_iter=100, adaptive_components=False,
+                              random_state=0).fit()
+    return target, vi
+
+
+def test_gaussian_d5_single_component_recovers_target(gaussian_fit):
+    target, vi = gaussian_fit
+    assert vi.n_components_ == 1
+    assert relative_error(vi.means_[0], target.mean) < 0.02
+    assert relative_error(vi.covariances_[0], target.covariance) < 0.02
+    assert abs(vi.elbo_history_[-1] - target.log_z()) < 0.02
+    assert abs(vi.elbo(20000) - target.log_z()) < 0.02
+    assert abs(vi.log_evidence(20000) - target.log_z()) < 0.02
+    assert vi.n_iter_ == 100 and vi.elbo_history_.shape == (100,)
+    assert vi.n_target_evaluations_ == 100 * 250
+    # scikit-learn's conventions for the precision factor
+    np.testing.assert_allclose(vi.precisions_cholesky_[0] @ vi.precisions_cholesky_[0].T,
+                               np.linalg.inv(vi.covariances_[0]), rtol=1e-10)
+    assert np.allclose(np.tril(vi.precisions_cholesky_[0], -1), 0)
+
+
+def test_float32_gaussian_d5():
+    target = gaussian_d5()
+    vi = VariationalGMMTarget(target, max_iter=100, adaptive_components=False,
+                              dtype="float32", random_state=0).fit()
+    assert vi.means_.dtype == np.float32 and vi.covariances_.dtype == np.float32
+    assert relative_error(vi.means_[0], target.mean) < 0.02
+    assert relative_error(vi.covariances_[0], target.covariance) < 0.02
+    assert abs(vi.elbo(20000) - target.log_z()) < 0.02
+
+
+def test_diagonal_q_recovers_a_diagonal_gaussian():
+    base = gaussian_d5()
+    target = GaussianTestTarget(base.mean, np.diag([1.0, 2.0, 3.0, 0.5, 4.0]))
+    vi = VariationalGMMTarget(target, covariance_type="diag", max_iter=100,
+                              adaptive_components=False, random_state=0).fit()
+    assert vi.covariances_.shape == (1, 5) and vi.precisions_cholesky_.shape == (1, 5)
+    assert relative_error(vi.means_[0], target.mean) < 0.02
+    assert relative_error(vi.covariances_[0], np.diag(target.covariance)) < 0.02
+    assert abs(vi.elbo(20000) - target.log_z()) < 0.02
+
+
+def test_diagonal_q_nears_the_mean_field_optimum_of_a_correlated_gaussian():
+    """The best diagonal q for N(mu, P^{-1}) has variances 1 / P_ii and
+    KL = (sum_i log P_ii + log det P^{-1}) / 2."""
+    target = gaussian_d5()
+    precision = np.linalg.inv(target.covariance)
+    best_kl = 0.5 * (np.sum(np.log(np.diag(precision)))
+                     + np.linalg.slogdet(target.covariance)[1])
+    vi = VariationalGMMTarget(target, covariance_type="diag", max_iter=200,
+                              adaptive_components=False, random_state=0).fit()
+    elbo = vi.elbo(100000)
+    assert target.log_z() - best_kl - 0.05 < elbo < target.log_z() - best_kl + 0.01
+
+
+def test_numpy_target_is_evaluated_outside_the_graph():
+    target = gaussian_d5()
+    vi = VariationalGMMTarget(NumpyGaussianTarget(target.mean, target.covariance),
+                              max_iter=60, adaptive_components=False, random_state=0).fit()
+    assert relative_error(vi.means_[0], target.mean) < 0.02
+    assert relative_error(vi.covariances_[0], target.covariance) < 0.02
+    assert abs(vi.elbo(20000) - target.log_z()) < 0.02
+
+
+@pytest.fixture(scope="module")
+def four_mode_fit():
+    target = four_mode_target()
+    vi = VariationalGMMTarget(target, max_iter=150, n_samples_per_component=100,
+                              component_stepsize=0.1, add_iters=10,
+                              random_state=0).fit()
+    return target, vi
+
+
+def test_gmm_2d_every_mode_found_and_small_kl(four_mode_fit):
+    target, vi = four_mode_fit
+    for mode in target.means:
+        distance = np.min(np.linalg.norm(vi.means_ - mode, axis=1))
+        assert distance < 0.5, mode
+    assert -vi.elbo(20000) < 0.05
+    assert vi.n_components_ >= 4
+    # the mode-covering components carry the weight
+    heavy = vi.weights_ > 0.05
+    assert heavy.sum() == 4
+    np.testing.assert_allclose(np.sort(vi.weights_[heavy]), 0.25, atol=0.02)
+
+
+def test_components_were_added_beyond_the_initial_capacity(four_mode_fit):
+    _, vi = four_mode_fit
+    # one initial component, capacity 2 at first: growth happened without error
+    assert vi.n_components_ > 2
+    assert vi.design_ == {
+        "ng_estimation": "stein", "component_adaptation": "adaptive",
+        "sample_selection": "component", "component_update": "trust-region",
+        "component_stepsize": "improvement", "weight_update": "trust-region",
+        "weight_stepsize": "improvement"}
+
+
+# ---------------------------------------------------------- failure modes
+def test_nan_and_inf_target_values_are_excluded():
+    base = gaussian_d5()
+    target = HoledGaussianTarget(base.mean, base.covariance)
+    vi = VariationalGMMTarget(target, max_iter=100, adaptive_components=False,
+                              random_state=0).fit()
+    assert np.all(np.isfinite(vi.elbo_history_))
+    assert relative_error(vi.means_[0], base.mean) < 0.02
+    assert relative_error(vi.covariances_[0], base.covariance) < 0.02
+
+
+def test_all_nan_target_raises_a_clear_error():
+    vi = VariationalGMMTarget(NanTarget(), max_iter=5, init_mean=np.zeros(3))
+    with pytest.raises(ValueError, match="NaN or infinite at all 250 samples"):
+        vi.fit()
+    assert not hasattr(vi, "means_")
+
+
+def test_failed_fit_leaves_a_fitted_estimator_unchanged():
+    X = np.random.RandomState(0).randn(30, 3)
+    vi = VariationalGMMTarget(max_iter=5, random_state=0).fit(X)
+    before = copy.deepcopy(vi.__dict__)
+    vi.set_params(target=NanTarget())
+    with pytest.raises(ValueError):
+        vi.fit(X)
+    assert set(vi.__dict__) == set(before)
+    np.testing.assert_array_equal(vi.means_, before["means_"])
+
+
+def test_wrong_dimension_X_raises():
+    with pytest.raises(ValueError, match="R\\^5"):
+        VariationalGMMTarget(gaussian_d5(), max_iter=2).fit(np.zeros((10, 3)))
+
+
+def test_dimension_agnostic_target_needs_a_dimension():
+    with pytest.raises(ValueError, match="any dimension"):
+        VariationalGMMTarget(NanTarget(), max_iter=2).fit()
+
+
+def test_target_none_needs_X():
+    with pytest.raises(ValueError, match="needs X"):
+        VariationalGMMTarget().fit()
+
+
+# ------------------------------------------------------- estimator plumbing
+def test_same_random_state_same_fit_different_state_different_fit():
+    X = np.random.RandomState(0).randn(40, 2) * [1.0, 3.0]
+    a = VariationalGMMTarget(max_iter=30, random_state=3).fit(X)
+    b = VariationalGMMTarget(max_iter=30, random_state=3).fit(X)
+    c = VariationalGMMTarget(max_iter=30, random_state=4).fit(X)
+    np.testing.assert_array_equal(a.means_, b.means_)
+    np.testing.assert_array_equal(a.covariances_, b.covariances_)
+    np.testing.assert_array_equal(a.elbo_history_, b.elbo_history_)
+    assert not np.array_equal(a.means_, c.means_)
+
+
+def test_pickle_and_clone(gaussian_fit):
+    _, vi = gaussian_fit
+    X = np.random.RandomState(0).randn(7, 5)
+    restored = pickle.loads(pickle.dumps(vi))
+    np.testing.assert_array_equal(restored.score_samples(X), vi.score_samples(X))
+    assert restored.elbo(1000) == vi.elbo(1000)
+    fresh = clone(vi)
+    assert not hasattr(fresh, "means_")
+    assert fresh.get_params()["max_iter"] == 100
+
+
+def test_X_places_the_initial_components():
+    target = gaussian_d5()
+    X = np.random.RandomState(0).randn(50, 5) + target.mean
+    vi = VariationalGMMTarget(target, n_components=3, max_iter=0, random_state=0).fit(X)
+    assert vi.n_features_in_ == 5 and vi.n_components_ == 3
+    assert all(any(np.array_equal(m, row) for row in X) for m in vi.means_)
+    np.testing.assert_allclose(vi.covariances_[0], np.diag(np.var(X, axis=0)))
+
+
+def test_callback_sees_every_iteration_and_can_stop():
+    seen = []
+
+    def callback(info):
+        seen.append(info)
+        return info["iteration"] == 7
+
+    X = np.random.RandomState(0).randn(30, 2)
+    vi = VariationalGMMTarget(max_iter=20, callback=callback, random_state=0).fit(X)
+    assert [i["iteration"] for i in seen] == list(range(1, 8))
+    assert vi.n_iter_ == 7
+    assert seen[-1]["n_target_evaluations"] == vi.n_target_evaluations_
+    assert set(seen[0]) == {"iteration", "elbo", "n_components", "n_target_evaluations"}
+
+
+def test_verbose_prints_progress():
+    X = np.random.RandomState(0).randn(30, 2)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        VariationalGMMTarget(max_iter=20, verbose=1, verbose_interval=10,
+                             random_state=0).fit(X)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    assert len(lines) == 2
+    assert "iteration 20/20" in lines[-1] and "ELBO" in lines[-1]
+    assert "components" in lines[-1] and "target evaluations" in lines[-1]
+
+
+def test_reused_samples_give_the_same_answer_with_fewer_evaluations():
+    target = gaussian_d5()
+    fresh = VariationalGMMTarget(target, max_iter=100, adaptive_components=False,
+                                 random_state=0).fit()
+    reused = VariationalGMMTarget(target, max_iter=100, ratio_reused=1.0,
+                                  adaptive_components=False, random_state=0).fit()
+    assert relative_error(reused.means_[0], target.mean) < 0.02
+    assert relative_error(reused.covariances_[0], target.covariance) < 0.02
+    assert abs(reused.elbo(20000) - target.log_z()) < 0.02
+    # once q has converged, re-used samples are nearly as good as new ones
+    assert reused.n_target_evaluations_ < 0.5 * fresh.n_target_evaluations_
+
+
+def test_reuse_with_adaptive_components_finds_every_mode():
+    target = four_mode_target()
+    vi = VariationalGMMTarget(target, max_iter=150, n_samples_per_component=100,
+                              ratio_reused=1.0, component_stepsize=0.1, add_iters=10,
+                              random_state=0).fit()
+    for mode in target.means:
+        assert np.min(np.linalg.norm(vi.means_ - mode, axis=1)) < 0.5, mode
+    assert -vi.elbo(20000) < 0.05
+
+
+def test_per_feature_init_scale():
+    target = gaussian_d5()
+    scale = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    vi = VariationalGMMTarget(target, max_iter=0, init_scale=scale).fit()
+    np.testing.assert_allclose(vi.covariances_[0], np.diag(scale**2))
+    with pytest.raises(ValueError, match="init_scale must"):
+        VariationalGMMTarget(target, max_iter=0, init_scale=[1.0, 2.0]).fit()
+
+
+def test_temperature_widens_q_to_the_tempered_target():
+    """With ELBO = E_q[log p~] + beta H(q), the optimum is q ∝ p~^(1/beta): for a
+    Gaussian target, the same mean and beta times the covariance."""
+    target = gaussian_d5()
+    vi = VariationalGMMTarget(target, max_iter=100, temperature=2.0,
+                              adaptive_components=False, random_state=0).fit()
+    assert relative_error(vi.means_[0], target.mean) < 0.02
+    assert relative_error(vi.covariances_[0], 2.0 * target.covariance) < 0.02
+
+
+def test_one_trace_serves_new_dimensions_capacities_and_settings():
+    from skgmmvi._tf.vi import iteration
+
+    rng = np.random.RandomState(0)
+    VariationalGMMTarget(max_iter=3, random_state=0).fit(rng.randn(20, 2))
+    chunk_functions = [entry[0] for key, entry in iteration._CACHE.items()
+                       if key[0] == "chunk" and key[-1][2] == "KernelDensityTarget"
+                       and key[3] is False and key[4] == "float64" and key[2] is False]
+    assert len(chunk_functions) == 1
+    before = chunk_functions[0].experimental_get_tracing_count()
+    VariationalGMMTarget(n_components=3, max_iter=60, add_iters=5, n_samples_per_component=20,
+                         component_stepsize=0.3, random_state=1).fit(rng.randn(30, 4))
+    VariationalGMMTarget(max_iter=5, random_state=2).fit(rng.randn(25, 1))
+    assert chunk_functions[0].experimental_get_tracing_count() == before
