@@ -10,7 +10,9 @@ script writes the rows once to a ``.npy`` file in a scratch folder, then fits
 * **streamed**: ``fit(skgmmvi.io.npy_batches(path, batch_size))``: the rows are
   read from disk by ``tf.data`` once per EM iteration and never held at once.
 
-Both use the same ``batch_size`` (default 65 536 rows per chunk), the same
+Both use the same ``batch_size`` (default 4096 rows per chunk, about what
+``batch_size=None`` picks for D = K = 16; the per-chunk work arrays are
+O(batch_size * (K + D^2)), about 10 MiB at 4096), the same
 initial parameters (``means_init`` etc. from the first 10 000 rows, so no
 k-means runs on the full data) and ``--iters`` EM iterations (``tol=0``).
 Reported per cell: the peak resident memory of the child process above its
@@ -24,7 +26,7 @@ Usage
 ::
 
     python benchmarks/bench_memory.py [--sizes 500000 1000000 2000000 4000000]
-                                      [--batch-size 65536] [--iters 3]
+                                      [--batch-size 4096] [--iters 3]
                                       [--scratch DIR]
 """
 
@@ -140,7 +142,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+",
                         default=[500_000, 1_000_000, 2_000_000, 4_000_000])
-    parser.add_argument("--batch-size", type=int, default=65_536)
+    parser.add_argument("--batch-size", type=int, default=4096)
     parser.add_argument("--iters", type=int, default=3)
     parser.add_argument("--scratch", default=None,
                         help="folder for the data files (default: a temporary one)")
