@@ -1,4 +1,6 @@
-"""Label switching: VI of the posterior of a 1-D Gaussian mixture model.
+"""Label switching: VI of the posterior of a 1-D Gaussian mixture model
+====================================================================
+
 
 The target is :class:`skgmmvi.targets.MixtureModelPosterior`: the posterior over
 (mu_k, log sigma_k, unconstrained pi) of a K = 3 component 1-D mixture for the

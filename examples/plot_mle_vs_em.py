@@ -1,4 +1,5 @@
-"""Gradient maximum likelihood against EM on a 1-D mixture of five Gaussians.
+"""Gradient maximum likelihood against EM on a 1-D mixture
+=======================================================
 
 Draws 10 000 points from a five-component 1-D mixture with very different
 widths, fits it with :class:`~skgmmvi.EMGaussianMixture` and with

@@ -130,7 +130,7 @@ class MLEGaussianMixture(BaseGaussianMixture):
         mini-batches, averaged over the epoch's steps as they were taken).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape ``(n_features_in_,)``
         Names of features seen during fit, when ``X`` has string column names.
 
     See Also

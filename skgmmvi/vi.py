@@ -127,7 +127,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         ``GaussianMixture``; ``precisions_cholesky_`` is upper triangular).
     n_components_ : int
         Number of components after adaptation.
-    elbo_history_ : ndarray of shape (n_iter_,)
+    elbo_history_ : ndarray of shape ``(n_iter_,)``
         Estimate of the ELBO at the start of each iteration.
     n_target_evaluations_ : int
     n_iter_ : int
