@@ -145,8 +145,8 @@ class MLEGaussianMixture(BaseGaussianMixture):
     >>> X = np.vstack([rng.randn(200, 2) - 4, rng.randn(200, 2) + 4])
     >>> gm = MLEGaussianMixture(n_components=2, random_state=0).fit(X)
     >>> np.round(gm.means_[np.argsort(gm.means_[:, 0])], 1)
-    array([[-4.1, -4.1],
-           [ 4. ,  4.1]])
+    array([[-4.1, -4. ],
+           [ 3.9,  3.9]])
     """
 
     _parameter_constraints: dict = {
