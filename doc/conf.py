@@ -11,6 +11,9 @@ Environment variables:
     Regular expression on example file names: the gallery examples it matches are
     run (their output and figures appear in the pages), the others are shown as
     code only. Default: every ``plot_*.py``. ``SKGMMVI_GALLERY=none`` runs none.
+``SKGMMVI_GALLERY_RERUN``
+    Set to ``1`` to run the selected examples even when sphinx-gallery has
+    already run an unchanged copy (its MD5 cache in ``doc/auto_examples``).
 ``SKGMMVI_INTERSPHINX_ONLINE``
     Set to ``1`` to try the projects' online inventories before the small local
     copies in ``_inventories``. By default the build reads the local files only and
@@ -127,4 +130,5 @@ sphinx_gallery_conf = {
     "image_scrapers": ("matplotlib",),
     "show_memory": False,
     "min_reported_time": 0,
+    "run_stale_examples": os.environ.get("SKGMMVI_GALLERY_RERUN") == "1",
 }

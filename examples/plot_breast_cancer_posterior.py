@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 from skgmmvi import VariationalGMMTarget  # noqa: E402
 from skgmmvi.targets import breast_cancer_posterior  # noqa: E402
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
 parser.add_argument("--out", default=".", help="folder for the PNG file")
 parser.add_argument("--max-iter", type=int, default=250,
                     help="iterations (the budget; 250 by default)")

@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 
 from skgmmvi import EMGaussianMixture  # noqa: E402
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
 parser.add_argument("--out", default=".", help="folder for the PNG file")
 args = parser.parse_args()
 

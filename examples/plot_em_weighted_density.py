@@ -40,7 +40,7 @@ def log_density_grid(model, X, n=150):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--out", default=".", help="folder for the PNG file")
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)

@@ -58,7 +58,7 @@ def fit_all(X):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--out", default=".", help="folder for the PNG files")
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)

@@ -24,7 +24,7 @@ from sklearn.model_selection import GridSearchCV  # noqa: E402
 
 from skgmmvi import EMGaussianMixture  # noqa: E402
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
 parser.add_argument("--out", default=".", help="folder for the PNG file")
 args = parser.parse_args()
 

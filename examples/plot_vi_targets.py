@@ -75,7 +75,7 @@ def plot(name, target, vi, window, out):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--out", default=".")
     args = parser.parse_args(argv)
     Path(args.out).mkdir(parents=True, exist_ok=True)
