@@ -68,7 +68,18 @@ autodoc_default_options = {"inherited-members": False}
 numpydoc_show_class_members = True
 numpydoc_class_members_toctree = False
 numpydoc_show_inherited_class_members = False
-numpydoc_xref_param_type = False
+# Types in Parameters/Returns become links (numpy, scikit-learn, TensorFlow).
+numpydoc_xref_param_type = True
+numpydoc_xref_aliases = {
+    "ndarray": "numpy.ndarray",
+    "RandomState": "numpy.random.RandomState",
+    "memmap": "numpy.memmap",
+    "Dataset": "tf.data.Dataset",
+    "tf.Tensor": "tf.Tensor",
+    "Strategy": "tf.distribute.Strategy",
+    "Target": "skgmmvi.targets.Target",
+}
+numpydoc_xref_ignore = "all"
 
 # --- doctest -------------------------------------------------------------------
 doctest_global_setup = """
@@ -92,6 +103,7 @@ def _inventory(url, name, online_inventory=None):
 
 
 intersphinx_mapping = {
+    "python": _inventory("https://docs.python.org/3/", "python"),
     "sklearn": _inventory("https://scikit-learn.org/stable/", "sklearn"),
     "numpy": _inventory("https://numpy.org/doc/stable/", "numpy"),
     # tensorflow.org publishes no Sphinx inventory: the local file is all there is.

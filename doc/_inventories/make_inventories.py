@@ -3,7 +3,8 @@
 The documentation build must work offline (CI reaches PyPI only), so
 ``conf.py`` reads these local files instead of downloading ``objects.inv`` from
 scikit-learn.org, numpy.org and tensorflow.org. Each file lists only the
-objects these pages link to, with the addresses of the projects' own pages.
+objects these pages link to (or numpydoc's default
+type aliases refer to), with the addresses of the projects' own pages.
 TensorFlow publishes no Sphinx inventory, so its entries point at the API pages
 of tensorflow.org.
 
@@ -40,6 +41,24 @@ INVENTORIES = {
         ("numpy.random.RandomState", "py:class",
          "reference/random/legacy.html#$"),
         ("numpy.load", "py:function", "reference/generated/numpy.load.html#$"),
+        ("numpy.dtype", "py:class", "reference/generated/numpy.dtype.html#$"),
+        ("array_like", "std:term", "glossary.html#term-array_like"),
+    ]),
+    # numpydoc's default type aliases refer to these (bool, iterable, ...).
+    "python": ("Python", "3", [
+        ("bltin-boolean-values", "std:label", "library/stdtypes.html#$"),
+        ("iterable", "std:term", "glossary.html#term-iterable"),
+        ("sequence", "std:term", "glossary.html#term-sequence"),
+        ("None", "py:data", "library/constants.html#$"),
+        ("True", "py:data", "library/constants.html#$"),
+        ("False", "py:data", "library/constants.html#$"),
+        ("int", "py:class", "library/functions.html#$"),
+        ("float", "py:class", "library/functions.html#$"),
+        ("str", "py:class", "library/stdtypes.html#$"),
+        ("list", "py:class", "library/stdtypes.html#$"),
+        ("tuple", "py:class", "library/stdtypes.html#$"),
+        ("dict", "py:class", "library/stdtypes.html#$"),
+        ("callable", "py:function", "library/functions.html#$"),
     ]),
     "tensorflow": ("TensorFlow", "2.21", [
         ("tf.data.Dataset", "py:class", "tf/data/Dataset"),
@@ -59,7 +78,10 @@ def write(name, project, version, entries):
     header = (f"# Sphinx inventory version 2\n# Project: {project}\n"
               f"# Version: {version}\n"
               "# The remainder of this file is compressed using zlib.\n")
-    body = "".join(f"{obj} {role} 1 {uri} -\n" for obj, role, uri in entries)
+    body = "".join(
+        f"{obj} {role} {-1 if role == 'std:label' else 1} {uri} "
+        f"{'Boolean Values' if role == 'std:label' else '-'}\n"
+        for obj, role, uri in entries)
     (HERE / f"{name}.inv").write_bytes(
         header.encode() + zlib.compress(body.encode()))
 
