@@ -5,6 +5,7 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
+DOCS = ["sphinx>=7", "numpydoc>=1.6", "sphinx-gallery>=0.16", "matplotlib"]
 
 setup(
     name="skgmmvi",
@@ -25,8 +26,10 @@ setup(
         "tensorflow>=2.16",
     ],
     extras_require={
-        "test": ["pytest", "pandas"],
+        # The test suite builds the documentation too (tests/test_docs.py).
+        "test": ["pytest", "pandas"] + DOCS,
         "plot": ["matplotlib"],
+        "docs": DOCS,
     },
     entry_points={"console_scripts": ["skgmmvi=skgmmvi.__main__:main"]},
     classifiers=[

@@ -1,11 +1,15 @@
-"""Density estimation with sample weights: EMGaussianMixture on a 2-D mixture.
+"""Density estimation with sample weights
+======================================
 
-Fits a three-component mixture to data in which one cluster is under-sampled and
+Fits a three-component :class:`~skgmmvi.EMGaussianMixture` to data in which one cluster is under-sampled and
 compensated by sample weights, compares it with the unweighted fit, and saves
 ``em_weighted_density.png`` (contours of both fitted densities over the data).
 
-Run: ``python examples/plot_em_weighted_density.py`` (needs matplotlib).
+Run: ``python examples/plot_em_weighted_density.py [--out DIR]`` (needs matplotlib).
 """
+
+import argparse
+import os
 
 import matplotlib
 
@@ -35,7 +39,11 @@ def log_density_grid(model, X, n=150):
     return xx, yy, model.score_samples(grid).reshape(xx.shape)
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--out", default=".", help="folder for the PNG file")
+    args = parser.parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
     X, weight = make_data()
     plain = EMGaussianMixture(3, random_state=0).fit(X)
     weighted = EMGaussianMixture(3, random_state=0).fit(X, sample_weight=weight)
@@ -51,8 +59,9 @@ def main():
         ax.scatter(X[:, 0], X[:, 1], s=4, c=model.predict(X), cmap="tab10", alpha=0.5)
         ax.set_title(f"EMGaussianMixture, {title}")
     fig.tight_layout()
-    fig.savefig("em_weighted_density.png", dpi=110)
-    print("Wrote em_weighted_density.png")
+    path = os.path.join(args.out, "em_weighted_density.png")
+    fig.savefig(path, dpi=110)
+    print("Wrote", path)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Gradient maximum likelihood against EM on a 1-D mixture of five Gaussians.
+"""Gradient maximum likelihood against EM on a 1-D mixture
+=======================================================
 
 Draws 10 000 points from a five-component 1-D mixture with very different
 widths, fits it with :class:`~skgmmvi.EMGaussianMixture` and with
@@ -57,7 +58,7 @@ def fit_all(X):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--out", default=".", help="folder for the PNG files")
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)

@@ -1,6 +1,7 @@
-"""Variational inference on 2-D targets: banana, a multimodal GMM, the funnel.
+"""Variational inference on 2-D targets
+====================================
 
-Fits ``VariationalGMMTarget`` (SAMTRON) to each target and saves one PNG per
+Fits ``VariationalGMMTarget`` (SAMTRON) to a banana, a six-mode Gaussian mixture and a funnel and saves one PNG per
 target, ``vi_<name>.png``: contours of the target density and of the fitted
 mixture q, samples of q, and the ELBO estimate per iteration (for these
 normalised targets, -ELBO is KL(q || p)).
@@ -70,12 +71,11 @@ def plot(name, target, vi, window, out):
     fig.tight_layout()
     path = Path(out) / f"vi_{name}.png"
     fig.savefig(path, dpi=90)
-    plt.close(fig)
     return path
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--out", default=".")
     args = parser.parse_args(argv)
     Path(args.out).mkdir(parents=True, exist_ok=True)

@@ -104,7 +104,7 @@ class EMGaussianMixture(BaseGaussianMixture):
         Lower bound at each iteration of the best initialisation.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape ``(n_features_in_,)``
         Names of features seen during fit, when ``X`` has string column names.
 
     See Also

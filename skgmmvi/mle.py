@@ -130,7 +130,7 @@ class MLEGaussianMixture(BaseGaussianMixture):
         mini-batches, averaged over the epoch's steps as they were taken).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape ``(n_features_in_,)``
         Names of features seen during fit, when ``X`` has string column names.
 
     See Also
@@ -145,8 +145,8 @@ class MLEGaussianMixture(BaseGaussianMixture):
     >>> X = np.vstack([rng.randn(200, 2) - 4, rng.randn(200, 2) + 4])
     >>> gm = MLEGaussianMixture(n_components=2, random_state=0).fit(X)
     >>> np.round(gm.means_[np.argsort(gm.means_[:, 0])], 1)
-    array([[-4.1, -4.1],
-           [ 4. ,  4.1]])
+    array([[-4.1, -4. ],
+           [ 3.9,  3.9]])
     """
 
     _parameter_constraints: dict = {

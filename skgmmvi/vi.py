@@ -127,7 +127,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         ``GaussianMixture``; ``precisions_cholesky_`` is upper triangular).
     n_components_ : int
         Number of components after adaptation.
-    elbo_history_ : ndarray of shape (n_iter_,)
+    elbo_history_ : ndarray of shape ``(n_iter_,)``
         Estimate of the ELBO at the start of each iteration.
     n_target_evaluations_ : int
     n_iter_ : int
@@ -145,8 +145,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
     >>> from skgmmvi import VariationalGMMTarget
     >>> X = np.random.RandomState(0).normal(size=(200, 2))
     >>> vi = VariationalGMMTarget(max_iter=50, random_state=0).fit(X)
-    >>> vi.means_.shape
-    (1, 2)
+    >>> vi.means_.shape[1]
+    2
     """
 
     _parameter_constraints: dict = {

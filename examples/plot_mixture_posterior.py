@@ -1,4 +1,6 @@
-"""Label switching: VI of the posterior of a 1-D Gaussian mixture model.
+"""Label switching: VI of the posterior of a 1-D Gaussian mixture model
+====================================================================
+
 
 The target is :class:`skgmmvi.targets.MixtureModelPosterior`: the posterior over
 (mu_k, log sigma_k, unconstrained pi) of a K = 3 component 1-D mixture for the
@@ -16,18 +18,33 @@ samples) and reports
   this heavy-tailed posterior, so treat the weighted figure with care) and the
   log evidence estimate,
 * which labellings the fitted q covers: for each component with weight > 1 %,
-  the order of its three means (a permutation of the labels).
+  the order of its three means (a permutation of the labels),
 
-Run: ``python examples/mixture_posterior.py`` (about a minute on two cores).
+and draws samples of q in the plane of the first two means, ``(mu_1, mu_2)``:
+the posterior is symmetric about the diagonal ``mu_1 = mu_2``, and a q that
+covers several labellings is too.
+
+Run: ``python examples/plot_mixture_posterior.py [--out DIR]`` (about a minute
+on two cores).
 """
 
-import numpy as np
+import argparse
+import os
 
-from skgmmvi import VariationalGMMTarget
-from skgmmvi.targets import MixtureModelPosterior
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from skgmmvi import VariationalGMMTarget  # noqa: E402
+from skgmmvi.targets import MixtureModelPosterior  # noqa: E402
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--out", default=".", help="folder for the PNG file")
+    args = parser.parse_args(argv)
     target = MixtureModelPosterior()
     starts = target.prior_sample(400, random_state=0)
     vi = VariationalGMMTarget(target, n_components=12, max_iter=600,
@@ -64,6 +81,21 @@ def main():
     for order, weight in sorted(labellings.items(), key=lambda item: -item[1]):
         print(f"  means in increasing order are components {order}: total weight "
               f"{weight:.3f}")
+
+    mu = target.unpack(samples[:4000])["mu"]
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.scatter(mu[:, 0], mu[:, 1], s=2, alpha=0.3)
+    ax.plot([-2, 4], [-2, 4], color="0.5", lw=0.8)
+    ax.set_xlim(-2, 4)
+    ax.set_ylim(-2, 4)
+    ax.set_xlabel("mu_1")
+    ax.set_ylabel("mu_2")
+    ax.set_title(f"samples of q ({vi.n_components_} components)")
+    fig.tight_layout()
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "mixture_posterior.png")
+    fig.savefig(path, dpi=90)
+    print("wrote", path)
 
 
 if __name__ == "__main__":
