@@ -172,7 +172,8 @@ def test_more_recovers_a_quadratic_exactly():
     state["more_log_ridge"] = tf.constant(np.log([1e-12]))
     x = rng.multivariate_normal(mean, cov, size=200)
     hyper = dict(HYPER, more_ridge_min=tf.constant(1e-14, tf.float64),
-                 more_ridge_max=tf.constant(1e3, tf.float64))
+                 more_ridge_max=tf.constant(1e3, tf.float64),
+                 n_samples_per_component=tf.constant(100))
     new_state, est = ng_estimation.MoreEstimator().estimate_and_update(
         state, hyper, gaussian_batch(state, x, target_mean, target_precision, [200]))
     np.testing.assert_allclose(est["grad"].numpy()[0],
@@ -194,13 +195,38 @@ def test_more_agrees_with_stein_on_two_components():
     x = np.vstack([rng.multivariate_normal(means[k], covs[k], size=n) for k in (0, 1)])
     batch = gaussian_batch(state, x, target_mean, target_precision, [n, n])
     hyper = dict(HYPER, more_ridge_min=tf.constant(1e-14, tf.float64),
-                 more_ridge_max=tf.constant(1e3, tf.float64))
+                 more_ridge_max=tf.constant(1e3, tf.float64),
+                 n_samples_per_component=tf.constant(n))
     more = ng_estimation.MoreEstimator().estimate(state, hyper, batch)
     stein = ng_estimation.SteinEstimator().estimate(state, HYPER, batch)
     for key in ("grad", "hessian"):
         a, b = more[key].numpy(), stein[key].numpy()
         np.testing.assert_allclose(a, b, rtol=0, atol=0.1 * np.abs(b).max())
     np.testing.assert_allclose(more["reward"].numpy(), stein["reward"].numpy())
+
+
+def test_more_uses_the_samples_of_largest_weight():
+    """With many samples, a component regresses on its M = max(3P, 2n) heaviest
+    ones: still exact on a quadratic, and far samples of another component
+    (negligible weight) are left out."""
+    rng = np.random.RandomState(4)
+    d = 2
+    target_mean, target_precision = rng.randn(d), np.eye(d)
+    means = np.array([[0.0, 0.0], [50.0, 0.0]])
+    state = state_of(means, np.array([np.eye(d)] * 2), weights=[0.5, 0.5])
+    state["more_log_ridge"] = tf.constant(np.log([1e-12, 1e-12]))
+    x = np.vstack([rng.randn(300, d) + m for m in means])
+    hyper = dict(HYPER, more_ridge_min=tf.constant(1e-14, tf.float64),
+                 more_ridge_max=tf.constant(1e3, tf.float64),
+                 n_samples_per_component=tf.constant(100))
+    est = ng_estimation.MoreEstimator().estimate(
+        state, hyper, gaussian_batch(state, x, target_mean, target_precision, [300, 300]))
+    # log p - log q is quadratic near each component (q(x|other) ~ 0 there)
+    for k in (0, 1):
+        np.testing.assert_allclose(est["hessian"].numpy()[k], -target_precision + np.eye(d),
+                                   atol=1e-5)
+        np.testing.assert_allclose(est["grad"].numpy()[k],
+                                   -target_precision @ (means[k] - target_mean), atol=1e-4)
 
 
 def test_direct_weight_update_formula():

@@ -105,6 +105,10 @@ class SteinEstimator:
                 "has_samples": has_samples, "elbo": elbo}
 
 
+#: Samples per regression parameter a component's MORE fit uses at least.
+MORE_SAMPLES_PER_PARAMETER = 3
+
+
 def quadratic_feature_pairs(n_features):
     """Index pairs ``(i, j)``, ``i <= j``, of the quadratic features (traced)."""
     tf = tensorflow()
@@ -131,7 +135,9 @@ class MoreEstimator:
     normal matrix not positive definite or the solution not finite); a failed
     fit yields zero estimates (the component does not move).
 
-    Memory is O(K N P) for the design matrices (P ~ D^2 / 2).
+    Each component uses its ``M = max(3 P, 2 n_samples_per_component)`` samples
+    of largest importance weight (all samples when there are fewer; the weights
+    renormalised over them), so memory is O(K M P) with ``P ~ D^2 / 2``.
 
     Parameters
     ----------
@@ -159,14 +165,24 @@ class MoreEstimator:
         z = tf.transpose(whitened, [1, 0, 2])  # (K, N, D)
         capacity = tf.shape(z)[0]
         n_features = tf.shape(z)[2]
+        n_params = 1 + n_features + n_features * (n_features + 1) // 2
+        # each component regresses on its ``M`` samples of largest weight (all
+        # of them in small problems), which bounds memory at O(K M P)
+        n_rows = tf.minimum(tf.shape(z)[1], tf.maximum(
+            MORE_SAMPLES_PER_PARAMETER * n_params, 2 * hyper["n_samples_per_component"]))
+        fit_weights, rows_used = tf.math.top_k(weights, k=n_rows)  # (K, M)
+        fit_weights = fit_weights / tf.maximum(
+            tf.reduce_sum(fit_weights, axis=1, keepdims=True), tf.constant(1e-300, dtype))
+        z = tf.gather(z, rows_used, batch_dims=1)  # (K, M, D)
+        fit_values = tf.gather(values, rows_used)  # (K, M)
+        fit_valid = tf.gather(batch["valid"], rows_used)
         rows, cols = quadratic_feature_pairs(n_features)
         quadratic = tf.gather(z, rows, axis=2) * tf.gather(z, cols, axis=2)
-        features = tf.concat([tf.ones_like(z[:, :, :1]), z, quadratic], axis=2)  # (K, N, P)
-        n_params = tf.shape(features)[2]
+        features = tf.concat([tf.ones_like(z[:, :, :1]), z, quadratic], axis=2)  # (K, M, P)
         # centre the values per component (the constant absorbs it)
-        centre = tf.reduce_sum(weights * values[None, :], axis=1, keepdims=True)
-        y = (values[None, :] - centre) * tf.cast(batch["valid"], dtype)[None, :]
-        weighted = features * weights[:, :, None]
+        centre = tf.reduce_sum(fit_weights * fit_values, axis=1, keepdims=True)
+        y = (fit_values - centre) * tf.cast(fit_valid, dtype)
+        weighted = features * fit_weights[:, :, None]
         normal = tf.linalg.matmul(weighted, features, transpose_a=True)  # (K, P, P)
         rhs = tf.linalg.matmul(weighted, y[:, :, None], transpose_a=True)  # (K, P, 1)
         ridge = tf.exp(state["more_log_ridge"])
