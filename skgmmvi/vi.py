@@ -578,14 +578,20 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         """Samples of the fitted mixture (float64) drawn with ``rng``."""
         counts = rng.multinomial(n_samples, self.weights_.astype(np.float64)
                                  / np.sum(self.weights_, dtype=np.float64))
+        from scipy.linalg import solve_triangular
+
         pieces = []
-        for mean, cov, n in zip(self.means_.astype(np.float64),
-                                self.covariances_.astype(np.float64), counts):
+        for mean, cov, chol, n in zip(self.means_.astype(np.float64),
+                                      self.covariances_.astype(np.float64),
+                                      self.precisions_cholesky_.astype(np.float64), counts):
             noise = rng.standard_normal((int(n), mean.shape[0]))
             if self.covariance_type == "diag":
                 pieces.append(mean + noise * np.sqrt(cov))
             else:
-                pieces.append(mean + noise @ np.linalg.cholesky(cov).T)
+                # x = mu + U^{-T} eps with the precision factor (Lambda = U U^T):
+                # stable also for the very ill-conditioned components that
+                # designs without trust regions can produce
+                pieces.append(mean + solve_triangular(chol.T, noise.T, lower=True).T)
         return np.vstack(pieces)
 
     def _log_ratios(self, n_samples, random_state):
