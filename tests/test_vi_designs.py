@@ -129,6 +129,19 @@ def test_iblr_keeps_covariances_positive_definite_under_large_steps():
         assert np.all(kl.numpy() == 0)
 
 
+@pytest.mark.parametrize("update", ["iblr", "direct"])
+def test_large_learning_rates_keep_the_fit_positive_definite(update):
+    """A learning rate of 5 overshoots badly: iblr stays positive definite by
+    construction, direct rejects the updates that would not be; either way the
+    fit ends with finite, positive definite components."""
+    vi = VariationalGMMTarget(TARGET_2D, n_components=3, algorithm="SEPYFUX",
+                              component_update=update, component_stepsize=5.0,
+                              max_iter=20, n_samples_per_component=30,
+                              random_state=0).fit()
+    assert np.all(np.isfinite(vi.means_)) and np.all(np.isfinite(vi.covariances_))
+    assert np.all(np.linalg.eigvalsh(vi.precisions_) > 0)
+
+
 def test_iblr_leaves_the_mean_on_a_first_update():
     state = state_of(np.zeros((2, 2)), np.array([np.eye(2), np.eye(2)]))
     state["n_updates"] = tf.constant([0, 3], tf.int32)
