@@ -55,6 +55,28 @@ ALL_NAN_TARGET = (
 )
 
 
+def _covariances_and_upper_factors(lower):
+    """Covariances and upper precision factors from lower factors ``P``.
+
+    ``Sigma = P^{-T} P^{-1}`` by a triangular inverse, and the upper ``U`` with
+    ``U U^T = P P^T`` by a QR decomposition of ``(J P)^T`` (``J`` reverses the
+    order): both backward stable, so components that are ill-conditioned (as
+    designs without trust regions can make them) keep valid factors where
+    re-factorising ``P P^T`` would fail.
+    """
+    from scipy.linalg import solve_triangular
+
+    n_features = lower.shape[-1]
+    eye = np.eye(n_features)
+    inverse = np.array([solve_triangular(p, eye, lower=True) for p in lower])
+    covariances = np.transpose(inverse, (0, 2, 1)) @ inverse
+    r = np.linalg.qr(np.transpose(lower[:, ::-1, :], (0, 2, 1)), mode="r")
+    upper = np.transpose(r, (0, 2, 1))[:, ::-1, ::-1]
+    signs = np.sign(np.diagonal(upper, axis1=1, axis2=2))
+    signs = np.where(signs == 0, 1.0, signs)
+    return covariances, upper * signs[:, None, :]
+
+
 def _stepsize_range(value, name):
     low, high = (float(v) for v in value)
     if not (0 < low <= high):
@@ -437,11 +459,13 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
             if self.verbose:
                 print(file=sys.stdout)
             weights, means, precisions = run.mixture()
+            factors = run.precision_factors()
             n_evaluations = run.n_evaluations()
         else:
             weights = np.full(n_start, 1.0 / n_start)
             precisions = np.linalg.inv(covariances)
-        self._set_mixture(weights, means, precisions, out_dtype)
+            factors = None
+        self._set_mixture(weights, means, precisions, out_dtype, factors)
         self.elbo_history_ = np.asarray(history, dtype=np.float64)
         self.n_iter_ = len(history)
         self.n_target_evaluations_ = int(n_evaluations)
@@ -554,11 +578,13 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
             "initial_entropy": initial_entropy,
         }
 
-    def _set_mixture(self, weights, means, precisions, out_dtype):
+    def _set_mixture(self, weights, means, precisions, out_dtype, factors=None):
         precisions = 0.5 * (precisions + np.transpose(precisions, (0, 2, 1)))
         if self.covariance_type == "diag":
             diagonal = np.diagonal(precisions, axis1=1, axis2=2)
             params = (weights, means, 1.0 / diagonal, np.sqrt(diagonal))
+        elif factors is not None:
+            params = (weights, means) + _covariances_and_upper_factors(factors)
         else:
             params = (weights, means, np.linalg.inv(precisions),
                       _checks.precision_cholesky_from_precisions(precisions, "full"))

@@ -190,8 +190,8 @@ class IblrComponentUpdate:
 
     ``Lambda' = Lambda - s H + (s^2 / 2) H Sigma H`` (which equals
     ``(Lambda + (Lambda - s H) Sigma (Lambda - s H)) / 2``, so it is positive
-    definite for every ``s``) and ``mu' = mu + s Sigma' g`` with the new
-    covariance. As in the reference implementation, a component's mean is left
+    definite for every ``s``) and ``mu' = mu + s Sigma g`` with the old
+    covariance (as in the reference implementation). As there, a component's mean is left
     unchanged on its very first update (``n_updates == 0``). A factorisation
     that still fails (rounding) rejects the update.
     """
@@ -213,7 +213,7 @@ class IblrComponentUpdate:
         new_chol = tf.linalg.cholesky(new_precision)
         ok = gaussians.is_positive_definite_factor(new_chol)
         new_chol = tf.where(ok[:, None, None], new_chol, prec_chol)
-        step = tf.linalg.cholesky_solve(new_chol, (stepsizes[:, None] * grad)[:, :, None])
+        step = tf.linalg.cholesky_solve(prec_chol, (stepsizes[:, None] * grad)[:, :, None])
         first = state["n_updates"] == 0
         new_means = means + tf.where((ok & tf.logical_not(first))[:, None], step[:, :, 0], 0)
         kl = gaussians.kl_divergence(new_means, new_chol, means, prec_chol)

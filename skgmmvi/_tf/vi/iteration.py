@@ -626,5 +626,11 @@ class VariationalRun:
         precisions = chol @ np.transpose(chol, (0, 2, 1))
         return weights, means, precisions
 
+    def precision_factors(self):
+        """Lower Cholesky factors ``P_k`` (``Lambda_k = P_k P_k^T``) of the active
+        components, float64 numpy."""
+        active = self.state_t["active"].numpy()
+        return self.state_t["prec_chol"].numpy().astype(np.float64)[active]
+
     def n_evaluations(self):
         return int(self.state_t["n_evaluations"].numpy())
