@@ -1,5 +1,6 @@
 """VariationalGMMTarget: natural-gradient variational inference of a Gaussian
-mixture to an unnormalised target density (SAMTRON setting)."""
+mixture to an unnormalised target density (every design of the unified
+framework; SAMTRON by default)."""
 
 import sys
 from numbers import Integral, Real
@@ -25,11 +26,55 @@ SAMTRON_DESIGN = {
     "component_stepsize": "improvement", "weight_update": "trust-region",
     "weight_stepsize": "improvement",
 }
+#: Named settings of the unified framework and their code words.
+ALGORITHMS = {"samtron": "SAMTRON", "vips": "ZAMTRUX", "ibayes": "SEPYFUX",
+              "lin2019": "SEPIFUX"}
+#: Estimator parameter -> backend module it overrides.
+MODULE_PARAMETERS = {
+    "ng_estimation": "ng_estimation",
+    "component_adaptation": "component_adaptation",
+    "sample_selection": "sample_selection",
+    "component_update": "component_update",
+    "component_stepsize_schedule": "component_stepsize",
+    "weight_update": "weight_update",
+    "weight_stepsize_schedule": "weight_stepsize",
+}
+MODULE_CHOICES = {
+    "ng_estimation": {"stein", "more"},
+    "component_adaptation": {"fixed", "adaptive"},
+    "sample_selection": {"component", "mixture"},
+    "component_update": {"direct", "iblr", "trust-region"},
+    "component_stepsize_schedule": {"fixed", "decaying", "improvement"},
+    "weight_update": {"direct", "trust-region"},
+    "weight_stepsize_schedule": {"fixed", "decaying", "improvement"},
+}
 ALL_NAN_TARGET = (
     "The target's log-density (or its gradient) was NaN or infinite at all {n} samples "
     "drawn in iteration {it}. Check the target, or start q where the target is "
     "defined (init_mean, init_scale, or X)."
 )
+
+
+def _covariances_and_upper_factors(lower):
+    """Covariances and upper precision factors from lower factors ``P``.
+
+    ``Sigma = P^{-T} P^{-1}`` by a triangular inverse, and the upper ``U`` with
+    ``U U^T = P P^T`` by a QR decomposition of ``(J P)^T`` (``J`` reverses the
+    order): both backward stable, so components that are ill-conditioned (as
+    designs without trust regions can make them) keep valid factors where
+    re-factorising ``P P^T`` would fail.
+    """
+    from scipy.linalg import solve_triangular
+
+    n_features = lower.shape[-1]
+    eye = np.eye(n_features)
+    inverse = np.array([solve_triangular(p, eye, lower=True) for p in lower])
+    covariances = np.transpose(inverse, (0, 2, 1)) @ inverse
+    r = np.linalg.qr(np.transpose(lower[:, ::-1, :], (0, 2, 1)), mode="r")
+    upper = np.transpose(r, (0, 2, 1))[:, ::-1, ::-1]
+    signs = np.sign(np.diagonal(upper, axis1=1, axis2=2))
+    signs = np.where(signs == 0, 1.0, signs)
+    return covariances, upper * signs[:, None, :]
 
 
 def _stepsize_range(value, name):
@@ -52,6 +97,12 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
     The whole iteration runs as one compiled TensorFlow function, vectorised
     over components.
 
+    Every design of the unified framework is available: ``algorithm`` picks a
+    named setting or a seven-letter code word, and each module's parameter
+    (``ng_estimation``, ``component_adaptation``, ``sample_selection``,
+    ``component_update``, ``component_stepsize_schedule``, ``weight_update``,
+    ``weight_stepsize_schedule``) overrides it.
+
     Parameters
     ----------
     target : Target, default=None
@@ -60,6 +111,46 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         :class:`~skgmmvi.targets.KernelDensityTarget`).
     n_components : int, default=1
         Number of initial components.
+    algorithm : str, default='samtron'
+        The design: ``'samtron'`` (SAMTRON, recommended), ``'vips'`` (ZAMTRUX),
+        ``'ibayes'`` (iBayes-GMM as run in the paper, SEPYFUX), ``'lin2019'``
+        (SEPIFUX), or any seven-letter code word, one letter per module in the
+        order NG estimation (Z more, S stein), component adaptation (E fixed,
+        A adaptive), sample selection (P mixture, M component), component
+        update (I direct, Y iblr, T trust-region), component step size
+        (F fixed, D decaying, R improvement), weight update (U direct,
+        O trust-region), weight step size (X fixed, G decaying,
+        N improvement); e.g. ``'SAMYRUX'``. Case does not matter.
+    ng_estimation : {'stein', 'more'}, default=None
+        Overrides the design's natural-gradient estimator: Stein's lemma
+        (first order, needs target gradients) or MORE (zero order: weighted
+        ridge regression on quadratic features; needs no gradients, so a numpy
+        target may return ``None`` as its gradient). None: the design's.
+    component_adaptation : {'fixed', 'adaptive'}, default=None
+        Overrides whether components are added and deleted. None: the
+        design's (``adaptive_components=False`` also forces ``'fixed'``).
+    sample_selection : {'component', 'mixture'}, default=None
+        Overrides the sample selection: ``n_samples_per_component`` per
+        component (VIPS) or ``n_samples_per_component * K`` from the whole
+        mixture (iBayes-GMM). None: the design's.
+    component_update : {'trust-region', 'direct', 'iblr'}, default=None
+        Overrides the component update: KL trust region (the step size is the
+        KL bound), a plain natural-gradient step (the step size is the
+        learning rate; non-positive-definite updates are rejected), or the
+        improved Bayesian learning rule (learning rate; always positive
+        definite). None: the design's.
+    component_stepsize_schedule : {'improvement', 'fixed', 'decaying'}, default=None
+        Overrides how component step sizes evolve: grow/shrink with the
+        component's reward, stay at ``component_stepsize``, or
+        ``component_stepsize / (1 + n^a)`` with ``n`` the component's updates
+        and ``a = component_stepsize_decay``. None: the design's.
+    weight_update : {'trust-region', 'direct'}, default=None
+        Overrides the weight update: KL trust region or
+        ``log w += (weight_stepsize / temperature) R``. None: the design's.
+    weight_stepsize_schedule : {'improvement', 'fixed', 'decaying'}, default=None
+        Overrides how the weight step size evolves (``decaying``:
+        ``weight_stepsize / (1 + n^a)``, ``n`` the iteration,
+        ``a = weight_stepsize_decay``). None: the design's.
     covariance_type : {'full', 'diag'}, default='full'
         Full or diagonal component covariances.
     max_iter : int, default=200
@@ -85,8 +176,11 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         Bounds of the adapted weight step size.
     stepsize_increase, stepsize_decrease : float, default=1.15, 0.85
         Factors of the improvement-based step sizes.
+    component_stepsize_decay, weight_stepsize_decay : float, default=0.55, 0.55
+        Exponents ``a`` of the decaying step sizes.
     adaptive_components : bool, default=True
-        Add and delete components (False keeps ``n_components``).
+        False keeps ``n_components`` whatever the design (the same as
+        ``component_adaptation='fixed'``); True leaves it to the design.
     add_iters : int, default=25
         A component is added every ``add_iters`` iterations.
     del_iters : int, default=100
@@ -134,7 +228,10 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
     target_ : Target
         The target fitted (the kernel density estimate when ``target=None``).
     design_ : dict
-        Module name -> option of the iteration that ran (SAMTRON).
+        Module name -> option of the iteration that ran (the effective design,
+        preset plus overrides).
+    design_code_ : str
+        Its seven-letter code word (e.g. ``'SAMTRON'``).
     n_features_in_ : int
     feature_names_in_ : ndarray
         When ``X`` has string column names.
@@ -152,6 +249,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "target": [Target, None],
         "n_components": [Interval(Integral, 1, None, closed="left")],
+        "algorithm": [str],
+        **{name: [StrOptions(choices), None] for name, choices in MODULE_CHOICES.items()},
         "covariance_type": [StrOptions({"full", "diag"})],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "n_samples_per_component": [Interval(Integral, 2, None, closed="left")],
@@ -162,6 +261,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         "weight_stepsize_range": [tuple, list],
         "stepsize_increase": [Interval(Real, 1, None, closed="left")],
         "stepsize_decrease": [Interval(Real, 0, 1, closed="right")],
+        "component_stepsize_decay": [Interval(Real, 0, None, closed="left")],
+        "weight_stepsize_decay": [Interval(Real, 0, None, closed="left")],
         "adaptive_components": ["boolean"],
         "add_iters": [Interval(Integral, 1, None, closed="left")],
         "del_iters": [Interval(Integral, 1, None, closed="left")],
@@ -182,6 +283,14 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         target=None,
         n_components=1,
         *,
+        algorithm="samtron",
+        ng_estimation=None,
+        component_adaptation=None,
+        sample_selection=None,
+        component_update=None,
+        component_stepsize_schedule=None,
+        weight_update=None,
+        weight_stepsize_schedule=None,
         covariance_type="full",
         max_iter=200,
         n_samples_per_component=250,
@@ -192,6 +301,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         weight_stepsize_range=(1e-5, 4.0),
         stepsize_increase=1.15,
         stepsize_decrease=0.85,
+        component_stepsize_decay=0.55,
+        weight_stepsize_decay=0.55,
         adaptive_components=True,
         add_iters=25,
         del_iters=100,
@@ -208,6 +319,14 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
     ):
         self.target = target
         self.n_components = n_components
+        self.algorithm = algorithm
+        self.ng_estimation = ng_estimation
+        self.component_adaptation = component_adaptation
+        self.sample_selection = sample_selection
+        self.component_update = component_update
+        self.component_stepsize_schedule = component_stepsize_schedule
+        self.weight_update = weight_update
+        self.weight_stepsize_schedule = weight_stepsize_schedule
         self.covariance_type = covariance_type
         self.max_iter = max_iter
         self.n_samples_per_component = n_samples_per_component
@@ -218,6 +337,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self.weight_stepsize_range = weight_stepsize_range
         self.stepsize_increase = stepsize_increase
         self.stepsize_decrease = stepsize_decrease
+        self.component_stepsize_decay = component_stepsize_decay
+        self.weight_stepsize_decay = weight_stepsize_decay
         self.adaptive_components = adaptive_components
         self.add_iters = add_iters
         self.del_iters = del_iters
@@ -262,9 +383,34 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
             raise
         return self
 
-    def _fit(self, X):
-        from ._tf.vi.iteration import Design, VariationalRun
+    def _design(self):
+        """The effective design (preset, then the module parameters) as a dict."""
+        from ._tf.vi.iteration import design_from_code
 
+        name = self.algorithm
+        code = ALGORITHMS.get(name.lower(), name) if isinstance(name, str) else name
+        try:
+            design = design_from_code(code)._asdict()
+        except ValueError as error:
+            raise ValueError(
+                f"algorithm={name!r} is neither a named setting "
+                f"({', '.join(repr(k) for k in ALGORITHMS)}) nor a valid code word: "
+                f"{error}") from None
+        if not self.adaptive_components:
+            if self.component_adaptation == "adaptive":
+                raise ValueError("adaptive_components=False contradicts "
+                                 "component_adaptation='adaptive'.")
+            design["component_adaptation"] = "fixed"
+        for parameter, module in MODULE_PARAMETERS.items():
+            value = getattr(self, parameter)
+            if value is not None:
+                design[module] = value
+        return design
+
+    def _fit(self, X):
+        from ._tf.vi.iteration import Design, VariationalRun, code_of
+
+        design = self._design()
         target, X = self._resolve_target(X)
         n_features = self._n_features(target, X)
         self.n_features_in_ = n_features
@@ -275,15 +421,14 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         means, covariances = self._initial_components(X, n_features, rng)
         n_start = means.shape[0]
-        if self.adaptive_components and self.max_components < n_start:
+        adaptive = design["component_adaptation"] == "adaptive"
+        if adaptive and self.max_components < n_start:
             raise ValueError(f"max_components={self.max_components} is smaller than "
                              f"n_components={n_start}.")
-        design = dict(SAMTRON_DESIGN)
-        if not self.adaptive_components:
-            design["component_adaptation"] = "fixed"
-        hyper = self._hyperparameters(covariances, n_start)
+        hyper = self._hyperparameters(covariances, n_start, adaptive)
         seed = rng.randint(np.iinfo(np.int32).max, size=2)
         self.design_ = design
+        self.design_code_ = code_of(Design(**design))
         self.target_ = target
 
         history, n_components, n_evaluations = [], [], 0
@@ -314,11 +459,13 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
             if self.verbose:
                 print(file=sys.stdout)
             weights, means, precisions = run.mixture()
+            factors = run.precision_factors()
             n_evaluations = run.n_evaluations()
         else:
             weights = np.full(n_start, 1.0 / n_start)
             precisions = np.linalg.inv(covariances)
-        self._set_mixture(weights, means, precisions, out_dtype)
+            factors = None
+        self._set_mixture(weights, means, precisions, out_dtype, factors)
         self.elbo_history_ = np.asarray(history, dtype=np.float64)
         self.n_iter_ = len(history)
         self.n_target_evaluations_ = int(n_evaluations)
@@ -398,7 +545,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         covariances = np.tile(np.diag(variances), (k, 1, 1))
         return means, covariances
 
-    def _hyperparameters(self, covariances, n_start):
+    def _hyperparameters(self, covariances, n_start, adaptive=True):
         comp_low, comp_high = _stepsize_range(self.component_stepsize_range,
                                               "component_stepsize_range")
         weight_low, weight_high = _stepsize_range(self.weight_stepsize_range,
@@ -423,17 +570,21 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
             "weight_stepsize_decrease": self.stepsize_decrease,
             "add_iters": self.add_iters,
             "del_iters": self.del_iters,
-            "max_components": self.max_components if self.adaptive_components else n_start,
+            "max_components": self.max_components if adaptive else n_start,
+            "component_stepsize_decay": self.component_stepsize_decay,
+            "weight_stepsize_decay": self.weight_stepsize_decay,
             "delete_min_weight": self.delete_min_weight,
             "add_thresholds": np.asarray(ADD_THRESHOLDS),
             "initial_entropy": initial_entropy,
         }
 
-    def _set_mixture(self, weights, means, precisions, out_dtype):
+    def _set_mixture(self, weights, means, precisions, out_dtype, factors=None):
         precisions = 0.5 * (precisions + np.transpose(precisions, (0, 2, 1)))
         if self.covariance_type == "diag":
             diagonal = np.diagonal(precisions, axis1=1, axis2=2)
             params = (weights, means, 1.0 / diagonal, np.sqrt(diagonal))
+        elif factors is not None:
+            params = (weights, means) + _covariances_and_upper_factors(factors)
         else:
             params = (weights, means, np.linalg.inv(precisions),
                       _checks.precision_cholesky_from_precisions(precisions, "full"))
@@ -453,14 +604,20 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         """Samples of the fitted mixture (float64) drawn with ``rng``."""
         counts = rng.multinomial(n_samples, self.weights_.astype(np.float64)
                                  / np.sum(self.weights_, dtype=np.float64))
+        from scipy.linalg import solve_triangular
+
         pieces = []
-        for mean, cov, n in zip(self.means_.astype(np.float64),
-                                self.covariances_.astype(np.float64), counts):
+        for mean, cov, chol, n in zip(self.means_.astype(np.float64),
+                                      self.covariances_.astype(np.float64),
+                                      self.precisions_cholesky_.astype(np.float64), counts):
             noise = rng.standard_normal((int(n), mean.shape[0]))
             if self.covariance_type == "diag":
                 pieces.append(mean + noise * np.sqrt(cov))
             else:
-                pieces.append(mean + noise @ np.linalg.cholesky(cov).T)
+                # x = mu + U^{-T} eps with the precision factor (Lambda = U U^T):
+                # stable also for the very ill-conditioned components that
+                # designs without trust regions can produce
+                pieces.append(mean + solve_triangular(chol.T, noise.T, lower=True).T)
         return np.vstack(pieces)
 
     def _log_ratios(self, n_samples, random_state):

@@ -1,6 +1,6 @@
 """Component step sizes (the KL bound of each component's trust region).
 
-Interface of every option (issue 5 adds ``DecayingComponentStepsize``):
+Interface of every option (``fixed``, ``decaying``, ``improvement``):
 
 ``step(state, hyper, estimates) -> (state, stepsizes)``
     Called before the component update with this iteration's estimates;
@@ -61,3 +61,22 @@ class ImprovementComponentStepsize:
                                              state["component_stepsize"])
         out["last_reward"] = tf.where(has, reward, previous)
         return out, out["component_stepsize"]
+
+
+class DecayingComponentStepsize:
+    """``s_0 / (1 + n^a)`` with ``n`` the number of updates the component received,
+    ``s_0 = hyper["component_stepsize"]`` and ``a =
+    hyper["component_stepsize_decay"]`` (0.55 by default)."""
+
+    name = "decaying"
+    reset = staticmethod(_reset)
+
+    def step(self, state, hyper, estimates):
+        tf = tensorflow()
+        dtype = state["component_stepsize"].dtype
+        n = tf.cast(state["n_updates"], dtype)
+        stepsize = hyper["component_stepsize"] / (
+            1.0 + tf.pow(n, hyper["component_stepsize_decay"]))
+        out = dict(state)
+        out["component_stepsize"] = stepsize
+        return out, stepsize

@@ -1,6 +1,6 @@
 """Component updates from natural-gradient estimates.
 
-Interface of every option (issue 5 adds ``direct`` and ``iblr`` as siblings):
+Interface of every option (``trust-region``, ``direct``, ``iblr``):
 
 ``update(state, hyper, estimates, stepsizes) -> (state, kl)``
     Moves every active component that has estimates; ``kl`` (K_max,) is
@@ -146,3 +146,79 @@ class TrustRegionComponentUpdate:
         out["log_eta"] = tf.where(slot_mask, tf.constant(math.nan, state["log_eta"].dtype),
                                   state["log_eta"])
         return out
+
+
+def _finish(state, new_means, new_chol, success, kl):
+    """State after a step-size-driven update (``success`` rows move)."""
+    tf = tensorflow()
+    out = dict(state)
+    out["means"] = tf.where(success[:, None], new_means, state["means"])
+    out["prec_chol"] = tf.where(success[:, None, None], new_chol, state["prec_chol"])
+    out["n_updates"] = state["n_updates"] + tf.cast(state["active"], tf.int32)
+    return out, tf.where(success, kl, tf.zeros_like(kl))
+
+
+class DirectComponentUpdate:
+    """Plain natural-gradient step of length ``s`` (Lin et al. 2019).
+
+    ``Lambda' = Lambda - s H`` and ``(Lambda mu)' = Lambda mu + s (g - H mu)``,
+    i.e. ``mu' = mu + s Lambda'^{-1} g``; ``s`` is the component's step size.
+    An update whose ``Lambda'`` is not positive definite is rejected: the
+    component keeps its old mean and precision.
+    """
+
+    name = "direct"
+
+    def update(self, state, hyper, estimates, stepsizes):
+        tf = tensorflow()
+        todo = estimates["has_samples"]
+        precision = tf.linalg.matmul(state["prec_chol"], state["prec_chol"],
+                                     transpose_b=True)
+        new_means, new_chol, kl, ok = natural_parameter_step(
+            state["means"], state["prec_chol"], precision, estimates["grad"],
+            estimates["hessian"], 1.0 / stepsizes)
+        return _finish(state, new_means, new_chol, todo & ok, kl)
+
+    @staticmethod
+    def reset(state, hyper, slot_mask):
+        return dict(state)
+
+
+class IblrComponentUpdate:
+    """Improved Bayesian learning rule (Lin, Schmidt, Khan 2020): positive definite
+    by construction.
+
+    ``Lambda' = Lambda - s H + (s^2 / 2) H Sigma H`` (which equals
+    ``(Lambda + (Lambda - s H) Sigma (Lambda - s H)) / 2``, so it is positive
+    definite for every ``s``) and ``mu' = mu + s Sigma g`` with the old
+    covariance (as in the reference implementation). As there, a component's mean is left
+    unchanged on its very first update (``n_updates == 0``). A factorisation
+    that still fails (rounding) rejects the update.
+    """
+
+    name = "iblr"
+
+    def update(self, state, hyper, estimates, stepsizes):
+        tf = tensorflow()
+        todo = estimates["has_samples"]
+        prec_chol, means = state["prec_chol"], state["means"]
+        hessian, grad = estimates["hessian"], estimates["grad"]
+        s = stepsizes[:, None, None]
+        precision = tf.linalg.matmul(prec_chol, prec_chol, transpose_b=True)
+        # H Sigma H = (P^{-1} H)^T (P^{-1} H) with Sigma = P^{-T} P^{-1}
+        half = tf.linalg.triangular_solve(prec_chol, hessian, lower=True)
+        correction = tf.linalg.matmul(half, half, transpose_a=True)
+        new_precision = precision - s * hessian + 0.5 * tf.square(s) * correction
+        new_precision = 0.5 * (new_precision + tf.linalg.matrix_transpose(new_precision))
+        new_chol = tf.linalg.cholesky(new_precision)
+        ok = gaussians.is_positive_definite_factor(new_chol)
+        new_chol = tf.where(ok[:, None, None], new_chol, prec_chol)
+        step = tf.linalg.cholesky_solve(prec_chol, (stepsizes[:, None] * grad)[:, :, None])
+        first = state["n_updates"] == 0
+        new_means = means + tf.where((ok & tf.logical_not(first))[:, None], step[:, :, 0], 0)
+        kl = gaussians.kl_divergence(new_means, new_chol, means, prec_chol)
+        return _finish(state, new_means, new_chol, todo & ok, kl)
+
+    @staticmethod
+    def reset(state, hyper, slot_mask):
+        return dict(state)

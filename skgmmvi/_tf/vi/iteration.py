@@ -2,17 +2,23 @@
 
 The modules (one class per option, one interface per module):
 
-====================  =====================================  ====================
-module                options here (issue 5 adds siblings)   file
-====================  =====================================  ====================
-NG estimation         ``stein``                              ng_estimation.py
-component adaptation  ``adaptive``, ``fixed``                adaptation.py
-sample selection      ``component``                          sample_selection.py
-component update      ``trust-region``                       component_update.py
-component step size   ``improvement``, ``fixed``             component_stepsize.py
-weight update         ``trust-region``                       weight_update.py
-weight step size      ``improvement``                        weight_stepsize.py
-====================  =====================================  ====================
+====================  ==========================================  ====================
+module                options                                     file
+====================  ==========================================  ====================
+NG estimation         ``stein``, ``more``                         ng_estimation.py
+component adaptation  ``fixed``, ``adaptive``                     adaptation.py
+sample selection      ``mixture``, ``component``                  sample_selection.py
+component update      ``direct``, ``iblr``, ``trust-region``      component_update.py
+component step size   ``fixed``, ``decaying``, ``improvement``    component_stepsize.py
+weight update         ``direct``, ``trust-region``                weight_update.py
+weight step size      ``fixed``, ``decaying``, ``improvement``    weight_stepsize.py
+====================  ==========================================  ====================
+
+A design is compiled either specialised (only its options are traced; the
+default) or *switched* (:func:`all_options_compiled`): every option of every
+module is traced once and the options run are chosen at run time by integer
+hyperparameters ``option_<module>`` through ``tf.switch_case``, so one trace
+serves all 432 designs (per covariance structure, re-use, dtype and target).
 
 The iteration is split around the target evaluation: ``propose`` draws the new
 samples, ``finish`` takes their target values and gradients and does everything
@@ -39,24 +45,146 @@ from .._runtime import device_name, tensorflow, tf_dtype
 from . import adaptation, component_stepsize, component_update, database, mixture
 from . import ng_estimation, sample_selection, weight_stepsize, weight_update
 
+#: Module -> option name -> class, in the order of the letters of the code word
+#: (see :data:`CODE_LETTERS`); the position of an option is its integer code in
+#: switched compilation.
 MODULE_OPTIONS = {
-    "ng_estimation": {"stein": ng_estimation.SteinEstimator},
-    "component_adaptation": {"adaptive": adaptation.AdaptiveComponents,
-                             "fixed": adaptation.FixedComponents},
-    "sample_selection": {"component": sample_selection.ComponentSampleSelection},
-    "component_update": {"trust-region": component_update.TrustRegionComponentUpdate},
-    "component_stepsize": {"improvement": component_stepsize.ImprovementComponentStepsize,
-                           "fixed": component_stepsize.FixedComponentStepsize},
-    "weight_update": {"trust-region": weight_update.TrustRegionWeightUpdate},
-    "weight_stepsize": {"improvement": weight_stepsize.ImprovementWeightStepsize},
+    "ng_estimation": {"more": ng_estimation.MoreEstimator,
+                      "stein": ng_estimation.SteinEstimator},
+    "component_adaptation": {"fixed": adaptation.FixedComponents,
+                             "adaptive": adaptation.AdaptiveComponents},
+    "sample_selection": {"mixture": sample_selection.MixtureSampleSelection,
+                         "component": sample_selection.ComponentSampleSelection},
+    "component_update": {"direct": component_update.DirectComponentUpdate,
+                         "iblr": component_update.IblrComponentUpdate,
+                         "trust-region": component_update.TrustRegionComponentUpdate},
+    "component_stepsize": {"fixed": component_stepsize.FixedComponentStepsize,
+                           "decaying": component_stepsize.DecayingComponentStepsize,
+                           "improvement": component_stepsize.ImprovementComponentStepsize},
+    "weight_update": {"direct": weight_update.DirectWeightUpdate,
+                      "trust-region": weight_update.TrustRegionWeightUpdate},
+    "weight_stepsize": {"fixed": weight_stepsize.FixedWeightStepsize,
+                        "decaying": weight_stepsize.DecayingWeightStepsize,
+                        "improvement": weight_stepsize.ImprovementWeightStepsize},
+}
+
+#: The letters of the code word, per module (position = module order above).
+CODE_LETTERS = {
+    "ng_estimation": {"Z": "more", "S": "stein"},
+    "component_adaptation": {"E": "fixed", "A": "adaptive"},
+    "sample_selection": {"P": "mixture", "M": "component"},
+    "component_update": {"I": "direct", "Y": "iblr", "T": "trust-region"},
+    "component_stepsize": {"F": "fixed", "D": "decaying", "R": "improvement"},
+    "weight_update": {"U": "direct", "O": "trust-region"},
+    "weight_stepsize": {"X": "fixed", "G": "decaying", "N": "improvement"},
 }
 
 Design = collections.namedtuple("Design", list(MODULE_OPTIONS))
 SAMTRON = Design("stein", "adaptive", "component", "trust-region", "improvement",
                  "trust-region", "improvement")
 
+OPTION_HYPER = tuple("option_" + module for module in MODULE_OPTIONS)
 INT_HYPER = ("n_samples_per_component", "n_reused_per_component", "add_iters",
-             "del_iters", "max_components")
+             "del_iters", "max_components") + OPTION_HYPER
+
+_SWITCHED = [False]
+
+#: Hyperparameters of options that the estimator may leave out.
+HYPER_DEFAULTS = {
+    "component_stepsize_decay": 0.55,
+    "weight_stepsize_decay": 0.55,
+    "more_ridge": 1e-10,
+    "more_ridge_min": 1e-14,
+    "more_ridge_max": 1e3,
+}
+
+
+class all_options_compiled:
+    """Context manager: fits inside it compile *switched* iterations.
+
+    One traced function then holds every option of every module, selected at
+    run time by ``tf.switch_case`` on integer hyperparameters, so that running
+    many designs (the 432 code words) costs one trace instead of one each.
+    Specialised compilation (the default) traces only the design's options.
+    """
+
+    def __enter__(self):
+        self._previous = _SWITCHED[0]
+        _SWITCHED[0] = True
+        return self
+
+    def __exit__(self, *exc):
+        _SWITCHED[0] = self._previous
+        return False
+
+
+def design_from_code(code):
+    """The :class:`Design` of a seven-letter code word (e.g. ``"SAMTRON"``).
+
+    Raises
+    ------
+    ValueError
+        Naming the first wrong letter and the letters allowed there.
+    """
+    if not isinstance(code, str) or len(code) != len(CODE_LETTERS):
+        raise ValueError(f"A code word has {len(CODE_LETTERS)} letters, one per module "
+                         f"({', '.join(CODE_LETTERS)}); got {code!r}.")
+    options = []
+    for position, (letter, (module, letters)) in enumerate(
+            zip(code.upper(), CODE_LETTERS.items())):
+        if letter not in letters:
+            allowed = ", ".join(f"{k} ({v})" for k, v in letters.items())
+            raise ValueError(f"Letter {position + 1} of the code word {code!r} is "
+                             f"{letter!r}; letter {position + 1} selects the {module} "
+                             f"option and must be one of: {allowed}.")
+        options.append(letters[letter])
+    return Design(*options)
+
+
+def code_of(design):
+    """The seven-letter code word of a design."""
+    return "".join({v: k for k, v in CODE_LETTERS[module].items()}[getattr(design, module)]
+                   for module in CODE_LETTERS)
+
+
+def option_codes(design):
+    """Integer code of each module's option (its position in :data:`MODULE_OPTIONS`)."""
+    return {"option_" + module: list(MODULE_OPTIONS[module]).index(getattr(design, module))
+            for module in MODULE_OPTIONS}
+
+
+def _make_option(module, name, diagonal, reuse):
+    cls = MODULE_OPTIONS[module][name]
+    if module == "sample_selection":
+        return cls(reuse)
+    if module == "ng_estimation":
+        return cls(diagonal)
+    return cls()
+
+
+class _Switch:
+    """All options of one module behind its interface; each call runs the option
+    chosen by ``hyper["option_<module>"]`` (``tf.switch_case``)."""
+
+    def __init__(self, module, diagonal, reuse):
+        self.key = "option_" + module
+        self.options = [_make_option(module, name, diagonal, reuse)
+                        for name in MODULE_OPTIONS[module]]
+
+    def _call(self, method, hyper, *args):
+        tf = tensorflow()
+        branches = [(lambda option=option: getattr(option, method)(*args))
+                    for option in self.options]
+        return tf.switch_case(hyper[self.key], branches)
+
+    def __getattr__(self, method):
+        if method.startswith("_"):
+            raise AttributeError(method)
+
+        def call(state, hyper, *args):
+            return self._call(method, hyper, state, hyper, *args)
+        return call
+
 
 #: Rows of the reservoir of candidate locations for new components (the
 #: reference draws its candidates from 100000 random database samples).
@@ -81,15 +209,19 @@ class Iteration:
 
     def __init__(self, design, diagonal, reuse=False):
         self.design = design
-        self.sampler = MODULE_OPTIONS["sample_selection"][design.sample_selection](reuse)
-        self.estimator = MODULE_OPTIONS["ng_estimation"][design.ng_estimation](diagonal)
-        self.component_stepsize = MODULE_OPTIONS["component_stepsize"][
-            design.component_stepsize]()
-        self.component_update = MODULE_OPTIONS["component_update"][design.component_update]()
-        self.weight_stepsize = MODULE_OPTIONS["weight_stepsize"][design.weight_stepsize]()
-        self.weight_update = MODULE_OPTIONS["weight_update"][design.weight_update]()
-        self.adaptation = MODULE_OPTIONS["component_adaptation"][
-            design.component_adaptation]()
+
+        def module(name):
+            if design == "switched":
+                return _Switch(name, diagonal, reuse)
+            return _make_option(name, getattr(design, name), diagonal, reuse)
+
+        self.sampler = module("sample_selection")
+        self.estimator = module("ng_estimation")
+        self.component_stepsize = module("component_stepsize")
+        self.component_update = module("component_update")
+        self.weight_stepsize = module("weight_stepsize")
+        self.weight_update = module("weight_update")
+        self.adaptation = module("component_adaptation")
 
     @staticmethod
     def _seeds(state, hyper):
@@ -106,7 +238,7 @@ class Iteration:
         """Everything after the target evaluation; returns ``(state, record)``."""
         tf = tensorflow()
         state, batch = self.sampler.finish(state, hyper, x, component, log_density, grad)
-        estimates = self.estimator.estimate(state, hyper, batch)
+        state, estimates = self.estimator.estimate_and_update(state, hyper, batch)
         state, stepsizes = self.component_stepsize.step(state, hyper, estimates)
         state, _ = self.component_update.update(state, hyper, estimates, stepsizes)
         state, weight_step = self.weight_stepsize.step(state, hyper, estimates)
@@ -120,6 +252,7 @@ class Iteration:
 
         state = self.adaptation.adapt(state, hyper, estimates, self._seeds(state, hyper)[1],
                                       reset)
+        state = dict(state)
         record = {
             "elbo": estimates["elbo"],
             "n_components": tf.reduce_sum(tf.cast(state["active"], tf.int32)),
@@ -187,6 +320,8 @@ def _compiled(kind, design, diagonal, dtype_name, target, state, hyper, params,
     state_spec = {k: _spec_like(v) for k, v in state.items()}
     hyper_spec = {k: _spec_like(v) for k, v in hyper.items()}
     dtype = tf_dtype(dtype_name)
+    # zero-order estimates need no target gradient (no autodiff through the target)
+    needs_grad = design == "switched" or (design is not None and design.ng_estimation != "more")
     if kind == "chunk":
         params_spec = tuple(_spec_like(p) for p in params)
 
@@ -206,7 +341,11 @@ def _compiled(kind, design, diagonal, dtype_name, target, state, hyper, params,
 
             def body(i, state, records, ok):
                 state, x, component = iteration.propose(state, hyper)
-                value, grad = target_values_and_grads(target, x, params)
+                if needs_grad:
+                    value, grad = target_values_and_grads(target, x, params)
+                else:
+                    value = _target_log_density(target, x, params)
+                    grad = tf.zeros_like(x)
                 state, record = iteration.finish(state, hyper, x, component,
                                                  tf.cast(value, dtype), tf.cast(grad, dtype))
                 records = {k: records[k].write(i, record[k]) for k in records}
@@ -291,8 +430,11 @@ class VariationalRun:
         self.diagonal = diagonal
         self.dtype_name = dtype_name
         self.dtype = np.dtype(dtype_name)
-        self.hyper = dict(hyper)
+        self.hyper = dict(HYPER_DEFAULTS)
+        self.hyper.update(hyper)
+        self.hyper.update(option_codes(design))
         self.hyper["seed"] = np.asarray(seed, np.int32)
+        self.compiled_design = "switched" if _SWITCHED[0] else design
         self.max_components = int(hyper["max_components"])
         self.adaptive = design.component_adaptation == "adaptive"
         self.numpy_target = not getattr(target, "uses_tensorflow", True)
@@ -311,6 +453,9 @@ class VariationalRun:
 
     # ------------------------------------------------------------------ state
     def _history_length(self):
+        if self.compiled_design == "switched":  # room for every option's history
+            return max(option.history_length(self.hyper["del_iters"])
+                       for option in MODULE_OPTIONS["component_adaptation"].values())
         return MODULE_OPTIONS["component_adaptation"][
             self.design.component_adaptation].history_length(self.hyper["del_iters"])
 
@@ -352,6 +497,7 @@ class VariationalRun:
             "component_stepsize": np.full(capacity, self.hyper["component_stepsize"], dtype),
             "last_reward": np.full(capacity, np.nan, dtype),
             "log_eta": np.full(capacity, np.nan, dtype),
+            "more_log_ridge": np.full(capacity, np.log(self.hyper["more_ridge"]), dtype),
             "reward_history": np.full((capacity, length), np.nan, dtype),
             "weight_history": np.full((capacity, length), np.nan, dtype),
         }
@@ -432,7 +578,7 @@ class VariationalRun:
 
     def _run_tf(self, length):
         tf = tensorflow()
-        function = _compiled("chunk", self.design, self.diagonal, self.dtype_name,
+        function = _compiled("chunk", self.compiled_design, self.diagonal, self.dtype_name,
                              self.target, self.state_t, self.hyper_t, self.params_t,
                              self.reuse)
         with tf.device(self.device):
@@ -442,9 +588,9 @@ class VariationalRun:
 
     def _run_numpy(self, length):
         tf = tensorflow()
-        propose = _compiled("propose", self.design, self.diagonal, self.dtype_name, None,
+        propose = _compiled("propose", self.compiled_design, self.diagonal, self.dtype_name, None,
                             self.state_t, self.hyper_t, (), self.reuse)
-        finish = _compiled("finish", self.design, self.diagonal, self.dtype_name, None,
+        finish = _compiled("finish", self.compiled_design, self.diagonal, self.dtype_name, None,
                            self.state_t, self.hyper_t, (), self.reuse)
         collected = collections.defaultdict(list)
         for _ in range(length):
@@ -452,6 +598,13 @@ class VariationalRun:
                 self.state_t, x, component = propose(self.state_t, self.hyper_t)
             value, grad = self.target.log_density_and_grad(x.numpy())
             value = np.asarray(value, self.dtype).reshape(-1)
+            if grad is None:  # a gradient-free target (only ``more`` can use it)
+                if self.design.ng_estimation != "more":
+                    raise ValueError(
+                        f"{type(self.target).__name__}.log_density_and_grad returned no "
+                        "gradient; Stein estimates (ng_estimation='stein') need target "
+                        "gradients. Use ng_estimation='more' (zero order).")
+                grad = np.zeros(x.shape, self.dtype)
             grad = np.asarray(grad, self.dtype).reshape(x.shape)
             with tf.device(self.device):
                 self.state_t, record = finish(self.state_t, self.hyper_t, x, component,
@@ -472,6 +625,12 @@ class VariationalRun:
         chol = self.state_t["prec_chol"].numpy().astype(np.float64)[active]
         precisions = chol @ np.transpose(chol, (0, 2, 1))
         return weights, means, precisions
+
+    def precision_factors(self):
+        """Lower Cholesky factors ``P_k`` (``Lambda_k = P_k P_k^T``) of the active
+        components, float64 numpy."""
+        active = self.state_t["active"].numpy()
+        return self.state_t["prec_chol"].numpy().astype(np.float64)[active]
 
     def n_evaluations(self):
         return int(self.state_t["n_evaluations"].numpy())

@@ -1,6 +1,6 @@
 """Natural-gradient estimation: expected gradient, Hessian and reward per component.
 
-Interface of every option (issue 5 adds ``MoreEstimator`` as a sibling):
+Interface of every option (``stein``, ``more``):
 
 ``estimate(state, hyper, batch) -> estimates`` with
 
@@ -10,12 +10,16 @@ Interface of every option (issue 5 adds ``MoreEstimator`` as a sibling):
 * ``has_samples`` (K_max,) bool: the component is active and had valid samples
 * ``elbo``: ``sum_k w_k R_k``, the ELBO estimate of the current mixture
 
+``estimate_and_update(state, hyper, batch) -> (state, estimates)`` is what the
+iteration calls (options that keep memory, as ``more``'s ridge strength, update
+it there).
+
 Expectations use self-normalised importance weights ``q(x|k) / q_bg(x)`` over
 the batch; samples with a non-finite target value or gradient get weight zero.
 """
 
 from .._runtime import tensorflow
-from . import mixture
+from . import gaussians, mixture
 
 
 def importance_weights(state, batch, component_log_density):
@@ -70,6 +74,9 @@ class SteinEstimator:
     def __init__(self, diagonal=False):
         self.diagonal = diagonal
 
+    def estimate_and_update(self, state, hyper, batch):
+        return state, self.estimate(state, hyper, batch)
+
     def estimate(self, state, hyper, batch):
         tf = tensorflow()
         beta = hyper["temperature"]
@@ -96,3 +103,122 @@ class SteinEstimator:
         reward, elbo = rewards_and_elbo(state, weights, has_samples, values)
         return {"grad": grad, "hessian": hessian, "reward": reward,
                 "has_samples": has_samples, "elbo": elbo}
+
+
+#: Samples per regression parameter a component's MORE fit uses at least.
+MORE_SAMPLES_PER_PARAMETER = 3
+
+
+def quadratic_feature_pairs(n_features):
+    """Index pairs ``(i, j)``, ``i <= j``, of the quadratic features (traced)."""
+    tf = tensorflow()
+    rows, cols = tf.meshgrid(tf.range(n_features), tf.range(n_features), indexing="ij")
+    upper = rows <= cols
+    return tf.boolean_mask(rows, upper), tf.boolean_mask(cols, upper)
+
+
+class MoreEstimator:
+    """Zero-order estimates by weighted ridge regression (MORE; no target gradients).
+
+    For each component k the values ``y = log p~(x) - beta log q(x)`` are
+    regressed, with the importance weights ``w_kn``, on the
+    ``1 + D + D (D + 1) / 2`` features ``1, z, z_i z_j (i <= j)`` of the
+    coordinates ``z = P_k^T (x - mu_k)`` whitened by component k. The fitted
+    quadratic ``c + a^T z - z^T A z / 2`` gives ``g_k = P_k a`` (its expected
+    gradient under the component) and ``H_k = -P_k A P_k^T``. All components are
+    solved at once: one batched Cholesky solve of the (K, P, P) normal equations
+    ``(F^T W F + lambda_k I') theta = F^T W y`` (the constant is not penalised).
+
+    The ridge strength ``lambda_k`` (state key ``more_log_ridge``, log scale)
+    adapts per component: halved after a successful fit (down to
+    ``hyper["more_ridge_min"]``), multiplied by 10 after a failed one (the
+    normal matrix not positive definite or the solution not finite); a failed
+    fit yields zero estimates (the component does not move).
+
+    Each component uses its ``M = max(3 P, 2 n_samples_per_component)`` samples
+    of largest importance weight (all samples when there are fewer; the weights
+    renormalised over them), so memory is O(K M P) with ``P ~ D^2 / 2``.
+
+    Parameters
+    ----------
+    diagonal : bool
+        Keep only the diagonal of ``H_k``.
+    """
+
+    name = "more"
+
+    def __init__(self, diagonal=False):
+        self.diagonal = diagonal
+
+    def estimate(self, state, hyper, batch):
+        return self.estimate_and_update(state, hyper, batch)[1]
+
+    def estimate_and_update(self, state, hyper, batch):
+        tf = tensorflow()
+        beta = hyper["temperature"]
+        dtype = state["means"].dtype
+        component_log_density, log_q, _, whitened = mixture.evaluate(state, batch["x"])
+        weights, has_samples = importance_weights(state, batch, component_log_density)
+        values = tf.where(batch["valid"], batch["log_density"] - beta * log_q, 0)
+        reward, elbo = rewards_and_elbo(state, weights, has_samples, values)
+
+        z = tf.transpose(whitened, [1, 0, 2])  # (K, N, D)
+        capacity = tf.shape(z)[0]
+        n_features = tf.shape(z)[2]
+        n_params = 1 + n_features + n_features * (n_features + 1) // 2
+        # each component regresses on its ``M`` samples of largest weight (all
+        # of them in small problems), which bounds memory at O(K M P)
+        n_rows = tf.minimum(tf.shape(z)[1], tf.maximum(
+            MORE_SAMPLES_PER_PARAMETER * n_params, 2 * hyper["n_samples_per_component"]))
+        fit_weights, rows_used = tf.math.top_k(weights, k=n_rows)  # (K, M)
+        fit_weights = fit_weights / tf.maximum(
+            tf.reduce_sum(fit_weights, axis=1, keepdims=True), tf.constant(1e-300, dtype))
+        z = tf.gather(z, rows_used, batch_dims=1)  # (K, M, D)
+        fit_values = tf.gather(values, rows_used)  # (K, M)
+        fit_valid = tf.gather(batch["valid"], rows_used)
+        rows, cols = quadratic_feature_pairs(n_features)
+        quadratic = tf.gather(z, rows, axis=2) * tf.gather(z, cols, axis=2)
+        features = tf.concat([tf.ones_like(z[:, :, :1]), z, quadratic], axis=2)  # (K, M, P)
+        # centre the values per component (the constant absorbs it)
+        centre = tf.reduce_sum(fit_weights * fit_values, axis=1, keepdims=True)
+        y = (fit_values - centre) * tf.cast(fit_valid, dtype)
+        weighted = features * fit_weights[:, :, None]
+        normal = tf.linalg.matmul(weighted, features, transpose_a=True)  # (K, P, P)
+        rhs = tf.linalg.matmul(weighted, y[:, :, None], transpose_a=True)  # (K, P, 1)
+        ridge = tf.exp(state["more_log_ridge"])
+        penalty = tf.concat([tf.zeros([1], dtype), tf.ones(tf.stack([n_params - 1]), dtype)],
+                            axis=0)
+        normal = normal + tf.linalg.diag(ridge[:, None] * penalty[None, :])
+        eye = tf.eye(n_params, batch_shape=tf.stack([capacity]), dtype=dtype)
+        normal = tf.where(has_samples[:, None, None], normal, eye)
+        chol = tf.linalg.cholesky(normal)
+        ok = gaussians.is_positive_definite_factor(chol)
+        chol = tf.where(ok[:, None, None], chol, eye)
+        theta = tf.linalg.cholesky_solve(chol, rhs)[:, :, 0]
+        ok = ok & tf.reduce_all(tf.math.is_finite(theta), axis=1) & has_samples
+        theta = tf.where(ok[:, None], theta, 0)
+        linear = theta[:, 1:1 + n_features]  # a (K, D)
+        quad = theta[:, 1 + n_features:]     # b_ij (K, Q)
+        index = tf.stack([rows, cols], axis=1)
+        upper = tf.transpose(tf.scatter_nd(
+            index, tf.transpose(quad), tf.stack([n_features, n_features, capacity])),
+            [2, 0, 1])
+        a_matrix = -(upper + tf.linalg.matrix_transpose(upper))  # A (K, D, D)
+        prec_chol = state["prec_chol"]
+        grad = tf.linalg.matvec(prec_chol, linear)
+        hessian = -tf.linalg.matmul(tf.linalg.matmul(prec_chol, a_matrix), prec_chol,
+                                    transpose_b=True)
+        hessian = 0.5 * (hessian + tf.linalg.matrix_transpose(hessian))
+        if self.diagonal:
+            hessian = tf.linalg.diag(tf.linalg.diag_part(hessian))
+        log_ridge = state["more_log_ridge"]
+        tried = has_samples
+        log_ridge = tf.where(tried & ok, tf.maximum(log_ridge - tf.math.log(
+            tf.constant(2.0, dtype)), tf.math.log(hyper["more_ridge_min"])), log_ridge)
+        log_ridge = tf.where(tried & tf.logical_not(ok), tf.minimum(
+            log_ridge + tf.math.log(tf.constant(10.0, dtype)),
+            tf.math.log(hyper["more_ridge_max"])), log_ridge)
+        out = dict(state)
+        out["more_log_ridge"] = log_ridge
+        return out, {"grad": grad, "hessian": hessian, "reward": reward,
+                     "has_samples": has_samples, "elbo": elbo}

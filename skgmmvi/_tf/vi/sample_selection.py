@@ -1,6 +1,6 @@
 """Sample selection: which samples an iteration uses, and who generated them.
 
-Interface of every option (issue 5 adds ``MixtureSampleSelection`` as a sibling):
+Interface of every option (``component``, ``mixture``):
 
 ``propose(state, hyper, seed) -> (state, x_new, component_of_x_new)``
     New points to evaluate on the target (before the evaluation).
@@ -19,7 +19,7 @@ generating Gaussians the option keeps (state keys ``gen_means`` and
 import math
 
 from .._runtime import tensorflow
-from . import database, gaussians
+from . import database, gaussians, mixture
 
 #: Iterations of generating Gaussians kept per unit of ``ratio_reused``: samples
 #: older than that are not re-used (bounds the generator table and the cost of
@@ -182,4 +182,76 @@ class ComponentSampleSelection:
             "grad": tf.where(valid[:, None], grad, 0),
             "valid": valid,
         })
+        return state, batch
+
+
+class MixtureSampleSelection(ComponentSampleSelection):
+    """iBayes-GMM-style selection: samples from the whole mixture.
+
+    Every iteration draws ``n_samples_per_component * K`` samples (the same
+    budget as ``component``) from q itself: the component of each sample is
+    drawn from the weights, so components of low weight get few or no samples
+    of their own. Without re-use the background of the importance weights is q
+    (``background_log_weights`` = the current log-weights). With re-use the
+    newest ``n_reused_per_component * K`` database samples are re-used, only
+    ``max(1, n - floor(ESS))`` new ones are drawn, ``ESS`` being the effective
+    sample size of the re-used samples under q, and the background is the
+    mixture of the generating Gaussians weighted by their sample counts (as for
+    ``component``).
+
+    Parameters
+    ----------
+    reuse : bool
+    """
+
+    name = "mixture"
+
+    def _mixture_ess(self, state, hyper):
+        tf = tensorflow()
+        n_active = tf.reduce_sum(tf.cast(state["active"], tf.int32))
+        rows = self._window(state, hyper["n_reused_per_component"] * n_active)
+        x = tf.gather(state["db_x"], rows)
+        valid = tf.math.is_finite(tf.gather(state["db_log_density"], rows))
+        x, generator = tf.boolean_mask(x, valid), tf.boolean_mask(
+            tf.gather(state["db_generator"], rows), valid)
+        log_background = self._log_background(state, x, generator,
+                                              tf.ones_like(generator, tf.bool))
+        _, log_q, _, _ = mixture.evaluate(state, x)
+        log_w = log_q - log_background
+        log_w = log_w - tf.reduce_logsumexp(log_w)
+        ess = 1.0 / tf.reduce_sum(tf.exp(2.0 * log_w))
+        return tf.where((tf.shape(x)[0] > 0) & tf.math.is_finite(ess), ess,
+                        tf.zeros_like(ess))
+
+    def propose(self, state, hyper, seed):
+        tf = tensorflow()
+        n_active = tf.reduce_sum(tf.cast(state["active"], tf.int32))
+        n_new = hyper["n_samples_per_component"] * n_active
+        if self.reuse:
+            ess = tf.cast(tf.floor(self._mixture_ess(state, hyper)), tf.int32)
+            n_new = tf.maximum(1, n_new - ess)
+            state, _ = self._write_generators(state)
+        capacity = tf.shape(state["means"])[0]
+        n_features = tf.shape(state["means"])[1]
+        dtype = state["means"].dtype
+        seed_choice = tf.random.experimental.stateless_fold_in(seed, 1)
+        chosen = tf.random.stateless_categorical(
+            mixture.masked_log_weights(state)[None, :], n_new, seed_choice,
+            dtype=tf.int32)[0]
+        counts = tf.math.bincount(chosen, minlength=capacity, maxlength=capacity)
+        n_most = tf.reduce_max(counts)
+        noise = tf.random.stateless_normal(
+            tf.stack([capacity, n_most, n_features]), seed, dtype=dtype)
+        draws = gaussians.sample(state["means"], state["prec_chol"], noise)
+        keep = tf.range(n_most)[None, :] < counts[:, None]
+        x_new = tf.boolean_mask(draws, keep)
+        component = tf.boolean_mask(
+            tf.broadcast_to(tf.range(capacity)[:, None], tf.shape(keep)), keep)
+        return state, x_new, component
+
+    def finish(self, state, hyper, x_new, component, log_density, grad):
+        state, batch = super().finish(state, hyper, x_new, component, log_density, grad)
+        if not self.reuse:
+            batch = dict(batch)
+            batch["background_log_weights"] = mixture.masked_log_weights(state)
         return state, batch

@@ -1,6 +1,6 @@
 """Weight update from the component rewards.
 
-Interface of every option (issue 5 adds ``direct``):
+Interface of every option (``direct``, ``trust-region``):
 
 ``update(state, hyper, estimates, stepsize) -> (state, kl)``
     New log-weights (normalised over active components, floored at 1e-30);
@@ -88,3 +88,21 @@ class TrustRegionWeightUpdate:
         return out, kl
 
 
+
+
+class DirectWeightUpdate:
+    """Plain natural-gradient step on the log-weights:
+    ``log w' = log w + (s / beta) R``, renormalised and floored at 1e-30."""
+
+    name = "direct"
+
+    def update(self, state, hyper, estimates, stepsize):
+        tf = tensorflow()
+        active = state["active"]
+        log_weights = mixture.normalized_log_weights(state["log_weights"], active)
+        reward = tf.where(active, estimates["reward"], 0)
+        new = mixture.normalized_log_weights(
+            log_weights + stepsize / hyper["temperature"] * reward, active)
+        out = dict(state)
+        out["log_weights"] = new
+        return out, weight_kl(new, log_weights, active)
