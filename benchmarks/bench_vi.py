@@ -46,7 +46,7 @@ Usage
 
     python benchmarks/bench_vi.py [--problems breast_cancer,gmm20,planar]
         [--reference-python /work/cache/gmmvi-ref/bin/python]
-        [--reference-seconds 900] [--quick]
+        [--reference-seconds 900] [--budgets 1000000,2000000] [--quick]
 
 ``--quick`` divides every budget by 10.
 """
@@ -201,12 +201,17 @@ def main(argv=None):
     parser.add_argument("--problems", default="breast_cancer,gmm20,planar")
     parser.add_argument("--reference-python", default=str(DEFAULT_REFERENCE_PYTHON))
     parser.add_argument("--reference-seconds", type=float, default=900.0)
+    parser.add_argument("--budgets", default=None,
+                        help="comma-separated evaluation budgets replacing every "
+                             "problem's defaults, e.g. 1000000,2000000")
     parser.add_argument("--no-reference", action="store_true")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     print(f"python {sys.version.split()[0]}, cpus {os.cpu_count()}")
     for name in args.problems.split(","):
         builder, budgets, experiment = PROBLEMS[name]
+        if args.budgets:
+            budgets = [int(b) for b in args.budgets.split(",")]
         if args.quick:
             budgets = [b // 10 for b in budgets]
         ours = run_ours(builder, budgets)
