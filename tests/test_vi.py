@@ -385,9 +385,11 @@ def test_one_trace_serves_new_dimensions_capacities_and_settings():
 
     rng = np.random.RandomState(0)
     VariationalGMMTarget(max_iter=3, random_state=0).fit(rng.randn(20, 2))
+    samtron = iteration.design_from_code("SAMTRON")
     chunk_functions = [entry[0] for key, entry in iteration._CACHE.items()
                        if key[0] == "chunk" and key[-1][2] == "KernelDensityTarget"
-                       and key[3] is False and key[4] == "float64" and key[2] is False]
+                       and key[3] is False and key[4] == "float64" and key[2] is False
+                       and key[1] == samtron]
     assert len(chunk_functions) == 1
     before = chunk_functions[0].experimental_get_tracing_count()
     VariationalGMMTarget(n_components=3, max_iter=60, add_iters=5, n_samples_per_component=20,
