@@ -59,6 +59,8 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # measure this checkout
+
 import numpy as np
 
 REFERENCE_TOOL = Path("/work/shared/tools/gmmvi_reference.py")
