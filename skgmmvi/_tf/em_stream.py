@@ -16,19 +16,10 @@ import numpy as np
 
 from . import gaussian as g
 from ._runtime import device_name, quiet_graph_mode_notice, tensorflow
+from .batches import unpack_batch, weighted_pairs
 from .em import FitData, IllDefinedCovariance
 
 _CACHE = {}
-
-
-def _unpack(element, dtype):
-    """``(rows, weights)`` of a dataset element, in ``dtype``."""
-    tf = tensorflow()
-    if isinstance(element, tuple):
-        x, w = element
-        return tf.cast(x, dtype), tf.cast(w, dtype)
-    x = tf.cast(element, dtype)
-    return x, tf.ones([tf.shape(x)[0]], dtype)
 
 
 def _columns(x, center):
@@ -58,16 +49,16 @@ class _Kernels:
                 lambda value: strategy.reduce(sum_op, value, axis=None), per_replica)
 
         def batch_moments(x, w):
-            x, w = _unpack((x, w), dtype)
+            x, w = unpack_batch((x, w), dtype)
             return tf.reduce_sum(w), tf.linalg.matvec(x, w, transpose_a=True)
 
         def batch_gram(x, w, center):
-            x, w = _unpack((x, w), dtype)
+            x, w = unpack_batch((x, w), dtype)
             xc = x - center
             return tf.matmul(xc * w[:, None], xc, transpose_a=True)
 
         def batch_statistics(x, w, center, coef, tied):
-            x, w = _unpack((x, w), dtype)
+            x, w = unpack_batch((x, w), dtype)
             pairs = (g.upper_triangle_pairs(tf.shape(x)[1]) if cov == "full" else None)
             phi = g.features(_columns(x, center), cov, pairs,
                              tied if cov == "tied" else None)
@@ -147,14 +138,6 @@ def _kernels(covariance_type, strategy):
     return kernels
 
 
-def _weighted_pairs(dataset):
-    """The dataset with every element as a ``(rows, weights)`` pair."""
-    tf = tensorflow()
-    if isinstance(dataset.element_spec, tuple):
-        return dataset
-    return dataset.map(lambda x: (x, tf.ones([tf.shape(x)[0]], x.dtype)))
-
-
 class StreamFitData:
     """EM over a dataset (or in-memory rows under a strategy), one fit's state.
 
@@ -179,7 +162,7 @@ class StreamFitData:
         self.kernels = _kernels(covariance_type, strategy)
         self.init_data = FitData(init_rows, init_weight, covariance_type, batch_size,
                                  dtype)
-        dataset = _weighted_pairs(dataset)
+        dataset = weighted_pairs(dataset)
         if strategy is not None:
             dataset = strategy.experimental_distribute_dataset(dataset)
         self.dataset = dataset

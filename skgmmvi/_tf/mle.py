@@ -30,6 +30,7 @@ import numpy as np
 
 from ._runtime import (_silenced_stderr, device_name, quiet_graph_mode_notice, tensorflow,
                        tf_dtype)
+from .batches import unpack_batch, weighted_pairs
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 _CACHE_SIZE = 8
@@ -166,6 +167,17 @@ def _mean_log_likelihood_terms(x, weight, variables, covariance_type, reg_covar)
     return tf.reduce_sum(weight * log_prob)
 
 
+def _end_of_epoch(log_lik, previous, stalled, tol):
+    """Convergence bookkeeping of one epoch: ``(log_lik, stalled, finite)``.
+
+    ``stalled`` counts consecutive epochs that improved the mean log-likelihood
+    by less than ``tol``; ``finite`` is False once it is NaN or infinite.
+    """
+    tf = tensorflow()
+    stalled = tf.where(log_lik - previous < tol, stalled + 1, 0)
+    return log_lik, stalled, tf.math.is_finite(log_lik)
+
+
 class _Trainer:
     """Variables, Keras optimiser and compiled training loop for one structure."""
 
@@ -279,11 +291,9 @@ class _Trainer:
                         batch_weight = summed(weight_sum, x, w)
                         log_lik += summed(mini_batch_step, x, w, batch_weight, reg_covar)
                         total += batch_weight
-                log_lik = log_lik / total
-                finite = tf.math.is_finite(log_lik)
-                stalled = tf.where(log_lik - previous < tol, stalled + 1, 0)
-                previous = log_lik
-                history = history.write(epoch, log_lik)
+                previous, stalled, finite = _end_of_epoch(log_lik / total, previous,
+                                                          stalled, tol)
+                history = history.write(epoch, previous)
                 epoch += 1
             return history.stack(), stalled, finite
 
@@ -301,13 +311,6 @@ class _Trainer:
         variables = self.variables
         optimizer = self.optimizer
 
-        def unpack(element):
-            if isinstance(element, tuple):
-                x, w = element
-                return tf.cast(x, dtype), tf.cast(w, dtype)
-            x = tf.cast(element, dtype)
-            return x, tf.ones([tf.shape(x)[0]], dtype)
-
         @tf.function
         def train_stream(dataset, full_batch, n_epochs, tol, previous, stalled, patience,
                          reg_covar):
@@ -320,7 +323,7 @@ class _Trainer:
                 if full_batch:
                     grads = tuple(tf.zeros_like(v) for v in variables)
                     for element in dataset:
-                        x, w = unpack(element)
+                        x, w = unpack_batch(element, dtype)
                         with tf.GradientTape() as tape:
                             value = _mean_log_likelihood_terms(x, w, variables, cov,
                                                                reg_covar)
@@ -332,7 +335,7 @@ class _Trainer:
                     optimizer.apply_gradients(zip([g / total for g in grads], variables))
                 else:
                     for element in dataset:
-                        x, w = unpack(element)
+                        x, w = unpack_batch(element, dtype)
                         with tf.GradientTape() as tape:
                             value = _mean_log_likelihood_terms(x, w, variables, cov,
                                                                reg_covar)
@@ -341,11 +344,9 @@ class _Trainer:
                                                       variables))
                         log_lik += value
                         total += tf.reduce_sum(w)
-                log_lik = log_lik / total
-                finite = tf.math.is_finite(log_lik)
-                stalled = tf.where(log_lik - previous < tol, stalled + 1, 0)
-                previous = log_lik
-                history = history.write(epoch, log_lik)
+                previous, stalled, finite = _end_of_epoch(log_lik / total, previous,
+                                                          stalled, tol)
+                history = history.write(epoch, previous)
                 epoch += 1
             return history.stack(), stalled, finite
 
@@ -419,8 +420,7 @@ class _Trainer:
                     lambda: full_batch_epoch(X, weight, total, batch, reg_covar),
                     lambda: mini_batch_epoch(X, weight, total, batch, reg_covar,
                                              epoch_seed, shuffle))
-                finite = tf.math.is_finite(log_lik)
-                stalled = tf.where(log_lik - previous < tol, stalled + 1, 0)
+                log_lik, stalled, finite = _end_of_epoch(log_lik, previous, stalled, tol)
                 return epoch + 1, log_lik, stalled, finite, history.write(epoch, log_lik)
 
             epoch, _, stalled, finite, history = tf.while_loop(
@@ -577,9 +577,7 @@ def _distributed_dataset(data, strategy, batch_rows, shuffle, seed):
     """``(rows, weights)`` batches of ``data`` distributed over ``strategy``."""
     tf = tensorflow()
     if isinstance(data, StreamData):
-        dataset = data.dataset
-        if not isinstance(dataset.element_spec, tuple):
-            dataset = dataset.map(lambda x: (x, tf.ones([tf.shape(x)[0]], x.dtype)))
+        dataset = weighted_pairs(data.dataset)
     else:
         dataset = tf.data.Dataset.from_tensor_slices((data.X, data.weight))
         if shuffle:
