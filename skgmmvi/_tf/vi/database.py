@@ -113,14 +113,14 @@ def offer_to_reservoir(state, x, log_density, seed):
     accepted = slot < tf.cast(size, tf.int64)
     slot = tf.where(accepted, tf.cast(slot, tf.int32), size)  # size = "nowhere"
     winner = tf.math.unsorted_segment_max(tf.range(n_new), slot, size + 1)[:size]
-    has = winner >= 0
-    padded_x = tf.concat([x, tf.zeros_like(state["cand_x"][:1])], axis=0)
-    padded_log_density = tf.concat([log_density, state["cand_log_density"][:1]], axis=0)
-    take = tf.where(has, winner, n_new)
+    # write only the slots that won a row, in place (O(rows offered), not O(size))
+    won = tf.where(winner >= 0)
+    take = tf.gather_nd(winner, won)
     out = dict(state)
-    out["cand_x"] = tf.where(has[:, None], tf.gather(padded_x, take), state["cand_x"])
-    out["cand_log_density"] = tf.where(has, tf.gather(padded_log_density, take),
-                                       state["cand_log_density"])
+    out["cand_x"] = tf.tensor_scatter_nd_update(state["cand_x"], tf.cast(won, tf.int32),
+                                                tf.gather(x, take))
+    out["cand_log_density"] = tf.tensor_scatter_nd_update(
+        state["cand_log_density"], tf.cast(won, tf.int32), tf.gather(log_density, take))
     out["cand_seen"] = state["cand_seen"] + tf.cast(n_new, tf.int64)
     return out
 

@@ -36,7 +36,9 @@ counts do not retrace.
 """
 
 import collections
+import functools
 import hashlib
+import inspect
 import pickle
 
 import numpy as np
@@ -190,6 +192,20 @@ class _Switch:
 #: reference draws its candidates from 100000 random database samples).
 RESERVOIR_SIZE = 100000
 
+
+
+def capacity_headroom(n_active):
+    """Free slots the host adds when the mixture runs out of room.
+
+    The compiled iteration works on every slot, active or not (its cost grows
+    with the capacity times the number of samples), and growing costs no retrace
+    (every dimension of the compiled signature is dynamic), only one copy of the
+    state. So the capacity grows in small steps, a quarter of the active
+    components and at least four slots, instead of doubling.
+    """
+    return max(4, n_active // 4)
+
+
 _CACHE = collections.OrderedDict()
 _CACHE_SIZE = 16
 
@@ -232,17 +248,25 @@ class Iteration:
 
     def propose(self, state, hyper):
         """New points to evaluate: ``(state, x, component)``."""
-        return self.sampler.propose(state, hyper, self._seeds(state, hyper)[0])
+        with tensorflow().name_scope("propose"):
+            return self.sampler.propose(state, hyper, self._seeds(state, hyper)[0])
 
     def finish(self, state, hyper, x, component, log_density, grad):
         """Everything after the target evaluation; returns ``(state, record)``."""
         tf = tensorflow()
-        state, batch = self.sampler.finish(state, hyper, x, component, log_density, grad)
-        state, estimates = self.estimator.estimate_and_update(state, hyper, batch)
-        state, stepsizes = self.component_stepsize.step(state, hyper, estimates)
-        state, _ = self.component_update.update(state, hyper, estimates, stepsizes)
-        state, weight_step = self.weight_stepsize.step(state, hyper, estimates)
-        state, _ = self.weight_update.update(state, hyper, estimates, weight_step)
+        # one name scope per module: profiles (tf.profiler) then attribute time to modules
+        with tf.name_scope("sample_selection"):
+            state, batch = self.sampler.finish(state, hyper, x, component, log_density, grad)
+        with tf.name_scope("ng_estimation"):
+            state, estimates = self.estimator.estimate_and_update(state, hyper, batch)
+        with tf.name_scope("component_stepsize"):
+            state, stepsizes = self.component_stepsize.step(state, hyper, estimates)
+        with tf.name_scope("component_update"):
+            state, _ = self.component_update.update(state, hyper, estimates, stepsizes)
+        with tf.name_scope("weight_stepsize"):
+            state, weight_step = self.weight_stepsize.step(state, hyper, estimates)
+        with tf.name_scope("weight_update"):
+            state, _ = self.weight_update.update(state, hyper, estimates, weight_step)
         state = dict(state)
         state["iteration"] = state["iteration"] + 1
 
@@ -250,8 +274,9 @@ class Iteration:
             state = self.component_stepsize.reset(state, hyper, slot_mask)
             return self.component_update.reset(state, hyper, slot_mask)
 
-        state = self.adaptation.adapt(state, hyper, estimates, self._seeds(state, hyper)[1],
-                                      reset)
+        with tf.name_scope("component_adaptation"):
+            state = self.adaptation.adapt(state, hyper, estimates,
+                                          self._seeds(state, hyper)[1], reset)
         state = dict(state)
         record = {
             "elbo": estimates["elbo"],
@@ -284,9 +309,26 @@ def target_parameters(target, dtype):
 
 
 def _target_log_density(target, x, params):
+    # The compiled iteration is traced without autograph (our modules use explicit
+    # tf.cond / tf.while_loop, and converting them all tripled the tracing time);
+    # a target's own code is converted, so Python control flow on tensors in a
+    # user's log_density keeps working.
     if hasattr(target, "_graph_parameters"):
-        return target._log_density_with(x, *params)
-    return target.log_density(x)
+        return _autograph(target._log_density_with)(x, *params)
+    return _autograph(target.log_density)(x)
+
+
+def _autograph(function):
+    """``function`` converted by autograph; unconverted, as ``tf.function`` does,
+    when its source is not available (e.g. defined in an interactive shell)."""
+    tf = tensorflow()
+    try:
+        if inspect.ismethod(function):  # to_graph returns the unbound function
+            return functools.partial(tf.autograph.to_graph(function.__func__),
+                                     function.__self__)
+        return tf.autograph.to_graph(function)
+    except Exception:  # ConversionError and source lookup errors
+        return function
 
 
 def target_values_and_grads(target, x, params):
@@ -325,7 +367,7 @@ def _compiled(kind, design, diagonal, dtype_name, target, state, hyper, params,
     if kind == "chunk":
         params_spec = tuple(_spec_like(p) for p in params)
 
-        @tf.function(input_signature=[state_spec, hyper_spec, params_spec,
+        @tf.function(autograph=False, input_signature=[state_spec, hyper_spec, params_spec,
                                       tf.TensorSpec([], tf.int32)])
         def function(state, hyper, params, n_iterations):
             records = {
@@ -341,11 +383,12 @@ def _compiled(kind, design, diagonal, dtype_name, target, state, hyper, params,
 
             def body(i, state, records, ok):
                 state, x, component = iteration.propose(state, hyper)
-                if needs_grad:
-                    value, grad = target_values_and_grads(target, x, params)
-                else:
-                    value = _target_log_density(target, x, params)
-                    grad = tf.zeros_like(x)
+                with tf.name_scope("target"):
+                    if needs_grad:
+                        value, grad = target_values_and_grads(target, x, params)
+                    else:
+                        value = _target_log_density(target, x, params)
+                        grad = tf.zeros_like(x)
                 state, record = iteration.finish(state, hyper, x, component,
                                                  tf.cast(value, dtype), tf.cast(grad, dtype))
                 records = {k: records[k].write(i, record[k]) for k in records}
@@ -356,12 +399,13 @@ def _compiled(kind, design, diagonal, dtype_name, target, state, hyper, params,
             return state, {k: v.stack() for k, v in records.items()}
 
     elif kind == "propose":
-        @tf.function(input_signature=[state_spec, hyper_spec])
+        @tf.function(autograph=False, input_signature=[state_spec, hyper_spec])
         def function(state, hyper):
             return iteration.propose(state, hyper)
 
     elif kind == "finish":
-        @tf.function(input_signature=[state_spec, hyper_spec, tf.TensorSpec([None, None], dtype),
+        @tf.function(autograph=False,
+                     input_signature=[state_spec, hyper_spec, tf.TensorSpec([None, None], dtype),
                                       tf.TensorSpec([None], tf.int32),
                                       tf.TensorSpec([None], dtype),
                                       tf.TensorSpec([None, None], dtype)])
@@ -371,7 +415,8 @@ def _compiled(kind, design, diagonal, dtype_name, target, state, hyper, params,
     elif kind == "target":
         params_spec = tuple(_spec_like(p) for p in params)
 
-        @tf.function(input_signature=[tf.TensorSpec([None, None], dtype), params_spec])
+        @tf.function(autograph=False,
+                     input_signature=[tf.TensorSpec([None, None], dtype), params_spec])
         def function(x, params):
             return tf.cast(_target_log_density(target, x, params), dtype)
 
@@ -407,7 +452,8 @@ class VariationalRun:
     """The state of one fit and the loop over iterations (numpy in, numpy out).
 
     Lives only during ``fit``. Holds the state as tensors between compiled
-    calls; grows the component capacity (doubling, up to ``max_components``) and
+    calls; grows the component capacity (by :func:`capacity_headroom`, up to
+    ``max_components``) and
     the sample database between calls when an addition could find no free slot.
 
     Parameters
@@ -549,7 +595,7 @@ class VariationalRun:
             return remaining
         n_active = self.n_active()
         if self.capacity - n_active < 2 and self.capacity < self.max_components:
-            self._grow(min(self.max_components, max(2 * self.capacity, n_active + 2)))
+            self._grow(min(self.max_components, n_active + capacity_headroom(n_active)))
         free = self.capacity - n_active
         if self.capacity >= self.max_components or free <= 0:
             return remaining
