@@ -475,6 +475,21 @@ def test_logistic_label_coding():
     close(far, ref_logistic(1e4 * w, X, 2.0 * y01 - 1, 10.0))
 
 
+def test_logistic_gradient_matches_the_closed_form_also_at_large_margins():
+    # d/dw log p~ = -w / s^2 + sum_i sigmoid(-m_i) t_i x_i, with m_i = t_i x_i . w
+    rng = np.random.RandomState(1)
+    X = rng.standard_normal((40, 3))
+    t = 2.0 * rng.randint(2, size=40) - 1.0
+    target = T.LogisticRegressionPosterior(X, t, prior_scale=3.0)
+    for scale in (1.0, 1e3):  # at 1e3 the margins reach thousands
+        w = scale * rng.standard_normal((5, 3))
+        margins = w @ X.T * t[None, :]
+        expected = -w / 9.0 + special.expit(-margins) @ (t[:, None] * X)
+        _, grad = target.log_density_and_grad(w)
+        assert np.all(np.isfinite(grad))
+        close(grad, expected, rtol=1e-12)
+
+
 def test_logistic_prior_sample():
     t = TARGETS["logistic"]
     draws = t.prior_sample(50_000, random_state=0)

@@ -66,10 +66,9 @@ class LogisticRegressionPosterior(Target):
         tf = tf_module()
         dtype = x.dtype
         d = self.n_features
-        # Rows t_i x_i, so that the margins are (t * X) w.
-        signed = tf.constant(self.signs[:, None] * self.X, dtype=dtype)
-        margins = tf.matmul(x, signed, transpose_b=True)  # (n, n_samples)
-        log_lik = tf.reduce_sum(tf.math.log_sigmoid(margins), axis=1)
+        # Rows -t_i x_i: the negated margins are x @ negated^T.
+        negated = tf.constant(-self.signs[:, None] * self.X, dtype=dtype)
+        log_lik = _sum_log_sigmoid(x, negated)
         const = -d * (math.log(self.prior_scale) + 0.5 * LOG_2PI)
         log_prior = (tf.constant(const, dtype=dtype)
                      - tf.reduce_sum(tf.square(x), axis=1)
@@ -128,3 +127,28 @@ def breast_cancer_posterior(prior_scale=10.0):
     """
     X, y = breast_cancer_design()
     return LogisticRegressionPosterior(X, y, prior_scale=prior_scale)
+
+
+def _sum_log_sigmoid(x, negated):
+    """``sum_i log sigmoid(t_i x_i . w)`` for each row ``w`` of ``x``, with its gradient.
+
+    ``log sigmoid(m) = -softplus(-m)`` and its derivative ``sigmoid(-m)`` is
+    ``exp(-m - softplus(-m))``, so value and gradient share one softplus of the
+    (n, n_samples) negated margins: three elementwise passes over that matrix
+    where automatic differentiation of ``tf.math.log_sigmoid`` takes eight (the
+    target evaluation dominates a VI iteration on this problem).
+    """
+    tf = tf_module()
+
+    @tf.custom_gradient
+    def value(x):
+        negated_margins = tf.matmul(x, negated, transpose_b=True)
+        softplus = tf.math.softplus(negated_margins)
+
+        def gradient(upstream):
+            sigmoid = tf.exp(negated_margins - softplus)  # sigmoid(-margin)
+            return -upstream[:, None] * tf.matmul(sigmoid, negated)
+
+        return -tf.reduce_sum(softplus, axis=1), gradient
+
+    return value(x)

@@ -55,8 +55,13 @@ def resize_database(state, capacity):
     return new
 
 
-def add_samples(state, x, log_density, grad, generator, iteration):
-    """Write rows into the ring buffer (the newest overwrite the oldest)."""
+def add_samples(state, x, log_density, grad, generator, iteration, reusable=True):
+    """Write rows into the ring buffer (the newest overwrite the oldest).
+
+    With ``reusable=False`` (no sample re-use: rows serve only as candidate
+    locations for new components) the gradients, generators and iterations are
+    not written, which saves copying those columns every iteration.
+    """
     tf = tensorflow()
     capacity = tf.shape(state["db_x"])[0]
     n_new = tf.shape(x)[0]
@@ -70,11 +75,12 @@ def add_samples(state, x, log_density, grad, generator, iteration):
     out["db_x"] = tf.tensor_scatter_nd_update(state["db_x"], index, x)
     out["db_log_density"] = tf.tensor_scatter_nd_update(state["db_log_density"], index,
                                                         log_density)
-    out["db_grad"] = tf.tensor_scatter_nd_update(state["db_grad"], index, grad)
-    out["db_generator"] = tf.tensor_scatter_nd_update(state["db_generator"], index,
-                                                      generator)
-    out["db_iteration"] = tf.tensor_scatter_nd_update(
-        state["db_iteration"], index, tf.fill(tf.shape(generator), iteration))
+    if reusable:
+        out["db_grad"] = tf.tensor_scatter_nd_update(state["db_grad"], index, grad)
+        out["db_generator"] = tf.tensor_scatter_nd_update(state["db_generator"], index,
+                                                          generator)
+        out["db_iteration"] = tf.tensor_scatter_nd_update(
+            state["db_iteration"], index, tf.fill(tf.shape(generator), iteration))
     out["db_written"] = (state["db_written"] + n_new) % capacity
     out["db_filled"] = tf.minimum(state["db_filled"] + n_new, capacity)
     return out

@@ -97,9 +97,9 @@ def evaluate(state, x):
     """Log-densities of rows under every component and under the mixture.
 
     The whitened differences ``z_nk = P_k^T (x_n - mu_k)`` of all components come
-    from ONE matrix product ``(x - c) @ [P_1 ... P_K]`` (minus ``P_k^T (mu_k - c)``,
-    with ``c`` the mixture mean), not from a batch of small products over a
-    (K, N, D) array of differences.
+    from ONE matrix product ``[x - c, 1] @ [[P_1 ... P_K], [-o_1 ... -o_K]]``
+    (``o_k = P_k^T (mu_k - c)``, ``c`` the mixture mean), not from a batch of
+    small products over a (K, N, D) array of differences.
 
     Returns
     -------
@@ -121,8 +121,12 @@ def evaluate(state, x):
     stacked = tf.reshape(tf.transpose(prec_chol, [1, 0, 2]),
                          tf.stack([n_features, capacity * n_features]))
     offsets = tf.linalg.matvec(prec_chol, means - center, adjoint_a=True)  # (K, D)
-    whitened = tf.reshape(tf.linalg.matmul(x - center, stacked),
-                          tf.stack([-1, capacity, n_features])) - offsets[None]
+    # [x - c, 1] @ [[P_1 ... P_K], [-o_1 ... -o_K]]: the offsets ride in the product
+    # (one more inner row) instead of a separate pass over the (N, K, D) result
+    augmented = tf.concat([x - center, tf.ones_like(x[:, :1])], axis=1)
+    stacked = tf.concat([stacked, -tf.reshape(offsets, tf.stack([1, -1]))], axis=0)
+    whitened = tf.reshape(tf.linalg.matmul(augmented, stacked),
+                          tf.stack([-1, capacity, n_features]))
     d = tf.cast(n_features, x.dtype)
     component_log_density = tf.transpose(
         -0.5 * tf.reduce_sum(tf.square(whitened), axis=2)

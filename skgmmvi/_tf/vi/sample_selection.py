@@ -154,7 +154,7 @@ class ComponentSampleSelection:
         else:
             generator = component
         state = database.add_samples(state, x_new, log_density, grad, generator,
-                                     state["iteration"])
+                                     state["iteration"], reusable=self.reuse)
         reservoir_seed = tf.random.experimental.stateless_fold_in(
             tf.random.experimental.stateless_fold_in(hyper["seed"], state["iteration"]), 2)
         state = database.offer_to_reservoir(state, x_new, log_density, reservoir_seed)
