@@ -119,7 +119,8 @@ def offer_to_reservoir(state, x, log_density, seed):
     accepted = slot < tf.cast(size, tf.int64)
     slot = tf.where(accepted, tf.cast(slot, tf.int32), size)  # size = "nowhere"
     winner = tf.math.unsorted_segment_max(tf.range(n_new), slot, size + 1)[:size]
-    # write only the slots that won a row, in place (O(rows offered), not O(size))
+    # scatter only the slots that won a row (no gather and select over the whole
+    # reservoir; inside the compiled loop the scatter still copies the buffer once)
     won = tf.where(winner >= 0)
     take = tf.gather_nd(winner, won)
     out = dict(state)

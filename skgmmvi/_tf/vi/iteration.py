@@ -193,7 +193,6 @@ class _Switch:
 RESERVOIR_SIZE = 100000
 
 
-
 def capacity_headroom(n_active):
     """Free slots the host adds when the mixture runs out of room.
 
