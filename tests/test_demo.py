@@ -18,8 +18,9 @@ def test_demo_runs_and_reports(tmp_path):
     assert "Warning" not in result.stderr, result.stderr
     out = result.stdout
     for heading in ("1. Synthetic 2-D data", "2. The same data by gradient maximum",
-                    "3. Iris", "4. Picture"):
+                    "3. Iris", "4. Variational inference", "5. Picture"):
         assert heading in out
+    assert "modes found" in out and "6 of 6" in out
     assert "mean log-likelihood" in out and "MLEGaussianMixture, full batch" in out
     if importlib.util.find_spec("matplotlib") is not None:
         assert (tmp_path / "demo_density.png").stat().st_size > 10_000
