@@ -27,6 +27,26 @@ from . import database, gaussians, mixture
 GENERATOR_BLOCKS_PER_RATIO = 10
 
 
+
+def draw_per_component(state, counts, seed):
+    """``counts[k]`` fresh samples of every component k, as one batched draw.
+
+    Returns ``(x, component)``: the samples as rows, component by component, and
+    the slot that drew each row.
+    """
+    tf = tensorflow()
+    capacity = tf.shape(state["means"])[0]
+    n_features = tf.shape(state["means"])[1]
+    n_most = tf.reduce_max(counts)
+    noise = tf.random.stateless_normal(
+        tf.stack([capacity, n_most, n_features]), seed, dtype=state["means"].dtype)
+    draws = gaussians.sample(state["means"], state["prec_chol"], noise)
+    keep = tf.range(n_most)[None, :] < counts[:, None]
+    component = tf.boolean_mask(
+        tf.broadcast_to(tf.range(capacity)[:, None], tf.shape(keep)), keep)
+    return tf.boolean_mask(draws, keep), component
+
+
 class ComponentSampleSelection:
     """VIPS-style selection: samples per component, re-using the newest ones.
 
@@ -126,18 +146,7 @@ class ComponentSampleSelection:
             ess = tf.cast(tf.floor(self._effective_sample_sizes(state, hyper)), tf.int32)
             counts = tf.where(state["active"], tf.maximum(1, n_desired - ess), 0)
             state, _ = self._write_generators(state)
-        capacity = tf.shape(state["means"])[0]
-        n_features = tf.shape(state["means"])[1]
-        dtype = state["means"].dtype
-        n_most = tf.reduce_max(counts)
-        noise = tf.random.stateless_normal(
-            tf.stack([capacity, n_most, n_features]), seed, dtype=dtype)
-        draws = gaussians.sample(state["means"], state["prec_chol"], noise)
-        keep = tf.range(n_most)[None, :] < counts[:, None]
-        x_new = tf.boolean_mask(draws, keep)
-        component = tf.boolean_mask(
-            tf.broadcast_to(tf.range(capacity)[:, None], tf.shape(keep)), keep)
-        return state, x_new, component
+        return (state,) + draw_per_component(state, counts, seed)
 
     def finish(self, state, hyper, x_new, component, log_density, grad):
         tf = tensorflow()
@@ -232,22 +241,12 @@ class MixtureSampleSelection(ComponentSampleSelection):
             n_new = tf.maximum(1, n_new - ess)
             state, _ = self._write_generators(state)
         capacity = tf.shape(state["means"])[0]
-        n_features = tf.shape(state["means"])[1]
-        dtype = state["means"].dtype
         seed_choice = tf.random.experimental.stateless_fold_in(seed, 1)
         chosen = tf.random.stateless_categorical(
             mixture.masked_log_weights(state)[None, :], n_new, seed_choice,
             dtype=tf.int32)[0]
         counts = tf.math.bincount(chosen, minlength=capacity, maxlength=capacity)
-        n_most = tf.reduce_max(counts)
-        noise = tf.random.stateless_normal(
-            tf.stack([capacity, n_most, n_features]), seed, dtype=dtype)
-        draws = gaussians.sample(state["means"], state["prec_chol"], noise)
-        keep = tf.range(n_most)[None, :] < counts[:, None]
-        x_new = tf.boolean_mask(draws, keep)
-        component = tf.boolean_mask(
-            tf.broadcast_to(tf.range(capacity)[:, None], tf.shape(keep)), keep)
-        return state, x_new, component
+        return (state,) + draw_per_component(state, counts, seed)
 
     def finish(self, state, hyper, x_new, component, log_density, grad):
         state, batch = super().finish(state, hyper, x_new, component, log_density, grad)
