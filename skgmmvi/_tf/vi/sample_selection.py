@@ -105,17 +105,23 @@ class ComponentSampleSelection:
         return tf.reduce_logsumexp(tf.gather(log_weights, index)[:, None] + log_density,
                                    axis=0)
 
+    def _reusable_rows(self, state, hyper):
+        """The database rows an iteration would re-use (valid ones only) and the
+        log-density of the mixture of their generators: ``(x, log_background)``."""
+        tf = tensorflow()
+        n_active = tf.reduce_sum(tf.cast(state["active"], tf.int32))
+        rows = self._window(state, hyper["n_reused_per_component"] * n_active)
+        valid = tf.math.is_finite(tf.gather(state["db_log_density"], rows))
+        rows = tf.boolean_mask(rows, valid)
+        x = tf.gather(state["db_x"], rows)
+        generator = tf.gather(state["db_generator"], rows)
+        return x, self._log_background(state, x, generator,
+                                       tf.ones_like(generator, tf.bool))
+
     def _effective_sample_sizes(self, state, hyper):
         tf = tensorflow()
         dtype = state["means"].dtype
-        n_active = tf.reduce_sum(tf.cast(state["active"], tf.int32))
-        rows = self._window(state, hyper["n_reused_per_component"] * n_active)
-        x = tf.gather(state["db_x"], rows)
-        valid = tf.math.is_finite(tf.gather(state["db_log_density"], rows))
-        x, generator = tf.boolean_mask(x, valid), tf.boolean_mask(
-            tf.gather(state["db_generator"], rows), valid)
-        log_background = self._log_background(state, x, generator,
-                                              tf.ones_like(generator, tf.bool))
+        x, log_background = self._reusable_rows(state, hyper)
         component_log_density, _ = gaussians.log_densities(x, state["means"],
                                                            state["prec_chol"])
         log_w = component_log_density - log_background[None, :]
@@ -217,14 +223,7 @@ class MixtureSampleSelection(ComponentSampleSelection):
 
     def _mixture_ess(self, state, hyper):
         tf = tensorflow()
-        n_active = tf.reduce_sum(tf.cast(state["active"], tf.int32))
-        rows = self._window(state, hyper["n_reused_per_component"] * n_active)
-        x = tf.gather(state["db_x"], rows)
-        valid = tf.math.is_finite(tf.gather(state["db_log_density"], rows))
-        x, generator = tf.boolean_mask(x, valid), tf.boolean_mask(
-            tf.gather(state["db_generator"], rows), valid)
-        log_background = self._log_background(state, x, generator,
-                                              tf.ones_like(generator, tf.bool))
+        x, log_background = self._reusable_rows(state, hyper)
         _, log_q, _, _ = mixture.evaluate(state, x)
         log_w = log_q - log_background
         log_w = log_w - tf.reduce_logsumexp(log_w)
