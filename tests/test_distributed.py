@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = os.path.join(REPO_ROOT, "tests", "scripts")
 
@@ -19,6 +21,7 @@ def run_script(name, *args, timeout=300):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_over_two_cpus_equals_single_device():
     report = run_script("mirrored_fit.py")
     assert report.pop("n_replicas") == 2
@@ -36,6 +39,7 @@ def free_ports(count):
     return ports
 
 
+@pytest.mark.slow
 def test_multi_worker_strategy_over_two_processes_equals_single_device():
     ports = [str(p) for p in free_ports(2)]
     env = dict(os.environ, PYTHONPATH=REPO_ROOT + os.pathsep + os.environ.get(

@@ -47,12 +47,14 @@ def sphinx(builder, out, gallery):
     return result
 
 
+@pytest.mark.slow
 def test_doctests_pass(tmp_path):
     sphinx("doctest", tmp_path, gallery="none")
     report = (tmp_path / "doctest" / "output.txt").read_text()
     assert "0 failures in tests" in report, report[-3000:]
 
 
+@pytest.mark.slow
 def test_html_builds_with_gallery(tmp_path):
     gallery = os.environ.get("SKGMMVI_GALLERY") or r"/plot_"
     sphinx("html", tmp_path, gallery=gallery)

@@ -34,6 +34,7 @@ def switched():
         yield
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("covariance_type", ["full", "diag"])
 @pytest.mark.parametrize("code", CODE_WORDS)
 def test_every_code_word_runs_three_iterations(switched, code, covariance_type):
