@@ -251,9 +251,9 @@ def check_target(target, x, dtype_name, needs_grad, params=()):
                         + MIXED_DTYPES.format(name=_name(target), dtype=dtype_name)
                         .split(": ", 1)[1])
     _check_shape(target, "values", value.shape, x.shape, "log_density")
+    _check_traced(target, dtype_name, needs_grad, params)  # numpy on symbolic tensors
     if needs_grad and np.any(np.isfinite(value.numpy())):  # else the loop says "all NaN"
         _check_gradient_path(target, x_t, params_t, value, grad)
-    _check_traced(target, dtype_name, needs_grad, params)
 
 
 def _check_gradient_path(target, x, params, value, grad):
