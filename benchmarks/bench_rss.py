@@ -35,16 +35,9 @@ import subprocess
 import sys
 import time
 
+from bench_memory import current_rss_mib  # benchmarks/ is the script's folder
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def rss_mib():
-    """Resident set size of this process in MiB."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 def shape_of(i):
@@ -89,7 +82,7 @@ def child(mode, n_fits, every, max_iter):
                              n_samples_per_component=50, random_state=seed).fit()
         seconds = time.perf_counter() - tic
         if i == 0 or (i + 1) % every == 0 or i == n_fits - 1:
-            print(json.dumps({"fit": i + 1, "rss": rss_mib(), "seconds": seconds,
+            print(json.dumps({"fit": i + 1, "rss": current_rss_mib(), "seconds": seconds,
                               "elapsed": time.perf_counter() - start}), flush=True)
 
 

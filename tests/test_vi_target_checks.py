@@ -379,3 +379,19 @@ def test_fits_over_seeds_and_sizes_reuse_the_compiled_iteration():
     for seed, n_features, n_modes in [(1, 3, 2), (2, 2, 4), (3, 4, 3)]:
         fit(seed, n_features, n_modes)
     assert chunks[0].experimental_get_tracing_count() == traces
+
+
+class ShiftedGaussian(GaussianTarget):
+    """A subclass of a bundled target that changes its density: its own
+    log_density must be what is fitted, not the inherited hook."""
+
+    def log_density(self, x):
+        return super().log_density(x - tf.constant(2.0, x.dtype))
+
+
+def test_a_subclass_overriding_log_density_is_not_served_by_the_inherited_hook():
+    assert type(ShiftedGaussian(np.zeros(2), np.eye(2))).parameters_hook() is None
+    vi = VariationalGMMTarget(ShiftedGaussian(np.zeros(2), np.eye(2)), max_iter=60,
+                              adaptive_components=False, n_samples_per_component=50,
+                              init_scale=1.0, random_state=0).fit()
+    np.testing.assert_allclose(vi.means_[0], [2.0, 2.0], atol=0.1)

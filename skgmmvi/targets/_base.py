@@ -30,10 +30,19 @@ HOOK_NAMES = (("graph_parameters", "log_density_with"),
               ("_graph_parameters", "_log_density_with"))
 
 
+def _definer(cls, name):
+    """The class below :class:`Target` in ``cls``'s MRO that defines ``name``, or None."""
+    for klass in cls.__mro__:
+        if klass is Target:
+            return None
+        if name in vars(klass):
+            return klass
+    return None
+
+
 def _overrides(cls, name):
     """Whether ``cls`` defines ``name`` somewhere below :class:`Target`."""
-    return any(name in vars(klass) for klass in cls.__mro__ if klass is not Target
-               and issubclass(klass, Target))
+    return _definer(cls, name) is not None
 
 
 class Target(abc.ABC):
@@ -66,7 +75,7 @@ class Target(abc.ABC):
     uses_tensorflow = True
 
     def __new__(cls, *args, **kwargs):
-        if not (_overrides(cls, "log_density") or cls.parameters_hook() is not None
+        if not (_overrides(cls, "log_density") or cls._defined_hook() is not None
                 or (not cls.uses_tensorflow and _overrides(cls, "log_density_and_grad"))):
             raise TypeError(
                 f"Can't instantiate {cls.__name__}: a Target must define its density. "
@@ -80,7 +89,10 @@ class Target(abc.ABC):
     @classmethod
     def parameters_hook(cls):
         """The class's one-trace hook: ``(parameters method name, static density
-        function)``, or None when the class does not define the hook.
+        function)``, or None when the class does not define the hook, or when
+        it overrides ``log_density`` below the class that defines the hook's
+        density (a subclass that changes the density of a bundled target is
+        then evaluated through its own ``log_density``).
 
         Raises
         ------
@@ -89,6 +101,18 @@ class Target(abc.ABC):
             method of ``self`` could read instance attributes that the shared
             compiled graph would then freeze).
         """
+        hook = cls._defined_hook()
+        if hook is None:
+            return None
+        density_class = _definer(cls, "log_density")
+        if density_class is not None and not issubclass(_definer(cls, hook[2]),
+                                                        density_class):
+            return None
+        return hook[:2]
+
+    @classmethod
+    def _defined_hook(cls):
+        """``(parameters name, static function, function name)`` or None."""
         for parameters_name, function_name in HOOK_NAMES:
             if not _overrides(cls, parameters_name):
                 continue
@@ -99,7 +123,7 @@ class Target(abc.ABC):
                     f"{function_name} is not a @staticmethod. Write it as "
                     f"@staticmethod {function_name}(x, *parameters) that uses only its "
                     "arguments: one compiled graph serves every instance of the class.")
-            return parameters_name, function.__func__
+            return parameters_name, function.__func__, function_name
         return None
 
     def graph_parameters(self):
@@ -156,13 +180,13 @@ class Target(abc.ABC):
         tf.Tensor of shape (n,)
             ``log p~(x_i)`` for each row, up to one additive constant.
         """
-        hook = type(self).parameters_hook()
+        hook = type(self)._defined_hook()
         if hook is None:
             raise NotImplementedError(
                 f"{type(self).__name__} does not define log_density(x) in TensorFlow; "
                 "override it, or set uses_tensorflow = False and override "
                 "log_density_and_grad(x) in numpy.")
-        parameters_name, function = hook
+        parameters_name, function, _ = hook
         return function(x, *getattr(self, parameters_name)())
 
     def log_density_and_grad(self, x):
@@ -189,7 +213,8 @@ class Target(abc.ABC):
         with tf.GradientTape() as tape:
             tape.watch(x)
             value = self.log_density(x)
-        return value.numpy(), tape.gradient(value, x).numpy()
+        grad = tape.gradient(value, x)
+        return value.numpy(), (None if grad is None else grad.numpy())
 
     def check_n_features(self, n_features):
         """Raise a ValueError when ``n_features`` does not fit this target."""
