@@ -43,8 +43,8 @@ from .._runtime import device_name, tensorflow, tf_dtype
 from . import adaptation, component_stepsize, component_update, database, mixture
 from . import ng_estimation, sample_selection, weight_stepsize, weight_update
 from .target_adapter import (check_rows, check_target, numpy_values_and_grads,
-                             target_key, target_log_density, target_parameters,
-                             target_values_and_grads)
+                             parameter_signature, target_key, target_log_density,
+                             target_parameters, target_values_and_grads)
 
 #: Module -> option name -> class, in the order of the letters of the code word
 #: (see :data:`CODE_LETTERS`); the position of an option is its integer code in
@@ -295,8 +295,8 @@ def _spec_like(value):
 
 def _compiled(kind, design, diagonal, dtype_name, target, state, hyper, params,
               reuse=False):
-    key = (kind, design, diagonal, reuse, dtype_name,
-           target_key(target, params) if target is not None else None)
+    key = (kind, design, diagonal, reuse, dtype_name, parameter_signature(params),
+           target_key(target) if target is not None else None)
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key][0]
@@ -380,7 +380,8 @@ class TargetEvaluator:
     def __call__(self, x):
         x = np.asarray(x, self.dtype)
         if not getattr(self.target, "uses_tensorflow", True):
-            return np.asarray(self.target.log_density_and_grad(x)[0], np.float64)
+            values = numpy_values_and_grads(self.target, x, self.dtype, needs_grad=False)[0]
+            return values.astype(np.float64)
         tf = tensorflow()
         params = target_parameters(self.target, self.dtype)
         function = _compiled("target", None, None, self.dtype_name, self.target, {}, {},

@@ -20,6 +20,7 @@ import functools
 import hashlib
 import inspect
 import pickle
+import threading
 
 import numpy as np
 
@@ -33,6 +34,7 @@ CHECK_STEP = 1e-3
 #: Target keys whose traced evaluation was already checked (bounded, oldest dropped).
 _TRACE_CHECKED = collections.OrderedDict()
 _TRACE_CHECKED_SIZE = 64
+_TRACE_CHECKED_LOCK = threading.Lock()
 
 NO_GRADIENT = (
     "{name}.log_density has no gradient path to x (the gradient is {what}), but the "
@@ -40,6 +42,10 @@ NO_GRADIENT = (
     "gradients. This happens with tf.numpy_function, tf.stop_gradient or a cast to an "
     "integer type. Write the density in TensorFlow ops, or use ng_estimation='more', "
     "which needs no gradients.")
+NUMPY_NO_GRADIENT = (
+    "{name}.log_density_and_grad returned no gradient (None); Stein estimates "
+    "(ng_estimation='stein') need target gradients. Return the gradient, shape (n, D), "
+    "or use ng_estimation='more', which needs no gradients.")
 NUMPY_ON_SYMBOLIC = (
     "{name}.log_density calls numpy (or .numpy()) on the symbolic tensor x: inside the "
     "compiled iteration x has no values yet. Write the density with TensorFlow ops, or "
@@ -59,21 +65,22 @@ def _hook(target):
     return hook() if hook is not None else None
 
 
-def _signature(params):
+def parameter_signature(params):
+    """Rank and kind of each array a target passes in: part of a compiled
+    function's key, since its input signature fixes them."""
     return tuple((np.ndim(p), np.asarray(p).dtype.kind) for p in params)
 
 
-def target_key(target, params=()):
+def target_key(target):
     """What identifies a target's traced graph.
 
     For a class with the one-trace hook (``graph_parameters`` and
-    ``log_density_with``): the class and the rank and kind of each array of
-    ``params``, so that every instance shares one graph. Otherwise the pickled
+    ``log_density_with``): the class, so that every instance shares one graph
+    (with :func:`parameter_signature` of its arrays). Otherwise the pickled
     target (or, unpicklable, the object itself).
     """
     if _hook(target) is not None:
-        return ("class", type(target).__module__, _signature(params),
-                type(target).__qualname__)
+        return ("class", type(target).__module__, type(target).__qualname__)
     try:
         return ("pickle", hashlib.sha1(pickle.dumps(target)).hexdigest())
     except Exception:  # unpicklable user target: one graph per object
@@ -179,7 +186,7 @@ def numpy_values_and_grads(target, x, dtype, needs_grad):
     _check_shape(target, "values", value.shape, x.shape, "log_density_and_grad")
     if grad is None:
         if needs_grad:
-            raise ValueError(NO_GRADIENT.format(name=_name(target), what="None"))
+            raise ValueError(NUMPY_NO_GRADIENT.format(name=_name(target)))
         grad = np.zeros(x.shape, dtype)
     grad = np.asarray(grad)
     _check_kind(target, "a gradient", grad.dtype, "log_density_and_grad")
@@ -276,10 +283,11 @@ def _check_gradient_path(target, x, params, value, grad):
 
 def _check_traced(target, dtype_name, needs_grad, params):
     """Trace the target alone as the compiled loop will (once per graph key)."""
-    key = (target_key(target, params), dtype_name, needs_grad)
-    if key in _TRACE_CHECKED:
-        _TRACE_CHECKED.move_to_end(key)
-        return
+    key = (parameter_signature(params), target_key(target), dtype_name, needs_grad)
+    with _TRACE_CHECKED_LOCK:
+        if _TRACE_CHECKED.pop(key, False):
+            _TRACE_CHECKED[key] = True  # most recently used
+            return
     tf = tensorflow()
     dtype = tf_dtype(dtype_name)
     params_spec = tuple(tf.TensorSpec([None] * np.ndim(p), tf.as_dtype(np.asarray(p).dtype))
@@ -288,9 +296,10 @@ def _check_traced(target, dtype_name, needs_grad, params):
     function = tf.function(lambda x, params: evaluate(target, x, params), autograph=False,
                            input_signature=[tf.TensorSpec([None, None], dtype), params_spec])
     _run_explained(target, dtype_name, function.get_concrete_function)
-    _TRACE_CHECKED[key] = True
-    while len(_TRACE_CHECKED) > _TRACE_CHECKED_SIZE:
-        _TRACE_CHECKED.popitem(last=False)
+    with _TRACE_CHECKED_LOCK:
+        _TRACE_CHECKED[key] = True
+        while len(_TRACE_CHECKED) > _TRACE_CHECKED_SIZE:
+            _TRACE_CHECKED.popitem(last=False)
 
 
 # ------------------------------------------------- what the estimator checks
