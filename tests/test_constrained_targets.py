@@ -49,35 +49,36 @@ class GammaDensity(Target):
         return math.lgamma(self.shape) - self.shape * math.log(self.rate)
 
 
-class NumpyLogNormal(Target):
-    """Unnormalised log-normal LN(mu, sigma^2) in numpy, with its gradient."""
+class NumpyDensityOnInterval(Target):
+    """A 1-D numpy density on ``(low, high)``, ``-inf`` outside, with its gradient."""
     n_features = 1
     uses_tensorflow = False
+    low, high, inside_point = 0.0, np.inf, 0.5
+
+    def log_density_and_grad(self, x):
+        x0 = x[:, 0]
+        inside = (x0 > self.low) & (x0 < self.high)
+        value, grad = self.inside_value_and_grad(np.where(inside, x0, self.inside_point))
+        return np.where(inside, value, -np.inf), grad[:, None]
+
+
+class NumpyLogNormal(NumpyDensityOnInterval):
+    """Unnormalised log-normal LN(mu, sigma^2)."""
     mu, sigma = 0.5, 0.4
 
-    def log_density_and_grad(self, x):
-        x0 = x[:, 0]
-        inside = x0 > 0
-        log_x = np.log(np.where(inside, x0, 1.0))
-        z = (log_x - self.mu) / self.sigma
-        value = np.where(inside, -log_x - 0.5 * z * z, -np.inf)
-        grad = (-1.0 - z / self.sigma) / np.where(inside, x0, 1.0)
-        return value, grad[:, None]
+    def inside_value_and_grad(self, x):
+        z = (np.log(x) - self.mu) / self.sigma
+        return -np.log(x) - 0.5 * z * z, (-1.0 - z / self.sigma) / x
 
 
-class NumpyBeta(Target):
-    """Unnormalised Beta(a, b) on (0, 1) in numpy, with its gradient."""
-    n_features = 1
-    uses_tensorflow = False
+class NumpyBeta(NumpyDensityOnInterval):
+    """Unnormalised Beta(a, b) on (0, 1)."""
+    high = 1.0
     a, b = 2.0, 5.0
 
-    def log_density_and_grad(self, x):
-        x0 = x[:, 0]
-        inside = (x0 > 0) & (x0 < 1)
-        safe = np.where(inside, x0, 0.5)
-        value = (self.a - 1) * np.log(safe) + (self.b - 1) * np.log1p(-safe)
-        grad = (self.a - 1) / safe - (self.b - 1) / (1 - safe)
-        return np.where(inside, value, -np.inf), grad[:, None]
+    def inside_value_and_grad(self, x):
+        value = (self.a - 1) * np.log(x) + (self.b - 1) * np.log1p(-x)
+        return value, (self.a - 1) / x - (self.b - 1) / (1 - x)
 
 
 def importance_moments(vi, wrapped, n_samples=200_000):
