@@ -13,6 +13,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _checks
 from ._inference import FittedMixtureMixin
+from ._tf.vi.target_adapter import (check_is_target, warn_if_outside_support,
+                                    warn_undefined_values)
 from .targets import KernelDensityTarget, Target
 
 #: Candidate-score thresholds the add heuristic cycles through (VIPS).
@@ -247,7 +249,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "target": [Target, None],
+        "target": [Target, None, callable],  # a plain function: a clear TypeError in fit
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "algorithm": [str],
         **{name: [StrOptions(choices), None] for name, choices in MODULE_CHOICES.items()},
@@ -470,8 +472,11 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self.n_iter_ = len(history)
         self.n_target_evaluations_ = int(n_evaluations)
         self.n_components_ = int(self.weights_.shape[0])
+        if self.max_iter > 0:
+            warn_if_outside_support(self)
 
     def _resolve_target(self, X):
+        check_is_target(self.target)
         if self.target is None:
             if X is None:
                 raise ValueError(
@@ -636,8 +641,14 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
     def elbo(self, n_samples=10000, random_state=None):
         """Monte-Carlo estimate of the ELBO of the fitted mixture.
 
-        ``E_q[log p~(x) - beta log q(x)]`` over ``n_samples`` fresh samples of q;
-        samples where the target is not finite are left out.
+        ``E_q[log p~(x) - beta log q(x)]`` over ``n_samples`` fresh samples of q.
+
+        It is ``-inf`` when some sample of q falls where ``log p~ = -inf``
+        (outside the target's support): q then puts mass where the target has
+        none, and ``KL(q || p)`` is infinite. Fit such a target in unconstrained
+        coordinates (:class:`~skgmmvi.targets.TransformedTarget`). Samples where
+        the target is NaN or ``+inf`` (undefined) are left out, with a
+        RuntimeWarning that counts them.
 
         Parameters
         ----------
@@ -650,17 +661,22 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         float
         """
         log_p, log_q = self._log_ratios(n_samples, random_state)
+        if np.any(log_p == -np.inf):
+            return -np.inf
         values = log_p - self.temperature * log_q
         finite = np.isfinite(values)
         if not np.any(finite):
             raise ValueError("The target was NaN or infinite at every sample of q.")
+        warn_undefined_values(log_p, "elbo")
         return float(np.mean(values[finite]))
 
     def log_evidence(self, n_samples=10000, random_state=None):
         """Importance-sampling estimate of ``log Z`` with the fitted q as proposal.
 
         ``log (1/n) sum_i p~(x_i) / q(x_i)`` over ``n_samples`` samples of q;
-        samples where the target is not finite count as zero density.
+        samples where ``log p~ = -inf`` count as zero density (as they are);
+        samples where the target is NaN or ``+inf`` (undefined) also count as
+        zero, with a RuntimeWarning that counts them.
 
         Parameters
         ----------
@@ -677,5 +693,6 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         finite = np.isfinite(values)
         if not np.any(finite):
             raise ValueError("The target was NaN or infinite at every sample of q.")
+        warn_undefined_values(log_p, "log_evidence")
         top = np.max(values[finite])
         return float(top + np.log(np.sum(np.exp(values[finite] - top))) - np.log(len(values)))

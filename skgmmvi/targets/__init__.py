@@ -5,7 +5,8 @@ Normalised targets (``log_normalizer == 0``): :class:`GaussianTarget`,
 :class:`BananaTarget`, :class:`FunnelTarget`. Unnormalised posteriors
 (``log_normalizer is None``): :class:`LogisticRegressionPosterior` (and
 :func:`breast_cancer_posterior`), :class:`PlanarRobotTarget`,
-:class:`MixtureModelPosterior`.
+:class:`MixtureModelPosterior`. Bounded or positive coordinates:
+:class:`TransformedTarget`.
 
 Importing this package does not import TensorFlow.
 """
@@ -20,6 +21,7 @@ from ._logistic import (LogisticRegressionPosterior, breast_cancer_design,
 from ._mixture_posterior import MixtureModelPosterior
 from ._robot import PlanarRobotTarget
 from ._student_t import StudentTMixtureTarget
+from ._transformed import OutsideSupportWarning, TransformedTarget
 
 __all__ = [
     "Target",
@@ -34,4 +36,6 @@ __all__ = [
     "FunnelTarget",
     "MixtureModelPosterior",
     "KernelDensityTarget",
+    "TransformedTarget",
+    "OutsideSupportWarning",
 ]

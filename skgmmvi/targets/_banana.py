@@ -1,7 +1,5 @@
 """Haario's twisted Gaussian ("banana") target."""
 
-import math
-
 import numpy as np
 
 from ._base import Target
@@ -52,19 +50,22 @@ class BananaTarget(Target):
         self._validate_dimension(n_features)
         super().check_n_features(n_features)
 
-    def log_density(self, x):
+    def graph_parameters(self):
+        """The twist ``b`` and the scale of the first coordinate."""
+        return np.float64(self.curvature), np.float64(self._x1_scale)
+
+    @staticmethod
+    def log_density_with(x, curvature, scale):
         """Normalised log-density of each row of ``x`` (TensorFlow); D read from ``x``."""
         tf = tf_module()
         dtype = x.dtype
+        curvature, scale = tf.cast(curvature, dtype), tf.cast(scale, dtype)
         d = tf.cast(tf.shape(x)[1], dtype)
-        scale = self._x1_scale
         x1, x2 = x[:, 0], x[:, 1]
-        z1 = x1 / tf.constant(scale, dtype=dtype)
-        z2 = x2 - tf.constant(self.curvature, dtype=dtype) * (
-            tf.square(x1) - tf.constant(scale ** 2, dtype=dtype))
+        z1 = x1 / scale
+        z2 = x2 - curvature * (tf.square(x1) - tf.square(scale))
         rest = tf.reduce_sum(tf.square(x[:, 2:]), axis=1)
-        const = (-0.5 * d * tf.constant(LOG_2PI, dtype=dtype)
-                 - tf.constant(math.log(scale), dtype=dtype))
+        const = -0.5 * d * tf.constant(LOG_2PI, dtype=dtype) - tf.math.log(scale)
         return const - 0.5 * (tf.square(z1) + tf.square(z2) + rest)
 
     def sample(self, n, random_state=None, n_features=None):

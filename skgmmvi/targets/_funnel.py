@@ -1,7 +1,5 @@
 """Neal's funnel target."""
 
-import math
-
 import numpy as np
 
 from ._base import Target
@@ -50,14 +48,20 @@ class FunnelTarget(Target):
         self._validate_dimension(n_features)
         super().check_n_features(n_features)
 
-    def log_density(self, x):
+    def graph_parameters(self):
+        """The standard deviation of ``v``."""
+        return (np.float64(self.scale),)
+
+    @staticmethod
+    def log_density_with(x, scale):
         """Normalised log-density of each row of ``x`` (TensorFlow); D read from ``x``."""
         tf = tf_module()
         dtype = x.dtype
+        scale = tf.cast(scale, dtype)
         m = tf.cast(tf.shape(x)[1] - 1, dtype)  # number of x_i given v
         v = x[:, 0]
-        log_v = (tf.constant(-0.5 * LOG_2PI - math.log(self.scale), dtype=dtype)
-                 - 0.5 * tf.square(v / tf.constant(self.scale, dtype=dtype)))
+        log_v = (tf.constant(-0.5 * LOG_2PI, dtype=dtype) - tf.math.log(scale)
+                 - 0.5 * tf.square(v / scale))
         # x_i exp(-v/2) rather than x_i^2 exp(-v): exp(-v) overflows float32 at v < -88.
         white = x[:, 1:] * tf.exp(-0.5 * v)[:, None]
         log_rest = (-0.5 * m * (tf.constant(LOG_2PI, dtype=dtype) + v)

@@ -10,12 +10,15 @@ from ._utils import (LOG_2PI, as_mean, check_n_modes_features, cholesky, count_n
 def _mixture_log_density(x, log_weights, means, prec_chol):
     """Log-density of a full-covariance Gaussian mixture, as TensorFlow ops.
 
+    Uses only its arguments, so that it serves as the one-trace
+    ``log_density_with`` of both Gaussian targets.
+
     Parameters
     ----------
     x : tf.Tensor of shape (n, D)
-    log_weights : ndarray of shape (K,)
-    means : ndarray of shape (K, D)
-    prec_chol : ndarray of shape (K, D, D)
+    log_weights : array-like of shape (K,)
+    means : array-like of shape (K, D)
+    prec_chol : array-like of shape (K, D, D)
         ``P_k = L_k^{-T}`` with ``L_k`` the Cholesky factor of covariance k.
 
     Returns
@@ -24,13 +27,15 @@ def _mixture_log_density(x, log_weights, means, prec_chol):
     """
     tf = tf_module()
     dtype = x.dtype
-    n_features = means.shape[1]
-    # Per component: log w_k - D/2 log(2 pi) + sum(log diag P_k), in float64, then cast.
-    const = (log_weights - 0.5 * n_features * LOG_2PI
-             + np.sum(np.log(np.diagonal(prec_chol, axis1=1, axis2=2)), axis=1))
-    diff = x[:, None, :] - tf.constant(means, dtype=dtype)[None, :, :]
-    white = tf.einsum("nkd,kde->nke", diff, tf.constant(prec_chol, dtype=dtype))
-    log_comp = tf.constant(const, dtype=dtype) - 0.5 * tf.reduce_sum(white * white, axis=2)
+    log_weights, means, prec_chol = (tf.cast(a, dtype) for a in (log_weights, means,
+                                                                   prec_chol))
+    n_features = tf.cast(tf.shape(means)[1], dtype)
+    # Per component: log w_k - D/2 log(2 pi) + sum(log diag P_k).
+    const = (log_weights - 0.5 * n_features * tf.constant(LOG_2PI, dtype)
+             + tf.reduce_sum(tf.math.log(tf.linalg.diag_part(prec_chol)), axis=1))
+    diff = x[:, None, :] - means[None, :, :]
+    white = tf.einsum("nkd,kde->nke", diff, prec_chol)
+    log_comp = const - 0.5 * tf.reduce_sum(white * white, axis=2)
     return tf.reduce_logsumexp(log_comp, axis=1)
 
 
@@ -74,9 +79,11 @@ class GaussianTarget(Target):
         self._prec_chol = precision_cholesky(self._chol)
         self.n_features = d
 
-    def log_density(self, x):
-        """Normalised Gaussian log-density of each row of ``x`` (TensorFlow)."""
-        return _mixture_log_density(x, np.zeros(1), self.mean[None], self._prec_chol[None])
+    def graph_parameters(self):
+        """Log-weight, mean and precision factor, as a one-component mixture."""
+        return np.zeros(1), self.mean[None], self._prec_chol[None]
+
+    log_density_with = staticmethod(_mixture_log_density)
 
     def sample(self, n, random_state=None):
         """Draw ``n`` points; returns an ndarray of shape (n, D)."""
@@ -130,9 +137,11 @@ class GaussianMixtureTarget(Target):
         self._chol = cholesky(self.covariances, "covariances")
         self._prec_chol = precision_cholesky(self._chol)
 
-    def log_density(self, x):
-        """Normalised mixture log-density of each row of ``x`` (TensorFlow)."""
-        return _mixture_log_density(x, np.log(self.weights), self.means, self._prec_chol)
+    def graph_parameters(self):
+        """Log-weights, means and precision factors of the mixture."""
+        return np.log(self.weights), self.means, self._prec_chol
+
+    log_density_with = staticmethod(_mixture_log_density)
 
     def sample(self, n, random_state=None):
         """Draw ``n`` points; returns an ndarray of shape (n, D)."""

@@ -1,7 +1,5 @@
 """Bayesian logistic regression posterior, and the breast-cancer benchmark problem."""
 
-import math
-
 import numpy as np
 
 from ._base import Target
@@ -61,18 +59,21 @@ class LogisticRegressionPosterior(Target):
         self.prior_scale = float(prior_scale)
         self.n_features = X.shape[1]
 
-    def log_density(self, x):
+    def graph_parameters(self):
+        """The negated rows ``-t_i x_i`` of the design and the prior scale."""
+        return -self.signs[:, None] * self.X, np.float64(self.prior_scale)
+
+    @staticmethod
+    def log_density_with(x, negated, prior_scale):
         """Log prior plus log-likelihood of each row of weights ``x`` (TensorFlow)."""
         tf = tf_module()
         dtype = x.dtype
-        d = self.n_features
+        negated, prior_scale = tf.cast(negated, dtype), tf.cast(prior_scale, dtype)
+        d = tf.cast(tf.shape(x)[1], dtype)
         # Rows -t_i x_i: the negated margins are x @ negated^T.
-        negated = tf.constant(-self.signs[:, None] * self.X, dtype=dtype)
         log_lik = _sum_log_sigmoid(x, negated)
-        const = -d * (math.log(self.prior_scale) + 0.5 * LOG_2PI)
-        log_prior = (tf.constant(const, dtype=dtype)
-                     - tf.reduce_sum(tf.square(x), axis=1)
-                     * tf.constant(0.5 / self.prior_scale ** 2, dtype=dtype))
+        const = -d * (tf.math.log(prior_scale) + tf.constant(0.5 * LOG_2PI, dtype))
+        log_prior = const - tf.reduce_sum(tf.square(x), axis=1) * (0.5 / tf.square(prior_scale))
         return log_prior + log_lik
 
     def prior_sample(self, n, random_state=None):

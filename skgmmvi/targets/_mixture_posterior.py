@@ -1,7 +1,5 @@
 """Posterior over the parameters of a 1-D Gaussian mixture model (label switching)."""
 
-import math
-
 import numpy as np
 
 from ._base import Target
@@ -87,32 +85,35 @@ class MixtureModelPosterior(Target):
 
     # -- the density -------------------------------------------------------
 
-    def _prior_constant(self):
-        """Sum of the normalising constants of the prior's factors."""
-        k, a, b, c = self.n_components, self.sigma_shape, self.sigma_rate, self.concentration
-        mean_part = -k * (0.5 * LOG_2PI + math.log(self.mean_prior_scale))
-        sigma_part = k * (a * math.log(b) - math.lgamma(a))
-        dirichlet_part = math.lgamma(k * c) - k * math.lgamma(c)
-        return mean_part + sigma_part + dirichlet_part
+    def graph_parameters(self):
+        """The data, K and the prior's four parameters."""
+        return (self.data, np.int32(self.n_components), np.float64(self.mean_prior_scale),
+                np.float64(self.sigma_shape), np.float64(self.sigma_rate),
+                np.float64(self.concentration))
 
-    def log_density(self, x):
+    @staticmethod
+    def log_density_with(x, data, n_components, mean_prior_scale, sigma_shape, sigma_rate,
+                         concentration):
         """Unnormalised log-posterior of each row of ``x`` (TensorFlow)."""
         tf = tf_module()
         dtype = x.dtype
-        k = self.n_components
+        data, scale, a, b, c = (tf.cast(v, dtype) for v in (
+            data, mean_prior_scale, sigma_shape, sigma_rate, concentration))
+        k = tf.cast(n_components, tf.int32)
+        k_real = tf.cast(k, dtype)
         mu, s, z = x[:, :k], x[:, k:2 * k], x[:, 2 * k:]
         log_pi = tf.nn.log_softmax(tf.concat([z, tf.zeros_like(x[:, :1])], axis=1), axis=1)
         sigma = tf.exp(s)
+        # Normalising constants of the prior's factors: mu, sigma, Dirichlet.
+        prior_const = (-k_real * (tf.constant(0.5 * LOG_2PI, dtype) + tf.math.log(scale))
+                       + k_real * (a * tf.math.log(b) - tf.math.lgamma(a))
+                       + tf.math.lgamma(k_real * c) - k_real * tf.math.lgamma(c))
         # Prior of mu; Gamma prior of sigma with the exp Jacobian (a log sigma = a s);
         # Dirichlet with the log-ratio Jacobian: (c - 1 + 1) sum log pi.
-        log_prior = (tf.constant(self._prior_constant(), dtype=dtype)
-                     - tf.reduce_sum(tf.square(mu), axis=1)
-                     * tf.constant(0.5 / self.mean_prior_scale ** 2, dtype=dtype)
-                     + tf.reduce_sum(tf.constant(self.sigma_shape, dtype=dtype) * s
-                                     - tf.constant(self.sigma_rate, dtype=dtype) * sigma, axis=1)
-                     + tf.constant(self.concentration, dtype=dtype)
-                     * tf.reduce_sum(log_pi, axis=1))
-        data = tf.constant(self.data, dtype=dtype)[None, :, None]  # (1, N, 1)
+        log_prior = (prior_const - tf.reduce_sum(tf.square(mu), axis=1) * (0.5 / tf.square(scale))
+                     + tf.reduce_sum(a * s - b * sigma, axis=1)
+                     + c * tf.reduce_sum(log_pi, axis=1))
+        data = data[None, :, None]  # (1, N, 1)
         white = (data - mu[:, None, :]) / sigma[:, None, :]  # (n, N, K)
         log_comp = (log_pi[:, None, :] - s[:, None, :]
                     - tf.constant(0.5 * LOG_2PI, dtype=dtype) - 0.5 * tf.square(white))

@@ -1,7 +1,5 @@
 """Planar robot arm inverse kinematics target (the "planar robot" benchmark of VIPS/gmmvi)."""
 
-import math
-
 import numpy as np
 
 from ._base import Target
@@ -62,22 +60,28 @@ class PlanarRobotTarget(Target):
         self.prior_stds[0] = 1.0
         self.n_features = self.n_links
 
-    def log_density(self, x):
+    def graph_parameters(self):
+        """Prior standard deviations, goals and the likelihood's standard deviation."""
+        return self.prior_stds, self.goals, np.float64(self.likelihood_std)
+
+    @staticmethod
+    def log_density_with(x, prior_stds, goals, likelihood_std):
         """Log prior plus best-goal log-likelihood of each row of ``x`` (TensorFlow)."""
         tf = tf_module()
         dtype = x.dtype
-        prior_const = -np.sum(np.log(self.prior_stds)) - 0.5 * self.n_links * LOG_2PI
-        scaled = x * tf.constant(1.0 / self.prior_stds, dtype=dtype)
-        log_prior = tf.constant(prior_const, dtype=dtype) - 0.5 * tf.reduce_sum(
-            scaled * scaled, axis=1)
+        prior_stds, goals, std = (tf.cast(a, dtype) for a in (prior_stds, goals,
+                                                              likelihood_std))
+        log_2pi = tf.constant(LOG_2PI, dtype)
+        n_links = tf.cast(tf.shape(prior_stds)[0], dtype)
+        prior_const = -tf.reduce_sum(tf.math.log(prior_stds)) - 0.5 * n_links * log_2pi
+        scaled = x / prior_stds
+        log_prior = prior_const - 0.5 * tf.reduce_sum(scaled * scaled, axis=1)
         angles = tf.cumsum(x, axis=1)
         effector = tf.stack([tf.reduce_sum(tf.cos(angles), axis=1),
                              tf.reduce_sum(tf.sin(angles), axis=1)], axis=1)  # (n, 2)
-        diff = effector[:, None, :] - tf.constant(self.goals, dtype=dtype)[None, :, :]
-        lik_const = -2.0 * math.log(self.likelihood_std) - LOG_2PI
-        log_lik = (tf.constant(lik_const, dtype=dtype)
-                   - tf.reduce_sum(diff * diff, axis=2)
-                   * tf.constant(0.5 / self.likelihood_std ** 2, dtype=dtype))
+        diff = effector[:, None, :] - goals[None, :, :]
+        log_lik = (-2.0 * tf.math.log(std) - log_2pi
+                   - tf.reduce_sum(diff * diff, axis=2) * (0.5 / tf.square(std)))
         return log_prior + tf.reduce_max(log_lik, axis=1)
 
     def end_effector(self, x):

@@ -73,20 +73,25 @@ class StudentTMixtureTarget(Target):
         self._chol = precision_cholesky(prec_chol)
         self.scale_matrices = self._chol @ np.swapaxes(self._chol, 1, 2)
 
-    def log_density(self, x):
+    def graph_parameters(self):
+        """Log-weights, means, precision factors and degrees of freedom."""
+        return np.log(self.weights), self.means, self._prec_chol, np.float64(self.df)
+
+    @staticmethod
+    def log_density_with(x, log_weights, means, prec_chol, df):
         """Normalised mixture log-density of each row of ``x`` (TensorFlow)."""
         tf = tf_module()
         dtype = x.dtype
-        d, v = self.n_features, self.df
-        const = (np.log(self.weights) + math.lgamma(0.5 * (v + d)) - math.lgamma(0.5 * v)
-                 - 0.5 * d * math.log(v * math.pi)
-                 + np.sum(np.log(np.diagonal(self._prec_chol, axis1=1, axis2=2)), axis=1))
-        diff = x[:, None, :] - tf.constant(self.means, dtype=dtype)[None, :, :]
-        white = tf.einsum("nkd,kde->nke", diff, tf.constant(self._prec_chol, dtype=dtype))
+        log_weights, means, prec_chol, v = (tf.cast(a, dtype) for a in (log_weights, means,
+                                                                          prec_chol, df))
+        d = tf.cast(tf.shape(means)[1], dtype)
+        const = (log_weights + tf.math.lgamma(0.5 * (v + d)) - tf.math.lgamma(0.5 * v)
+                 - 0.5 * d * tf.math.log(v * tf.constant(math.pi, dtype))
+                 + tf.reduce_sum(tf.math.log(tf.linalg.diag_part(prec_chol)), axis=1))
+        diff = x[:, None, :] - means[None, :, :]
+        white = tf.einsum("nkd,kde->nke", diff, prec_chol)
         maha = tf.reduce_sum(white * white, axis=2)
-        log_comp = (tf.constant(const, dtype=dtype)
-                    - tf.constant(0.5 * (v + d), dtype=dtype)
-                    * tf.math.log1p(maha / tf.constant(v, dtype=dtype)))
+        log_comp = const - 0.5 * (v + d) * tf.math.log1p(maha / v)
         return tf.reduce_logsumexp(log_comp, axis=1)
 
     def sample(self, n, random_state=None):

@@ -55,9 +55,10 @@ class KernelDensityTarget(Target):
             bandwidth = bandwidth + 1e-10 * scale * factor**2 * np.eye(d)
         self.bandwidth = bandwidth
 
-    # The arrays the compiled code takes as inputs, so that one trace serves
-    # every KernelDensityTarget (see skgmmvi._tf.vi.iteration.target_key).
-    def _graph_parameters(self):
+    def graph_parameters(self):
+        """Whitened data, whitening matrix, centre and log-normaliser: the arrays
+        the compiled code takes as inputs, so that one trace serves every
+        KernelDensityTarget."""
         chol = np.linalg.cholesky(self.bandwidth)
         whitening = np.linalg.inv(chol)  # z = whitening @ (x - c)
         center = self.data.mean(axis=0)
@@ -68,7 +69,7 @@ class KernelDensityTarget(Target):
         return whitened, whitening, center, np.array(log_norm)
 
     @staticmethod
-    def _log_density_with(x, whitened, whitening, center, log_norm):
+    def log_density_with(x, whitened, whitening, center, log_norm):
         from .._tf._runtime import tensorflow
 
         tf = tensorflow()
@@ -99,10 +100,6 @@ class KernelDensityTarget(Target):
         total = tf.zeros([n_points], dtype)
         _, peak, total = tf.while_loop(cond, body, (start, peak, total))
         return tf.math.log(total) + peak + tf.cast(log_norm, dtype)
-
-    def log_density(self, x):
-        """Log of the kernel density estimate at each row (TensorFlow)."""
-        return self._log_density_with(x, *self._graph_parameters())
 
     def __repr__(self):
         return f"KernelDensityTarget(n_samples={self.data.shape[0]}, " \

@@ -36,16 +36,15 @@ counts do not retrace.
 """
 
 import collections
-import functools
-import hashlib
-import inspect
-import pickle
 
 import numpy as np
 
 from .._runtime import device_name, tensorflow, tf_dtype
 from . import adaptation, component_stepsize, component_update, database, mixture
 from . import ng_estimation, sample_selection, weight_stepsize, weight_update
+from .target_adapter import (check_rows, check_target, numpy_values_and_grads,
+                             parameter_signature, target_key, target_log_density,
+                             target_parameters, target_values_and_grads)
 
 #: Module -> option name -> class, in the order of the letters of the code word
 #: (see :data:`CODE_LETTERS`); the position of an option is its integer code in
@@ -287,61 +286,6 @@ class Iteration:
         return state, record
 
 
-# ----------------------------------------------------------------- targets
-def target_key(target):
-    """What identifies a target's traced graph (its class when it passes its
-    arrays as tensors through ``_graph_parameters``, else the pickled target)."""
-    if hasattr(target, "_graph_parameters"):
-        return ("class", type(target).__module__, type(target).__qualname__)
-    try:
-        return ("pickle", hashlib.sha1(pickle.dumps(target)).hexdigest())
-    except Exception:  # unpicklable user target: one graph per object
-        return ("object", id(target))
-
-
-def target_parameters(target, dtype):
-    """Arrays a target passes into compiled code as tensors (may be empty)."""
-    if not hasattr(target, "_graph_parameters"):
-        return ()
-    return tuple(np.asarray(p, dtype) if np.asarray(p).dtype.kind == "f" else np.asarray(p)
-                 for p in target._graph_parameters())
-
-
-def _target_log_density(target, x, params):
-    # The compiled iteration is traced without autograph (our modules use explicit
-    # tf.cond / tf.while_loop, and converting them all tripled the tracing time);
-    # a target's own code is converted, so Python control flow on tensors in a
-    # user's log_density keeps working.
-    if hasattr(target, "_graph_parameters"):
-        return _autograph(target._log_density_with)(x, *params)
-    return _autograph(target.log_density)(x)
-
-
-def _autograph(function):
-    """``function`` converted by autograph; unconverted, as ``tf.function`` does,
-    when its source is not available (e.g. defined in an interactive shell)."""
-    tf = tensorflow()
-    try:
-        if inspect.ismethod(function):  # to_graph returns the unbound function
-            return functools.partial(tf.autograph.to_graph(function.__func__),
-                                     function.__self__)
-        return tf.autograph.to_graph(function)
-    except Exception:  # ConversionError and source lookup errors
-        return function
-
-
-def target_values_and_grads(target, x, params):
-    """Target log-density and its gradient by autodiff (traced)."""
-    tf = tensorflow()
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        value = _target_log_density(target, x, params)
-    grad = tape.gradient(value, x)
-    if grad is None:
-        grad = tf.zeros_like(x)
-    return value, grad
-
-
 # ----------------------------------------------------------- compiled code
 def _spec_like(value):
     tf = tensorflow()
@@ -351,7 +295,7 @@ def _spec_like(value):
 
 def _compiled(kind, design, diagonal, dtype_name, target, state, hyper, params,
               reuse=False):
-    key = (kind, design, diagonal, reuse, dtype_name,
+    key = (kind, design, diagonal, reuse, dtype_name, parameter_signature(params),
            target_key(target) if target is not None else None)
     if key in _CACHE:
         _CACHE.move_to_end(key)
@@ -386,7 +330,7 @@ def _compiled(kind, design, diagonal, dtype_name, target, state, hyper, params,
                     if needs_grad:
                         value, grad = target_values_and_grads(target, x, params)
                     else:
-                        value = _target_log_density(target, x, params)
+                        value = target_log_density(target, x, params)
                         grad = tf.zeros_like(x)
                 state, record = iteration.finish(state, hyper, x, component,
                                                  tf.cast(value, dtype), tf.cast(grad, dtype))
@@ -417,7 +361,7 @@ def _compiled(kind, design, diagonal, dtype_name, target, state, hyper, params,
         @tf.function(autograph=False,
                      input_signature=[tf.TensorSpec([None, None], dtype), params_spec])
         def function(x, params):
-            return tf.cast(_target_log_density(target, x, params), dtype)
+            return tf.cast(target_log_density(target, x, params), dtype)
 
     _CACHE[key] = (function, target)  # keep the target alive: its id may be the key
     while len(_CACHE) > _CACHE_SIZE:
@@ -436,7 +380,8 @@ class TargetEvaluator:
     def __call__(self, x):
         x = np.asarray(x, self.dtype)
         if not getattr(self.target, "uses_tensorflow", True):
-            return np.asarray(self.target.log_density_and_grad(x)[0], np.float64)
+            values = numpy_values_and_grads(self.target, x, self.dtype, needs_grad=False)[0]
+            return values.astype(np.float64)
         tf = tensorflow()
         params = target_parameters(self.target, self.dtype)
         function = _compiled("target", None, None, self.dtype_name, self.target, {}, {},
@@ -493,6 +438,8 @@ class VariationalRun:
         capacity = max(n_components, min(capacity, self.max_components))
         self.state = self._initial_state(means, covariances, capacity)
         self.params = target_parameters(target, self.dtype)
+        check_target(target, check_rows(means, covariances, seed), dtype_name,
+                     design.ng_estimation != "more", self.params)
         self.device = device_name()
         self._to_tensors()
 
@@ -641,16 +588,8 @@ class VariationalRun:
         for _ in range(length):
             with tf.device(self.device):
                 self.state_t, x, component = propose(self.state_t, self.hyper_t)
-            value, grad = self.target.log_density_and_grad(x.numpy())
-            value = np.asarray(value, self.dtype).reshape(-1)
-            if grad is None:  # a gradient-free target (only ``more`` can use it)
-                if self.design.ng_estimation != "more":
-                    raise ValueError(
-                        f"{type(self.target).__name__}.log_density_and_grad returned no "
-                        "gradient; Stein estimates (ng_estimation='stein') need target "
-                        "gradients. Use ng_estimation='more' (zero order).")
-                grad = np.zeros(x.shape, self.dtype)
-            grad = np.asarray(grad, self.dtype).reshape(x.shape)
+            value, grad = numpy_values_and_grads(self.target, x.numpy(), self.dtype,
+                                                 self.design.ng_estimation != "more")
             with tf.device(self.device):
                 self.state_t, record = finish(self.state_t, self.hyper_t, x, component,
                                               tf.constant(value), tf.constant(grad))
