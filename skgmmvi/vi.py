@@ -539,9 +539,12 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
             return means, covariances, 0
         from ._tf.vi.mode_search import laplace_start
 
+        before = rng.get_state()
         start = laplace_start(target, self.dtype, means, np.diagonal(covariances[0]).copy(),
                               rng, starts=self._data_starts(X, rng),
                               diagonal=self.covariance_type == "diag")
+        if not start.searched:  # the start is kept: the fit continues as init='prior'
+            rng.set_state(before)
         return start.means, start.covariances, int(start.n_evaluations)
 
     def _data_starts(self, X, rng):

@@ -8,7 +8,12 @@ components placed at the modes of ``log p~``.
    scale shrinks by a decade (at most :data:`MAX_SHRINKS` times).
 2. **Skip.** When the start already sits in the target's typical set (the
    importance weights ``p~/q0`` of those samples have an effective sample size
-   of at least :data:`GOOD_START_ESS` of their number), no search runs.
+   of at least :data:`GOOD_START_ESS` of their number), no search runs. The
+   start is also kept after a search that found more distinct modes than there
+   are components, all of them within reach of the start (each within the
+   chi-square 0.999 quantile of some start component's Mahalanobis distance):
+   its samples then explore every mode, where components at a few of them
+   would not.
 3. **Search.** Batched L-BFGS (memory :data:`MEMORY`, backtracking Armijo line
    search) maximises ``log p~`` from several over-dispersed starts at once, in one
    compiled ``tf.while_loop``; TensorFlow targets are differentiated by autodiff
@@ -332,6 +337,15 @@ def distinct_modes(points, values, precisions):
     return np.asarray(kept, dtype=int)
 
 
+def _reaches(means, variances, modes):
+    """Whether every mode lies in the typical set of some component of the start
+    (squared Mahalanobis distance within the chi-square 0.999 quantile)."""
+    from scipy.stats import chi2
+
+    z2 = np.sum((modes[:, None, :] - means[None]) ** 2 / variances, axis=2)
+    return bool(np.all(np.min(z2, axis=1) <= chi2.ppf(0.999, means.shape[1])))
+
+
 def _newton_step(target, dtype_name, points, values, grads, covariances):
     """One Newton step ``x + Sigma grad`` per point, kept where ``log p~`` rose."""
     trial = points + np.einsum("nde,ne->nd", covariances, grads)
@@ -398,6 +412,8 @@ def laplace_start(target, dtype_name, means, variances, rng, starts=None,
                                                 covariances)
     used += count + count_newton
     kept = distinct_modes(points, values, precisions)
+    if kept.shape[0] > k and _reaches(means, variances, points[kept]):
+        return prior._replace(n_evaluations=used)  # more modes than components, all in reach
     evidence = values[kept] + 0.5 * np.linalg.slogdet(covariances[kept])[1]
     ranked = kept[np.argsort(-evidence, kind="stable")]
     chosen = ranked[np.arange(k) % ranked.shape[0]]
