@@ -266,22 +266,29 @@ def _ess_fraction(log_weights):
     return float(np.sum(w) ** 2 / np.sum(w**2) / log_weights.shape[0])
 
 
+def _run(kind, build, target, dtype_name, x, *extra):
+    """Call the cached compiled function ``kind`` on the rows ``x``, the target's
+    parameters and ``extra`` tensors; its outputs as numpy arrays."""
+    tf = tensorflow()
+    function = _cached(kind, dtype_name, target, lambda: build(target, dtype_name))
+    params = target_parameters(target, dtype_name)
+    with tf.device(device_name()):
+        out = function(tf.constant(x.astype(dtype_name)),
+                       tuple(tf.constant(p) for p in params), *extra)
+    return [tensor.numpy() for tensor in out]
+
+
 def _search(target, dtype_name, starts, first_step, budget):
     """Run the compiled L-BFGS: end points, their ``log p~`` and evaluations."""
     tf = tensorflow()
-    search = _cached("mode_search", dtype_name, target,
-                     lambda: _build_search(target, dtype_name))
-    params = target_parameters(target, dtype_name)
-    with tf.device(device_name()):
-        x, value, count = search(tf.constant(starts.astype(dtype_name)),
-                                 tuple(tf.constant(p) for p in params),
-                                 tf.constant(first_step, tf_dtype(dtype_name)),
-                                 tf.constant(int(budget), tf.int64))
-    return x.numpy().astype(np.float64), value.numpy().astype(np.float64), int(count)
+    x, value, count = _run("mode_search", _build_search, target, dtype_name, starts,
+                           tf.constant(first_step, tf_dtype(dtype_name)),
+                           tf.constant(int(budget), tf.int64))
+    return x.astype(np.float64), value.astype(np.float64), int(count)
 
 
 def _hessians(target, dtype_name, x):
-    """``log p~``, gradient and Hessian at the rows of ``x`` (float64) and the
+    """``log p~``, gradient and Hessian (not symmetrised) at the rows of ``x`` (float64) and the
     evaluations they cost (D gradients per row, 2D for finite differences)."""
     n, d = x.shape
     if _is_numpy(target):
@@ -292,18 +299,11 @@ def _hessians(target, dtype_name, x):
         grads = np.asarray(target.log_density_and_grad(points.reshape(-1, d))[1],
                            np.float64).reshape(n, 2 * d, d)
         hess = (grads[:, :d] - grads[:, d:]) / (2 * step[:, :, None])
-        return (np.asarray(value, np.float64), np.asarray(grad, np.float64),
-                0.5 * (hess + np.transpose(hess, (0, 2, 1))), n * (2 * d + 1))
-    tf = tensorflow()
-    hessian = _cached("mode_hessian", dtype_name, target,
-                      lambda: _build_hessian(target, dtype_name))
-    params = target_parameters(target, dtype_name)
-    with tf.device(device_name()):
-        value, grad, hess = hessian(tf.constant(x.astype(dtype_name)),
-                                    tuple(tf.constant(p) for p in params))
-    hess = hess.numpy().astype(np.float64)
-    return (value.numpy().astype(np.float64), grad.numpy().astype(np.float64),
-            0.5 * (hess + np.transpose(hess, (0, 2, 1))), n * (d + 1))
+        return (np.asarray(value, np.float64), np.asarray(grad, np.float64), hess,
+                n * (2 * d + 1))
+    value, grad, hess = (a.astype(np.float64) for a in
+                         _run("mode_hessian", _build_hessian, target, dtype_name, x))
+    return value, grad, hess, n * (d + 1)
 
 
 def laplace_covariances(hessians, variances):
@@ -312,7 +312,8 @@ def laplace_covariances(hessians, variances):
     the Hessian is not finite. Returns ``(covariances, precisions)``."""
     n, d = hessians.shape[:2]
     finite = np.all(np.isfinite(hessians), axis=(1, 2))
-    negative = np.where(finite[:, None, None], -hessians, 0.0)
+    symmetric = 0.5 * (hessians + np.transpose(hessians, (0, 2, 1)))
+    negative = np.where(finite[:, None, None], -symmetric, 0.0)
     eigenvalues, vectors = np.linalg.eigh(negative)
     eigenvalues = np.maximum(eigenvalues, 1.0 / np.max(variances))
     covariances = (vectors / eigenvalues[:, None, :]) @ np.transpose(vectors, (0, 2, 1))
