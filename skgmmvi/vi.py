@@ -192,7 +192,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
     init : {'auto', 'prior', 'data'}, default='auto'
         Where the fit starts. ``'prior'``: components placed as ``init_mean``,
         ``init_scale`` and ``X`` say (below). ``'auto'``: that start, unless its
-        samples already sit in the target's typical set, is replaced by the
+        samples already sit in the target's typical set or a multimodal
+        target's modes all lie within its reach, is replaced by the
         target's modes: its scale first shrinks by decades while most of its
         samples have non-finite or astronomically low ``log p~``; a batched
         L-BFGS then maximises ``log p~`` from several over-dispersed starts

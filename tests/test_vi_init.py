@@ -92,9 +92,10 @@ def test_stiff_shifted_gaussian_d100_starts_at_its_exact_mean_and_covariance():
     assert 0 < vi.n_target_evaluations_ <= mode_search.SEARCH_BUDGET + 2000 + 10 * 101
 
 
-def test_bimodal_target_gets_a_component_at_each_mode():
-    means = np.array([[-10.0, 4.0], [12.0, -3.0]])
-    covariances = np.array([np.eye(2), [[0.5, 0.2], [0.2, 0.4]]])
+def test_bimodal_target_out_of_reach_gets_a_component_at_each_mode():
+    # equal shapes: the basins split at the bisector through the default start
+    means = np.array([[-300.0, 40.0], [300.0, -40.0]])
+    covariances = np.array([[[1.0, 0.3], [0.3, 0.5]]] * 2)
     target = GaussianMixtureTestTarget([0.3, 0.7], means, covariances)
     vi = VariationalGMMTarget(target, n_components=2, max_iter=0, random_state=0).fit()
     order = np.argsort(vi.means_[:, 0])
@@ -155,6 +156,17 @@ def test_diag_covariance_starts_at_the_laplace_diagonal():
                               random_state=0).fit()
     np.testing.assert_allclose(vi.means_[0], target.mean, atol=1e-8)
     np.testing.assert_allclose(vi.covariances_[0], np.diag(target.covariance), rtol=1e-8)
+
+
+def test_a_start_reaching_every_mode_of_a_multimodal_target_is_kept_as_prior():
+    means = np.array([[-10.0, 4.0], [12.0, -3.0]])
+    target = GaussianMixtureTestTarget([0.3, 0.7], means, [np.eye(2), np.eye(2) * 0.5])
+    auto = VariationalGMMTarget(target, n_components=2, max_iter=3, random_state=0).fit()
+    prior = VariationalGMMTarget(target, n_components=2, max_iter=3, init="prior",
+                                 random_state=0).fit()
+    np.testing.assert_array_equal(auto.means_, prior.means_)
+    np.testing.assert_array_equal(auto.elbo_history_, prior.elbo_history_)
+    assert auto.n_target_evaluations_ > prior.n_target_evaluations_
 
 
 def test_a_start_already_in_the_typical_set_is_kept():
