@@ -9,9 +9,11 @@ components placed at the modes of ``log p~``.
 2. **Skip.** When the start already sits in the target's typical set (the
    importance weights ``p~/q0`` of those samples have an effective sample size
    of at least :data:`GOOD_START_ESS` of their number), no search runs. The
-   start is also kept after a search that found several distinct modes, all of
+   start is also kept after a search that found several distinct modes of
+   non-negligible Laplace evidence (within a factor 1e4 of the best), all of
    them within reach of the start (each within the chi-square 0.999 quantile
-   of some start component's squared Mahalanobis distance): its samples then
+   of the squared Mahalanobis distance under the start mixture's mean and
+   covariance): its samples then
    explore every mode, found or not, where components started at the modes
    found (with their narrow Laplace covariances) explore less; on the planar
    robot (12 modes found for 40 components) and the 10-mode GMM they fared
@@ -66,6 +68,9 @@ MAX_BACKTRACKS = 40
 MAX_ITERATIONS = 2000
 #: A start has converged when an iteration gains less than this (relative).
 RELATIVE_GAIN = 1e-11
+#: Modes whose Laplace evidence is this far (in log) below the best one's carry
+#: negligible mass: they do not count as modes the start must reach.
+LOG_NEGLIGIBLE_MASS = np.log(1e4)
 #: Squared Laplace distance below which two end points are the same mode.
 SAME_MODE_DISTANCE2 = 1.0
 
@@ -341,12 +346,17 @@ def distinct_modes(points, values, precisions):
 
 
 def _reaches(means, variances, modes):
-    """Whether every mode lies in the typical set of some component of the start
-    (squared Mahalanobis distance within the chi-square 0.999 quantile)."""
+    """Whether every mode lies in the typical set of the start as a whole: within
+    the chi-square 0.999 quantile of the squared Mahalanobis distance under the
+    start mixture's mean and covariance (``diag(variances)`` plus the spread of
+    its means)."""
     from scipy.stats import chi2
 
-    z2 = np.sum((modes[:, None, :] - means[None]) ** 2 / variances, axis=2)
-    return bool(np.all(np.min(z2, axis=1) <= chi2.ppf(0.999, means.shape[1])))
+    spread = np.cov(means, rowvar=False, bias=True).reshape(means.shape[1], -1)
+    envelope = np.diag(variances) + spread
+    diff = modes - means.mean(axis=0)
+    z2 = np.sum(diff * np.linalg.solve(envelope, diff.T).T, axis=1)
+    return bool(np.all(z2 <= chi2.ppf(0.999, means.shape[1])))
 
 
 def _newton_step(target, dtype_name, points, values, grads, covariances):
@@ -415,10 +425,11 @@ def laplace_start(target, dtype_name, means, variances, rng, starts=None,
                                                 covariances)
     used += count + count_newton
     kept = distinct_modes(points, values, precisions)
-    if kept.shape[0] > 1 and _reaches(means, variances, points[kept]):
-        return prior._replace(n_evaluations=used)  # several modes, all within reach
     evidence = values[kept] + 0.5 * np.linalg.slogdet(covariances[kept])[1]
     ranked = kept[np.argsort(-evidence, kind="stable")]
+    weighty = ranked[np.sort(evidence)[::-1] >= np.max(evidence) - LOG_NEGLIGIBLE_MASS]
+    if weighty.shape[0] > 1 and _reaches(means, variances, points[weighty]):
+        return prior._replace(n_evaluations=used)  # several modes, all within reach
     chosen = ranked[np.arange(k) % ranked.shape[0]]
     covariances = covariances[chosen]
     if diagonal:
