@@ -552,10 +552,10 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         """Rows of X the mode search starts from (None without X)."""
         if X is None:
             return None
-        from ._tf.vi.mode_search import MIN_STARTS
+        from ._tf.vi.mode_search import number_of_starts
 
         data = np.asarray(X, np.float64)
-        n_starts = max(MIN_STARTS, 2 * self.n_components)
+        n_starts = number_of_starts(self.n_components)
         return data[rng.choice(data.shape[0], size=n_starts, replace=data.shape[0] < n_starts)]
 
     def _prior_components(self, X, n_features, rng, init_mean, init_scale):

@@ -57,7 +57,7 @@ MAX_SHRINKS = 8
 GOOD_START_ESS = 0.1
 #: Samples of the start evaluated for the two checks above.
 N_CHECK_SAMPLES = 200
-#: Fewest starts of the search; with K components it runs from max(this, 2K).
+#: Fewest starts of the search; with K components it runs from max(this, K).
 MIN_STARTS = 8
 #: Default budget of target evaluations of the search (Hessians not included).
 SEARCH_BUDGET = 20000
@@ -368,6 +368,11 @@ def _newton_step(target, dtype_name, points, values, grads, covariances):
             points.shape[0])
 
 
+def number_of_starts(n_components):
+    """Starting points of the search for ``n_components`` components."""
+    return max(MIN_STARTS, n_components)
+
+
 def _has_gradient(target, point):
     """False for a numpy target that returns no gradient (zero-order use only)."""
     return not _is_numpy(target) or target.log_density_and_grad(point[None])[1] is not None
@@ -407,7 +412,7 @@ def laplace_start(target, dtype_name, means, variances, rng, starts=None,
     if _ess_fraction(log_p - log_q) >= GOOD_START_ESS or not _has_gradient(target, means[0]):
         return prior._replace(n_evaluations=used + _is_numpy(target))
     if starts is None:
-        n_starts = max(MIN_STARTS, 2 * k)
+        n_starts = number_of_starts(k)
         centres = means[np.arange(n_starts) % k]
         noise = rng.standard_normal((n_starts, d)) * 2.0 * np.sqrt(variances)
         noise[:k] = 0.0
