@@ -294,22 +294,33 @@ def _search(target, dtype_name, starts, first_step, budget):
     return x.astype(np.float64), value.astype(np.float64), int(count)
 
 
+def _finite_difference_hessians(target, x):
+    """Hessians by central differences of ``log_density_and_grad``'s gradient."""
+    n, d = x.shape
+    value, grad = target.log_density_and_grad(x)
+    step = 6e-6 * np.maximum(np.abs(x), 1.0)  # ~ eps^(1/3): central differences
+    shifts = np.eye(d)[None] * step[:, :, None]  # (n, D, D): row j moves feature j
+    points = np.concatenate([x[:, None] + shifts, x[:, None] - shifts], 1)
+    grads = np.asarray(target.log_density_and_grad(points.reshape(-1, d))[1],
+                       np.float64).reshape(n, 2 * d, d)
+    hess = (grads[:, :d] - grads[:, d:]) / (2 * step[:, :, None])
+    return (np.asarray(value, np.float64), np.asarray(grad, np.float64), hess,
+            n * (2 * d + 1))
+
+
 def _hessians(target, dtype_name, x):
-    """``log p~``, gradient and Hessian (not symmetrised) at the rows of ``x`` (float64) and the
-    evaluations they cost (D gradients per row, 2D for finite differences)."""
+    """``log p~``, gradient and Hessian (not symmetrised) at the rows of ``x``
+    (float64), and the evaluations they cost: D + 1 per row by autodiff, 2D + 1
+    by finite differences (numpy targets, and TensorFlow targets whose ops have
+    no second derivative)."""
     n, d = x.shape
     if _is_numpy(target):
-        value, grad = target.log_density_and_grad(x)
-        step = 6e-6 * np.maximum(np.abs(x), 1.0)  # ~ eps^(1/3): central differences
-        shifts = np.eye(d)[None] * step[:, :, None]  # (n, D, D): row j moves feature j
-        points = np.concatenate([x[:, None] + shifts, x[:, None] - shifts], 1)
-        grads = np.asarray(target.log_density_and_grad(points.reshape(-1, d))[1],
-                           np.float64).reshape(n, 2 * d, d)
-        hess = (grads[:, :d] - grads[:, d:]) / (2 * step[:, :, None])
-        return (np.asarray(value, np.float64), np.asarray(grad, np.float64), hess,
-                n * (2 * d + 1))
-    value, grad, hess = (a.astype(np.float64) for a in
-                         _run("mode_hessian", _build_hessian, target, dtype_name, x))
+        return _finite_difference_hessians(target, x)
+    try:
+        value, grad, hess = (a.astype(np.float64) for a in
+                             _run("mode_hessian", _build_hessian, target, dtype_name, x))
+    except (LookupError, ValueError, TypeError, tensorflow().errors.OpError):
+        return _finite_difference_hessians(target, x.astype(dtype_name))
     return value, grad, hess, n * (d + 1)
 
 
