@@ -387,7 +387,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
             With a target: optional points in the target's space that place the
             initial components (their mean, or random rows for several
             components, and their per-feature variances as initial
-            covariance). With ``target=None``: the data whose kernel density
+            covariance; with ``init='auto'``, also the starting points of the
+            mode search). With ``target=None``: the data whose kernel density
             estimate is the target (required).
         y : Ignored
             Not used, present for API consistency by convention.
