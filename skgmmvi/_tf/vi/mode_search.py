@@ -16,7 +16,7 @@ components placed at the modes of ``log p~``.
    covariance): its samples then
    explore every mode, found or not, where components started at the modes
    found (with their narrow Laplace covariances) explore less; on the planar
-   robot (12 modes found for 40 components) and the 10-mode GMM they fared
+   robot (7 modes found from 40 starts, for 40 components) and the 10-mode GMM they fared
    worse at every budget of ``benchmarks/bench_vi.py``.
 3. **Search.** Batched L-BFGS (memory :data:`MEMORY`, backtracking Armijo line
    search) maximises ``log p~`` from several over-dispersed starts at once, in one
