@@ -191,6 +191,26 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         Most components at a time.
     delete_min_weight : float, default=1e-6
         Components whose weight stayed below this may be deleted.
+    init : {'auto', 'prior', 'data'}, default='auto'
+        Where the fit starts. ``'prior'``: components placed as ``init_mean``,
+        ``init_scale`` and ``X`` say (below). ``'auto'``: that start, unless its
+        samples already sit in the target's typical set or a multimodal
+        target's modes all lie within its reach, is replaced by the
+        target's modes: its scale first shrinks by decades while most of its
+        samples have non-finite or astronomically low ``log p~``; a batched
+        L-BFGS then maximises ``log p~`` from several over-dispersed starts
+        (rows of ``X`` when given), and the components go to the distinct
+        modes found, best Laplace evidence first (repeated when there are
+        fewer modes than components), each with its Laplace covariance (the
+        inverse negative Hessian, eigenvalues floored so that it is no wider
+        than the start; its diagonal for ``covariance_type='diag'``). Every
+        target evaluation of this phase counts in ``n_target_evaluations_``
+        (the search spends at most 20000, plus ``D + 1`` per mode for the
+        Hessians, ``2D + 1`` for numpy targets, which get finite differences
+        of their gradient). ``'data'``: no search; the components start at
+        ``X`` (required): its mean, or random rows of it for several
+        components, with its per-feature variances (``init_mean`` and
+        ``init_scale`` are not used).
     init_mean : array-like of shape (n_features,) or (n_components, n_features), \
             default=None
         Initial means. One row with ``n_components > 1``: the means are drawn
@@ -270,6 +290,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         "del_iters": [Interval(Integral, 1, None, closed="left")],
         "max_components": [Interval(Integral, 1, None, closed="left")],
         "delete_min_weight": [Interval(Real, 0, 1, closed="both")],
+        "init": [StrOptions({"auto", "prior", "data"})],
         "init_mean": ["array-like", None],
         "init_scale": [Interval(Real, 0, None, closed="neither"), "array-like", None],
         "temperature": [Interval(Real, 0, None, closed="neither")],
@@ -310,6 +331,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         del_iters=100,
         max_components=50,
         delete_min_weight=1e-6,
+        init="auto",
         init_mean=None,
         init_scale=None,
         temperature=1.0,
@@ -346,6 +368,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self.del_iters = del_iters
         self.max_components = max_components
         self.delete_min_weight = delete_min_weight
+        self.init = init
         self.init_mean = init_mean
         self.init_scale = init_scale
         self.temperature = temperature
@@ -366,7 +389,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
             With a target: optional points in the target's space that place the
             initial components (their mean, or random rows for several
             components, and their per-feature variances as initial
-            covariance). With ``target=None``: the data whose kernel density
+            covariance; with ``init='auto'``, also the starting points of the
+            mode search). With ``target=None``: the data whose kernel density
             estimate is the target (required).
         y : Ignored
             Not used, present for API consistency by convention.
@@ -421,7 +445,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         out_dtype = np.float32 if (self.dtype == "float32" or (
             X is not None and X.dtype == np.float32)) else np.float64
         rng = check_random_state(self.random_state)
-        means, covariances = self._initial_components(X, n_features, rng)
+        means, covariances, n_initial = self._initial_components(X, n_features, rng,
+                                                                 target)
         n_start = means.shape[0]
         adaptive = design["component_adaptation"] == "adaptive"
         if adaptive and self.max_components < n_start:
@@ -451,11 +476,12 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
                     if self.callback is not None:
                         info = {"iteration": iteration, "elbo": float(elbo),
                                 "n_components": int(records["n_components"][i]),
-                                "n_target_evaluations": int(records["n_evaluations"][i])}
+                                "n_target_evaluations":
+                                    n_initial + int(records["n_evaluations"][i])}
                         stop = bool(self.callback(info)) or stop
                 if self.verbose and len(records["elbo"]):
                     self._print_progress(len(history), history[-1], n_components[-1],
-                                         int(records["n_evaluations"][-1]))
+                                         n_initial + int(records["n_evaluations"][-1]))
                 if stop:
                     break
             if self.verbose:
@@ -470,7 +496,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self._set_mixture(weights, means, precisions, out_dtype, factors)
         self.elbo_history_ = np.asarray(history, dtype=np.float64)
         self.n_iter_ = len(history)
-        self.n_target_evaluations_ = int(n_evaluations)
+        self.n_target_evaluations_ = n_initial + int(n_evaluations)
         self.n_components_ = int(self.weights_.shape[0])
         if self.max_iter > 0:
             warn_if_outside_support(self)
@@ -506,11 +532,43 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
             f"{type(target).__name__} works in any dimension; give the dimension by "
             "passing X (points in the target's space) or init_mean.")
 
-    def _initial_components(self, X, n_features, rng):
-        """Initial means (K, D) and covariances (K, D, D), float64."""
+    def _initial_components(self, X, n_features, rng, target):
+        """Initial means (K, D), covariances (K, D, D), float64, and the number
+        of target evaluations spent finding them (see ``init``)."""
+        if self.init == "data":
+            if X is None:
+                raise ValueError("init='data' places the initial components at X; pass "
+                                 "X, or use init='auto' or init='prior'.")
+            return self._prior_components(X, n_features, rng, None, None) + (0,)
+        means, covariances = self._prior_components(X, n_features, rng, self.init_mean,
+                                                    self.init_scale)
+        if self.init == "prior":
+            return means, covariances, 0
+        from ._tf.vi.mode_search import laplace_start
+
+        before = rng.get_state()
+        start = laplace_start(target, self.dtype, means, np.diagonal(covariances[0]).copy(),
+                              rng, starts=self._data_starts(X, rng),
+                              diagonal=self.covariance_type == "diag")
+        if not start.searched:  # the start is kept: the fit continues as init='prior'
+            rng.set_state(before)
+        return start.means, start.covariances, int(start.n_evaluations)
+
+    def _data_starts(self, X, rng):
+        """Rows of X the mode search starts from (None without X)."""
+        if X is None:
+            return None
+        from ._tf.vi.mode_search import number_of_starts
+
+        data = np.asarray(X, np.float64)
+        n_starts = number_of_starts(self.n_components)
+        return data[rng.choice(data.shape[0], size=n_starts, replace=data.shape[0] < n_starts)]
+
+    def _prior_components(self, X, n_features, rng, init_mean, init_scale):
+        """The start ``init='prior'`` keeps: means (K, D), covariances (K, D, D)."""
         k = self.n_components
-        if self.init_scale is not None:
-            scale = np.asarray(self.init_scale, dtype=np.float64)
+        if init_scale is not None:
+            scale = np.asarray(init_scale, dtype=np.float64)
             if scale.ndim > 1 or (scale.ndim == 1 and scale.shape != (n_features,)):
                 raise ValueError(f"init_scale must be a number or have shape "
                                  f"({n_features},); got shape {scale.shape}.")
@@ -524,8 +582,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
             variances = np.where(variances > 0, variances, floor)
         else:
             variances = np.full(n_features, DEFAULT_INIT_SCALE**2)
-        if self.init_mean is not None:
-            init_mean = np.asarray(self.init_mean, dtype=np.float64)
+        if init_mean is not None:
+            init_mean = np.asarray(init_mean, dtype=np.float64)
             if init_mean.ndim == 2:
                 means = _checks.check_means(init_mean, k, n_features).astype(np.float64)
             elif init_mean.shape == (n_features,):

@@ -1,0 +1,454 @@
+"""Where an NG-VI fit starts: the target's modes and their Laplace approximations.
+
+One job: turn a prior start (means and per-feature variances) into initial
+components placed at the modes of ``log p~``.
+
+1. **Usable scale.** Samples of the prior start are evaluated; while most of them
+   are non-finite or astronomically low (below :data:`ASTRONOMICALLY_LOW`), the
+   scale shrinks by a decade (at most :data:`MAX_SHRINKS` times).
+2. **Skip.** When the start already sits in the target's typical set (the
+   importance weights ``p~/q0`` of those samples have an effective sample size
+   of at least :data:`GOOD_START_ESS` of their number), no search runs. The
+   start is also kept after a search that found several distinct modes of
+   non-negligible Laplace evidence (within a factor 1e4 of the best), all of
+   them within reach of the start (each within the chi-square 0.999 quantile
+   of the squared Mahalanobis distance under the start mixture's mean and
+   covariance): its samples then
+   explore every mode, found or not, where components started at the modes
+   found (with their narrow Laplace covariances) explore less; on the planar
+   robot (7 modes found from 40 starts, for 40 components) and the 10-mode GMM they fared
+   worse at every budget of ``benchmarks/bench_vi.py``.
+3. **Search.** Batched L-BFGS (memory :data:`MEMORY`, backtracking Armijo line
+   search) maximises ``log p~`` from several over-dispersed starts at once, in one
+   compiled ``tf.while_loop``; TensorFlow targets are differentiated by autodiff
+   inside it, numpy targets (``uses_tensorflow = False``) are called through
+   ``tf.numpy_function``. It stops when every start has converged or the budget
+   of target evaluations is spent.
+4. **Laplace.** The Hessian at each end point (autodiff for TensorFlow targets,
+   central differences of the gradient for numpy ones) gives the covariance
+   ``(-H)^{-1}``, its eigenvalues floored so that no component is wider than the
+   (shrunken) start; one safeguarded Newton step refines each point. End points
+   within one standard deviation of a better one (in its Laplace metric) merge.
+   The components go to the distinct modes in order of their Laplace evidence,
+   repeating the best ones when there are fewer modes than components.
+
+The compiled search and Hessian are cached with the NG-VI iteration's compiled
+functions, keyed per (kind, dtype, target class or target), with dynamic shapes:
+new dimensions, starts and budgets do not retrace.
+"""
+
+import collections
+
+import numpy as np
+
+from .._runtime import device_name, tensorflow, tf_dtype
+from .iteration import TargetEvaluator, _CACHE, _CACHE_SIZE, _spec_like
+from .iteration import target_key, target_parameters, target_values_and_grads
+
+#: Log-densities below this carry no usable information (their gradients are
+#: astronomically large, their weights zero): such samples count as unusable.
+ASTRONOMICALLY_LOW = -1e10
+#: The start's scale shrinks by a decade while fewer than this fraction of its
+#: samples are usable.
+USABLE_FRACTION = 0.5
+MAX_SHRINKS = 8
+#: Importance-sampling ESS fraction (of the start's samples under the target) from
+#: which on the start counts as already good and no mode search runs.
+GOOD_START_ESS = 0.1
+#: Samples of the start evaluated for the two checks above.
+N_CHECK_SAMPLES = 200
+#: Fewest starts of the search; with K components it runs from max(this, K).
+MIN_STARTS = 8
+#: Default budget of target evaluations of the search (Hessians not included).
+SEARCH_BUDGET = 20000
+#: L-BFGS memory, Armijo constant, most halvings of a line search, most iterations.
+MEMORY = 8
+ARMIJO = 1e-4
+MAX_BACKTRACKS = 40
+MAX_ITERATIONS = 2000
+#: A start has converged when an iteration gains less than this (relative).
+RELATIVE_GAIN = 1e-11
+#: Modes whose Laplace evidence is this far (in log) below the best one's carry
+#: negligible mass: they do not count as modes the start must reach.
+LOG_NEGLIGIBLE_MASS = np.log(1e4)
+#: Squared Laplace distance below which two end points are the same mode.
+SAME_MODE_DISTANCE2 = 1.0
+
+Start = collections.namedtuple("Start", "means covariances n_evaluations searched")
+
+
+# ------------------------------------------------------------ compiled parts
+def _cached(kind, dtype_name, target, build):
+    key = (kind, dtype_name, target_key(target))
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key][0]
+    function = build()
+    _CACHE[key] = (function, target)  # keep the target alive: its id may be the key
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return function
+
+
+def _values_and_grads(target, dtype):
+    """Traceable ``(x, params) -> (log p~, grad)`` for TF and numpy targets."""
+    tf = tensorflow()
+    if getattr(target, "uses_tensorflow", True):
+        def evaluate(x, params):
+            value, grad = target_values_and_grads(target, x, params)
+            return tf.cast(value, dtype), tf.cast(grad, dtype)
+        return evaluate
+    np_dtype = dtype.as_numpy_dtype
+
+    def host(x):
+        value, grad = target.log_density_and_grad(x)
+        return (np.asarray(value, np_dtype).reshape(-1),
+                np.asarray(grad, np_dtype).reshape(x.shape))
+
+    def evaluate(x, params):
+        value, grad = tf.numpy_function(host, [x], [dtype, dtype], stateful=False)
+        return tf.reshape(value, [-1]), tf.reshape(grad, tf.shape(x))
+    return evaluate
+
+
+def _two_loop(grad, s_hist, y_hist, rho, first_scale):
+    """L-BFGS direction ``-H grad`` for minimisation, batched over rows."""
+    tf = tensorflow()
+    q = grad
+    alphas = []
+    for i in range(MEMORY):  # newest pair first
+        alpha = rho[:, i] * tf.reduce_sum(s_hist[:, i] * q, axis=1)
+        q = q - alpha[:, None] * y_hist[:, i]
+        alphas.append(alpha)
+    sy = tf.reduce_sum(s_hist[:, 0] * y_hist[:, 0], axis=1)
+    yy = tf.reduce_sum(y_hist[:, 0] * y_hist[:, 0], axis=1)
+    gamma = tf.where(rho[:, 0] > 0, sy / tf.where(yy > 0, yy, tf.ones_like(yy)), first_scale)
+    r = gamma[:, None] * q
+    for i in reversed(range(MEMORY)):
+        beta = rho[:, i] * tf.reduce_sum(y_hist[:, i] * r, axis=1)
+        r = r + (alphas[i] - beta)[:, None] * s_hist[:, i]
+    return -r
+
+
+def _build_search(target, dtype_name):
+    tf = tensorflow()
+    dtype = tf_dtype(dtype_name)
+    evaluate = _values_and_grads(target, dtype)
+    params_spec = tuple(_spec_like(p) for p in target_parameters(target, dtype_name))
+
+    @tf.function(autograph=False, input_signature=[
+        tf.TensorSpec([None, None], dtype), params_spec, tf.TensorSpec([], dtype),
+        tf.TensorSpec([], tf.int64)])
+    def search(x0, params, first_step, budget):
+        value, grad = evaluate(x0, params)
+        f, g = -value, -grad  # minimise -log p~
+        n, d = tf.shape(x0)[0], tf.shape(x0)[1]
+        history = tf.zeros([n, MEMORY, d], dtype)
+        state = (tf.constant(0), x0, f, g, history, history, tf.zeros([n, MEMORY], dtype),
+                 tf.math.is_finite(f) & tf.reduce_all(tf.math.is_finite(g), axis=1),
+                 tf.cast(n, tf.int64))
+
+        def cond(i, x, f, g, s_hist, y_hist, rho, active, count):
+            return (i < MAX_ITERATIONS) & tf.reduce_any(active) & (count < budget)
+
+        def body(i, x, f, g, s_hist, y_hist, rho, active, count):
+            norm = tf.norm(g, axis=1)
+            first = first_step / tf.where(norm > 0, norm, tf.ones_like(norm))
+            direction = _two_loop(g, s_hist, y_hist, rho, first)
+            descent = tf.reduce_sum(direction * g, axis=1) < 0
+            direction = tf.where(descent[:, None], direction, -first[:, None] * g)
+            x_new, f_new, g_new, moved, used = _line_search(
+                evaluate, params, x, f, g, direction, active)
+            s, y = x_new - x, g_new - g
+            sy = tf.reduce_sum(s * y, axis=1)
+            keep = moved & (sy > 0)
+            s_hist = tf.where(keep[:, None, None], tf.concat([s[:, None], s_hist[:, :-1]], 1),
+                              s_hist)
+            y_hist = tf.where(keep[:, None, None], tf.concat([y[:, None], y_hist[:, :-1]], 1),
+                              y_hist)
+            new_rho = tf.concat([(1 / tf.where(keep, sy, tf.ones_like(sy)))[:, None],
+                                 rho[:, :-1]], 1)
+            rho = tf.where(keep[:, None], new_rho, rho)
+            gain = f - f_new
+            active = moved & (gain > RELATIVE_GAIN * (1 + tf.abs(f_new)))
+            return i + 1, x_new, f_new, g_new, s_hist, y_hist, rho, active, count + used
+
+        out = tf.while_loop(cond, body, state)
+        return out[1], -out[2], out[8]
+
+    return search
+
+
+def _line_search(evaluate, params, x, f, g, direction, active):
+    """Backtracking Armijo search of the active rows on ``-log p~`` (halving steps).
+
+    Returns the new ``(x, f, g)`` (unchanged where no step was accepted), the
+    rows that moved, and the number of rows evaluated.
+    """
+    tf = tensorflow()
+    slope = tf.reduce_sum(g * direction, axis=1)
+    n = tf.shape(x)[0]
+
+    def cond(k, pending, x_new, f_new, g_new, count):
+        return (k < MAX_BACKTRACKS) & tf.reduce_any(pending)
+
+    def body(k, pending, x_new, f_new, g_new, count):
+        step = tf.cast(0.5, x.dtype) ** tf.cast(k, x.dtype)
+        rows = tf.where(pending)[:, 0]
+        trial = tf.gather(x, rows) + step * tf.gather(direction, rows)
+        value, grad = evaluate(trial, params)
+        phi = -value
+        ok = tf.math.is_finite(phi) & tf.reduce_all(tf.math.is_finite(grad), axis=1) & (
+            phi <= tf.gather(f, rows) + ARMIJO * step * tf.gather(slope, rows))
+        index = rows[:, None]
+        x_new = tf.tensor_scatter_nd_update(
+            x_new, index, tf.where(ok[:, None], trial, tf.gather(x_new, rows)))
+        f_new = tf.tensor_scatter_nd_update(f_new, index, tf.where(ok, phi, tf.gather(f_new, rows)))
+        g_new = tf.tensor_scatter_nd_update(
+            g_new, index, tf.where(ok[:, None], -grad, tf.gather(g_new, rows)))
+        accepted = tf.scatter_nd(index, ok, [n])
+        return (k + 1, pending & ~accepted, x_new, f_new, g_new,
+                count + tf.cast(tf.size(rows), tf.int64))
+
+    _, pending, x_new, f_new, g_new, count = tf.while_loop(
+        cond, body, (tf.constant(0), active, x, f, g, tf.constant(0, tf.int64)))
+    return x_new, f_new, g_new, active & ~pending, count
+
+
+def _build_hessian(target, dtype_name):
+    tf = tensorflow()
+    dtype = tf_dtype(dtype_name)
+    params_spec = tuple(_spec_like(p) for p in target_parameters(target, dtype_name))
+
+    @tf.function(autograph=False,
+                 input_signature=[tf.TensorSpec([None, None], dtype), params_spec])
+    def hessian(x, params):
+        with tf.GradientTape() as outer:
+            outer.watch(x)
+            value, grad = target_values_and_grads(target, x, params)
+        return (tf.cast(value, dtype), tf.cast(grad, dtype),
+                tf.cast(outer.batch_jacobian(grad, x), dtype))
+
+    return hessian
+
+
+# ---------------------------------------------------------------- the host
+def _is_numpy(target):
+    return not getattr(target, "uses_tensorflow", True)
+
+
+def _diagonal_log_q(x, means, variances):
+    """Log-density of the equal-weight mixture of ``N(means_k, diag(variances))``."""
+    z2 = np.sum((x[:, None, :] - means[None]) ** 2 / variances, axis=2)
+    log_component = -0.5 * (z2 + np.sum(np.log(2 * np.pi * variances)))
+    return np.logaddexp.reduce(log_component, axis=1) - np.log(means.shape[0])
+
+
+def _usable_scale(evaluator, means, variances, rng):
+    """Shrink ``variances`` by decades until most of the start's samples are usable.
+
+    Returns the variances, the log-densities ``log p~`` and ``log q0`` of the
+    samples at that scale, and the number of target evaluations.
+    """
+    noise = rng.standard_normal((N_CHECK_SAMPLES, means.shape[1]))
+    centres = means[np.arange(N_CHECK_SAMPLES) % means.shape[0]]
+    best = None
+    for shrink in range(MAX_SHRINKS + 1):
+        scaled = variances * 100.0 ** -shrink
+        x = centres + noise * np.sqrt(scaled)
+        log_p = evaluator(x)
+        usable = np.mean(np.isfinite(log_p) & (log_p > ASTRONOMICALLY_LOW))
+        if best is None or usable > best[0]:
+            best = (usable, scaled, log_p, _diagonal_log_q(x, means, scaled))
+        if usable >= USABLE_FRACTION:
+            break
+    return best[1], best[2], best[3], N_CHECK_SAMPLES * (shrink + 1)
+
+
+def _ess_fraction(log_weights):
+    finite = np.isfinite(log_weights)
+    if not np.any(finite):
+        return 0.0
+    w = np.exp(log_weights[finite] - np.max(log_weights[finite]))
+    return float(np.sum(w) ** 2 / np.sum(w**2) / log_weights.shape[0])
+
+
+def _run(kind, build, target, dtype_name, x, *extra):
+    """Call the cached compiled function ``kind`` on the rows ``x``, the target's
+    parameters and ``extra`` tensors; its outputs as numpy arrays."""
+    tf = tensorflow()
+    function = _cached(kind, dtype_name, target, lambda: build(target, dtype_name))
+    params = target_parameters(target, dtype_name)
+    with tf.device(device_name()):
+        out = function(tf.constant(x.astype(dtype_name)),
+                       tuple(tf.constant(p) for p in params), *extra)
+    return [tensor.numpy() for tensor in out]
+
+
+def _search(target, dtype_name, starts, first_step, budget):
+    """Run the compiled L-BFGS: end points, their ``log p~`` and evaluations."""
+    tf = tensorflow()
+    x, value, count = _run("mode_search", _build_search, target, dtype_name, starts,
+                           tf.constant(first_step, tf_dtype(dtype_name)),
+                           tf.constant(int(budget), tf.int64))
+    return x.astype(np.float64), value.astype(np.float64), int(count)
+
+
+def _finite_difference_hessians(target, x):
+    """Hessians by central differences of ``log_density_and_grad``'s gradient."""
+    n, d = x.shape
+    value, grad = target.log_density_and_grad(x)
+    step = 6e-6 * np.maximum(np.abs(x), 1.0)  # ~ eps^(1/3): central differences
+    shifts = np.eye(d)[None] * step[:, :, None]  # (n, D, D): row j moves feature j
+    points = np.concatenate([x[:, None] + shifts, x[:, None] - shifts], 1)
+    grads = np.asarray(target.log_density_and_grad(points.reshape(-1, d))[1],
+                       np.float64).reshape(n, 2 * d, d)
+    hess = (grads[:, :d] - grads[:, d:]) / (2 * step[:, :, None])
+    return (np.asarray(value, np.float64), np.asarray(grad, np.float64), hess,
+            n * (2 * d + 1))
+
+
+def _hessians(target, dtype_name, x):
+    """``log p~``, gradient and Hessian (not symmetrised) at the rows of ``x``
+    (float64), and the evaluations they cost: D + 1 per row by autodiff, 2D + 1
+    by finite differences (numpy targets, and TensorFlow targets whose ops have
+    no second derivative)."""
+    n, d = x.shape
+    if _is_numpy(target):
+        return _finite_difference_hessians(target, x)
+    try:
+        value, grad, hess = (a.astype(np.float64) for a in
+                             _run("mode_hessian", _build_hessian, target, dtype_name, x))
+    except (LookupError, ValueError, TypeError, tensorflow().errors.OpError):
+        return _finite_difference_hessians(target, x.astype(dtype_name))
+    return value, grad, hess, n * (d + 1)
+
+
+def laplace_covariances(hessians, variances):
+    """Covariances ``(-H)^{-1}`` with the precision's eigenvalues floored at
+    ``1 / max(variances)`` (no wider than the start); ``diag(variances)`` where
+    the Hessian is not finite. Returns ``(covariances, precisions)``."""
+    n, d = hessians.shape[:2]
+    finite = np.all(np.isfinite(hessians), axis=(1, 2))
+    symmetric = 0.5 * (hessians + np.transpose(hessians, (0, 2, 1)))
+    negative = np.where(finite[:, None, None], -symmetric, 0.0)
+    eigenvalues, vectors = np.linalg.eigh(negative)
+    eigenvalues = np.maximum(eigenvalues, 1.0 / np.max(variances))
+    covariances = (vectors / eigenvalues[:, None, :]) @ np.transpose(vectors, (0, 2, 1))
+    precisions = (vectors * eigenvalues[:, None, :]) @ np.transpose(vectors, (0, 2, 1))
+    covariances[~finite] = np.diag(variances)
+    precisions[~finite] = np.diag(1.0 / variances)
+    return covariances, precisions
+
+
+def distinct_modes(points, values, precisions):
+    """Indices of the distinct modes, best ``log p~`` first: a point within
+    :data:`SAME_MODE_DISTANCE2` (squared, in the Laplace metric of a better
+    point) of a kept one merges with it."""
+    order = np.argsort(-values, kind="stable")
+    order = order[np.isfinite(values[order])]
+    diff = points[None, :, :] - points[:, None, :]  # diff[i, j] = x_j - x_i
+    distance2 = np.einsum("ijd,ide,ije->ij", diff, precisions, diff)
+    kept = []
+    for index in order:
+        if not any(distance2[k, index] < SAME_MODE_DISTANCE2 for k in kept):
+            kept.append(index)
+    return np.asarray(kept, dtype=int)
+
+
+def _reaches(means, variances, modes):
+    """Whether every mode lies in the typical set of the start as a whole: within
+    the chi-square 0.999 quantile of the squared Mahalanobis distance under the
+    start mixture's mean and covariance (``diag(variances)`` plus the spread of
+    its means)."""
+    from scipy.stats import chi2
+
+    spread = np.cov(means, rowvar=False, bias=True).reshape(means.shape[1], -1)
+    envelope = np.diag(variances) + spread
+    diff = modes - means.mean(axis=0)
+    z2 = np.sum(diff * np.linalg.solve(envelope, diff.T).T, axis=1)
+    return bool(np.all(z2 <= chi2.ppf(0.999, means.shape[1])))
+
+
+def _newton_step(target, dtype_name, points, values, grads, covariances):
+    """One Newton step ``x + Sigma grad`` per point, kept where ``log p~`` rose."""
+    trial = points + np.einsum("nde,ne->nd", covariances, grads)
+    trial_values = TargetEvaluator(target, dtype_name)(trial)
+    better = np.isfinite(trial_values) & (trial_values >= values)
+    return (np.where(better[:, None], trial, points), np.where(better, trial_values, values),
+            points.shape[0])
+
+
+def number_of_starts(n_components):
+    """Starting points of the search for ``n_components`` components."""
+    return max(MIN_STARTS, n_components)
+
+
+def _has_gradient(target, point):
+    """False for a numpy target that returns no gradient (zero-order use only)."""
+    return not _is_numpy(target) or target.log_density_and_grad(point[None])[1] is not None
+
+
+def laplace_start(target, dtype_name, means, variances, rng, starts=None,
+                  diagonal=False, budget=SEARCH_BUDGET):
+    """Initial components at the target's modes (see the module docstring).
+
+    Parameters
+    ----------
+    target : Target
+    dtype_name : {"float64", "float32"}
+    means : ndarray of shape (K, D)
+        The prior start's means; K is the number of components returned.
+    variances : ndarray of shape (D,)
+        The prior start's per-feature variances.
+    rng : RandomState
+    starts : ndarray of shape (n, D), default=None
+        Starting points of the search (e.g. rows of X); None: over-dispersed draws
+        around ``means`` (twice the scale), the means included.
+    diagonal : bool, default=False
+        Keep only the diagonal of the Laplace covariances.
+    budget : int, default=SEARCH_BUDGET
+        Target evaluations the L-BFGS search may spend.
+
+    Returns
+    -------
+    Start
+        ``means`` (K, D), ``covariances`` (K, D, D), ``n_evaluations`` (all target
+        evaluations of this phase) and ``searched`` (False when the start was kept).
+    """
+    k, d = means.shape
+    evaluator = TargetEvaluator(target, dtype_name)
+    variances, log_p, log_q, used = _usable_scale(evaluator, means, variances, rng)
+    prior = Start(means, np.tile(np.diag(variances), (k, 1, 1)), used, False)
+    if _ess_fraction(log_p - log_q) >= GOOD_START_ESS or not _has_gradient(target, means[0]):
+        return prior._replace(n_evaluations=used + _is_numpy(target))
+    if starts is None:
+        n_starts = number_of_starts(k)
+        centres = means[np.arange(n_starts) % k]
+        noise = rng.standard_normal((n_starts, d)) * 2.0 * np.sqrt(variances)
+        noise[:k] = 0.0
+        starts = centres + noise
+    first_step = float(np.sqrt(np.mean(variances)))
+    points, values, count = _search(target, dtype_name, starts, first_step, budget)
+    used += count + _is_numpy(target)
+    finite = np.isfinite(values) & np.all(np.isfinite(points), axis=1)
+    if not np.any(finite):
+        return prior._replace(n_evaluations=used)
+    points, values = points[finite], values[finite]
+    values, grads, hessians, count = _hessians(target, dtype_name, points)
+    covariances, precisions = laplace_covariances(hessians, variances)
+    points, values, count_newton = _newton_step(target, dtype_name, points, values, grads,
+                                                covariances)
+    used += count + count_newton
+    kept = distinct_modes(points, values, precisions)
+    evidence = values[kept] + 0.5 * np.linalg.slogdet(covariances[kept])[1]
+    ranked = kept[np.argsort(-evidence, kind="stable")]
+    weighty = ranked[np.sort(evidence)[::-1] >= np.max(evidence) - LOG_NEGLIGIBLE_MASS]
+    if weighty.shape[0] > 1 and _reaches(means, variances, points[weighty]):
+        return prior._replace(n_evaluations=used)  # several modes, all within reach
+    chosen = ranked[np.arange(k) % ranked.shape[0]]
+    covariances = covariances[chosen]
+    if diagonal:
+        covariances = np.einsum("kd,de->kde", np.diagonal(covariances, axis1=1, axis2=2),
+                                np.eye(d))
+    return Start(points[chosen], covariances, used, True)

@@ -1,0 +1,218 @@
+"""Where VariationalGMMTarget starts (issue 12, part 1): ``init='auto'`` finds the
+target's modes (batched L-BFGS) and starts at their Laplace approximations;
+``init='prior'`` keeps the start of ``init_mean`` / ``init_scale`` / ``X``.
+
+The exact answers: a Gaussian's Laplace approximation is the Gaussian itself, so
+the start must reproduce its mean and covariance; a mixture of far-apart
+Gaussians has its modes at the component means.
+"""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from skgmmvi import VariationalGMMTarget  # noqa: E402
+from skgmmvi._tf.vi import iteration, mode_search  # noqa: E402
+from skgmmvi.targets import Target  # noqa: E402
+
+from test_vi import GaussianMixtureTestTarget, GaussianTestTarget  # noqa: E402
+
+
+def relative_error(a, b):
+    return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+
+def stiff_gaussian(n_features, condition, distance, seed=0):
+    """N(m, S): ||m|| = distance, S with eigenvalues log-spaced over ``condition``."""
+    rng = np.random.RandomState(seed)
+    rotation, _ = np.linalg.qr(rng.randn(n_features, n_features))
+    covariance = (rotation * np.logspace(0, -np.log10(condition), n_features)) @ rotation.T
+    mean = rng.randn(n_features)
+    return GaussianTestTarget(mean * distance / np.linalg.norm(mean),
+                              0.5 * (covariance + covariance.T))
+
+
+class CountingNumpyGaussian(Target):
+    """A numpy-only Gaussian that counts the rows it evaluates."""
+
+    uses_tensorflow = False
+
+    def __init__(self, mean, covariance):
+        self.mean = np.asarray(mean, float)
+        self.covariance = np.asarray(covariance, float)
+        self.n_features = len(self.mean)
+        self.n_rows = 0
+
+    def log_density_and_grad(self, x):
+        self.n_rows += x.shape[0]
+        diff = x - self.mean
+        grad = -np.linalg.solve(self.covariance, diff.T).T
+        return 0.5 * np.sum(grad * diff, axis=1), grad
+
+
+class CoshWell(Target):
+    """``log p~ = -sum cosh(3 x)`` inside ``|x_i| < 12``, -inf outside: about -1e15
+    or -inf at most samples of the default start (scale 10), a finite target
+    near the origin; its mode is 0 with Hessian ``-9 I``."""
+
+    def __init__(self, n_features):
+        self.n_features = n_features
+
+    def _graph_parameters(self):
+        return (np.zeros(1),)
+
+    @staticmethod
+    def _log_density_with(x, unused):
+        import tensorflow as tf
+
+        inside = tf.reduce_all(tf.abs(x) < 12.0, axis=1)
+        value = -tf.reduce_sum(tf.math.cosh(3.0 * x), axis=1)
+        return tf.where(inside, value, tf.constant(-np.inf, x.dtype))
+
+    def log_density(self, x):
+        return self._log_density_with(x, np.zeros(1))
+
+
+def test_defaults_find_a_target_whose_mass_is_1e4_away():
+    direction = np.array([0.6, -0.8])
+    target = GaussianTestTarget(1e4 * direction, [[1.0, 0.3], [0.3, 0.5]])
+    vi = VariationalGMMTarget(target, random_state=0).fit()
+    top = np.argmax(vi.weights_)
+    assert np.linalg.norm(vi.means_[top] - target.mean) < 0.05
+    assert relative_error(vi.covariances_[top], target.covariance) < 0.05
+    assert vi.weights_[top] > 0.95
+
+
+def test_stiff_shifted_gaussian_d100_starts_at_its_exact_mean_and_covariance():
+    target = stiff_gaussian(100, 1e4, 50.0)
+    vi = VariationalGMMTarget(target, max_iter=0, random_state=0).fit()
+    assert relative_error(vi.means_[0], target.mean) < 1e-8
+    assert relative_error(vi.covariances_[0], target.covariance) < 1e-8
+    assert 0 < vi.n_target_evaluations_ <= mode_search.SEARCH_BUDGET + 2000 + 10 * 101
+
+
+def test_bimodal_target_out_of_reach_gets_a_component_at_each_mode():
+    # equal shapes: the basins split at the bisector through the default start
+    means = np.array([[-300.0, 40.0], [300.0, -40.0]])
+    covariances = np.array([[[1.0, 0.3], [0.3, 0.5]]] * 2)
+    target = GaussianMixtureTestTarget([0.3, 0.7], means, covariances)
+    vi = VariationalGMMTarget(target, n_components=2, max_iter=0, random_state=0).fit()
+    order = np.argsort(vi.means_[:, 0])
+    np.testing.assert_allclose(vi.means_[order], means, atol=1e-8)
+    np.testing.assert_allclose(vi.covariances_[order], covariances, rtol=1e-6)
+
+
+def test_more_components_than_modes_repeat_the_best_mode():
+    target = GaussianTestTarget([3.0, -1.0], [[2.0, 0.5], [0.5, 1.0]])
+    vi = VariationalGMMTarget(target, n_components=3, max_iter=0, random_state=0).fit()
+    np.testing.assert_allclose(vi.means_, np.tile(target.mean, (3, 1)), atol=1e-8)
+
+
+def test_target_astronomically_low_at_the_default_scale_gets_a_shrunken_start():
+    target = CoshWell(4)
+    rng = np.random.RandomState(0)
+    evaluator = iteration.TargetEvaluator(target, "float64")
+    log_p = evaluator(rng.standard_normal((200, 4)) * 10.0)
+    assert np.mean(np.isfinite(log_p) & (log_p > mode_search.ASTRONOMICALLY_LOW)) < 0.5
+    variances, log_p, _, used = mode_search._usable_scale(
+        evaluator, np.zeros((1, 4)), np.full(4, 100.0), rng)
+    assert np.all(variances < 100.0) and used > mode_search.N_CHECK_SAMPLES
+    assert np.mean(np.isfinite(log_p) & (log_p > mode_search.ASTRONOMICALLY_LOW)) >= 0.5
+    vi = VariationalGMMTarget(target, max_iter=30, random_state=0).fit()
+    assert np.all(np.isfinite(vi.elbo_history_))
+    assert np.all(np.abs(vi.means_[np.argmax(vi.weights_)]) < 0.05)
+
+
+def test_numpy_target_gets_finite_difference_hessians_and_every_row_is_counted():
+    covariance = np.array([[2.0, 0.6, 0.0], [0.6, 1.0, -0.3], [0.0, -0.3, 0.5]])
+    target = CountingNumpyGaussian([40.0, -20.0, 5.0], covariance)
+    vi = VariationalGMMTarget(target, max_iter=0, random_state=0).fit()
+    np.testing.assert_allclose(vi.means_[0], target.mean, atol=1e-7)
+    np.testing.assert_allclose(vi.covariances_[0], covariance, rtol=1e-6, atol=1e-8)
+    assert vi.n_target_evaluations_ == target.n_rows > 0
+    target.n_rows = 0
+    vi = VariationalGMMTarget(target, max_iter=2, adaptive_components=False,
+                              n_samples_per_component=20, random_state=0).fit()
+    assert vi.n_target_evaluations_ == target.n_rows
+
+
+def test_evaluations_of_a_tensorflow_target_are_counted_in_the_callback_too():
+    target = GaussianTestTarget([30.0, -20.0], [[2.0, 0.5], [0.5, 1.0]])
+    start = VariationalGMMTarget(target, max_iter=0, random_state=0).fit()
+    seen = []
+    vi = VariationalGMMTarget(target, max_iter=3, adaptive_components=False,
+                              n_samples_per_component=20, random_state=0,
+                              callback=lambda info: seen.append(info["n_target_evaluations"]))
+    vi.fit()
+    assert seen == [start.n_target_evaluations_ + 20 * i for i in (1, 2, 3)]
+    assert vi.n_target_evaluations_ == seen[-1]
+
+
+def test_diag_covariance_starts_at_the_laplace_diagonal():
+    target = GaussianTestTarget([5.0, -7.0, 2.0], [[2.0, 0.6, 0.0], [0.6, 1.0, -0.3],
+                                                   [0.0, -0.3, 0.5]])
+    vi = VariationalGMMTarget(target, covariance_type="diag", max_iter=0,
+                              random_state=0).fit()
+    np.testing.assert_allclose(vi.means_[0], target.mean, atol=1e-8)
+    np.testing.assert_allclose(vi.covariances_[0], np.diag(target.covariance), rtol=1e-8)
+
+
+def test_a_start_reaching_every_mode_of_a_multimodal_target_is_kept_as_prior():
+    means = np.array([[-10.0, 4.0], [12.0, -3.0]])
+    target = GaussianMixtureTestTarget([0.3, 0.7], means, [np.eye(2), np.eye(2) * 0.5])
+    auto = VariationalGMMTarget(target, n_components=2, max_iter=3, random_state=0).fit()
+    prior = VariationalGMMTarget(target, n_components=2, max_iter=3, init="prior",
+                                 random_state=0).fit()
+    np.testing.assert_array_equal(auto.means_, prior.means_)
+    np.testing.assert_array_equal(auto.elbo_history_, prior.elbo_history_)
+    assert auto.n_target_evaluations_ > prior.n_target_evaluations_
+
+
+def test_a_start_already_in_the_typical_set_is_kept():
+    target = GaussianTestTarget([0.5, -0.5], [[1.0, 0.2], [0.2, 1.0]])
+    auto = VariationalGMMTarget(target, init_scale=1.0, max_iter=0, random_state=0).fit()
+    prior = VariationalGMMTarget(target, init="prior", init_scale=1.0, max_iter=0,
+                                 random_state=0).fit()
+    np.testing.assert_array_equal(auto.means_, prior.means_)
+    np.testing.assert_array_equal(auto.covariances_, prior.covariances_)
+    assert auto.n_target_evaluations_ == mode_search.N_CHECK_SAMPLES
+
+
+def test_prior_start_is_todays_start():
+    """init='prior' with max_iter=0: the mean of X (or zero) and X's variances
+    (or 10^2), as before the mode search existed."""
+    X = np.random.RandomState(0).normal(size=(40, 3)) * [1.0, 2.0, 3.0] + 5.0
+    target = GaussianTestTarget(np.zeros(3), np.eye(3))
+    vi = VariationalGMMTarget(target, init="prior", max_iter=0, random_state=0).fit(X)
+    np.testing.assert_array_equal(vi.means_[0], X.mean(axis=0))
+    np.testing.assert_allclose(vi.covariances_[0], np.diag(X.var(axis=0)), rtol=1e-13)
+    assert vi.n_target_evaluations_ == 0
+    vi = VariationalGMMTarget(target, init="prior", max_iter=0, random_state=0).fit()
+    np.testing.assert_array_equal(vi.means_[0], np.zeros(3))
+    np.testing.assert_allclose(vi.covariances_[0], 100.0 * np.eye(3), rtol=1e-13)
+
+
+def test_data_start_places_components_at_X_and_needs_X():
+    X = np.random.RandomState(1).normal(size=(50, 2)) + [3.0, -2.0]
+    target = GaussianTestTarget(np.zeros(2), np.eye(2))
+    vi = VariationalGMMTarget(target, init="data", init_mean=[9.0, 9.0], max_iter=0,
+                              random_state=0).fit(X)
+    np.testing.assert_array_equal(vi.means_[0], X.mean(axis=0))
+    with pytest.raises(ValueError, match="init='data'"):
+        VariationalGMMTarget(target, init="data", max_iter=0).fit()
+
+
+def test_search_traces_once_across_instances_dimensions_and_starts():
+    VariationalGMMTarget(GaussianTestTarget([20.0, 5.0], np.eye(2)), max_iter=0,
+                         random_state=0).fit()
+    key = ("mode_search", "float64", iteration.target_key(GaussianTestTarget([0.0], [[1.0]])))
+    search = iteration._CACHE[key][0]
+    hessian = iteration._CACHE[("mode_hessian",) + key[1:]][0]
+    before = search.experimental_get_tracing_count(), hessian.experimental_get_tracing_count()
+    for n_features, n_components in ((3, 1), (5, 4), (1, 2)):
+        target = GaussianTestTarget(np.full(n_features, 30.0), np.eye(n_features))
+        VariationalGMMTarget(target, n_components=n_components, max_iter=0,
+                             random_state=1).fit()
+    after = search.experimental_get_tracing_count(), hessian.experimental_get_tracing_count()
+    assert after == before == (1, 1)
