@@ -143,7 +143,7 @@ def pareto_smooth(log_ratios):
 
 Diagnostics = collections.namedtuple(
     "Diagnostics", ["pareto_k", "ess", "log_evidence", "log_evidence_se", "elbo", "elbo_se",
-                    "n_samples", "n_zero_weight"])
+                    "n_samples", "n_zero_weight", "n_undefined"])
 Diagnostics.__doc__ = """Diagnostics of a proposal q for a target p~ (see :func:`diagnose_samples`).
 
 Attributes
@@ -163,8 +163,13 @@ elbo : float
 elbo_se : float
     Its Monte-Carlo standard error.
 n_samples : int
+    Samples used (those where the target is defined).
 n_zero_weight : int
-    Samples where ``p~ = 0`` (``log p~ = -inf``).
+    Samples where ``p~ = 0`` (``log p~ = -inf``): weight zero in ``log Z``,
+    and the ELBO is ``-inf``.
+n_undefined : int
+    Samples left out because ``log p~`` was NaN or ``+inf`` there (as the fit
+    leaves them out).
 """
 
 
@@ -174,7 +179,8 @@ def diagnose_samples(log_p, log_q, temperature=1.0):
     Parameters
     ----------
     log_p : array-like of shape (n,)
-        ``log p~`` at samples of q (finite or ``-inf``).
+        ``log p~`` at samples of q. ``-inf`` (zero density) is a sample of
+        weight zero; NaN and ``+inf`` (target undefined) leave the sample out.
     log_q : array-like of shape (n,)
         ``log q`` at the same samples (finite).
     temperature : float, default=1.0
@@ -186,14 +192,18 @@ def diagnose_samples(log_p, log_q, temperature=1.0):
     """
     log_p = np.asarray(log_p, dtype=np.float64)
     log_q = np.asarray(log_q, dtype=np.float64)
-    n = log_p.size
-    if np.any(np.isnan(log_p) | (log_p == np.inf)):
-        raise ValueError("The target's log-density was NaN or +inf at some samples of q; "
+    defined = ~(np.isnan(log_p) | (log_p == np.inf))
+    n_undefined = int(log_p.size - np.sum(defined))
+    if n_undefined == log_p.size:
+        raise ValueError("The target's log-density was NaN or +inf at every sample of q; "
                          "check the target (its support and its formula).")
+    log_p, log_q = log_p[defined], log_q[defined]
+    n = log_p.size
     log_weights, k_hat = pareto_smooth(log_p - log_q)
     n_zero = int(np.sum(np.isneginf(log_p)))
     if n_zero == n:
-        return Diagnostics(math.inf, 0.0, -math.inf, math.inf, -math.inf, math.inf, n, n)
+        return Diagnostics(math.inf, 0.0, -math.inf, math.inf, -math.inf, math.inf, n, n,
+                           n_undefined)
     normalised = np.exp(log_weights - np.max(log_weights))
     ess = float(np.sum(normalised) ** 2 / np.sum(normalised ** 2))
     log_evidence = float(logsumexp(log_weights) - math.log(n))
@@ -205,7 +215,7 @@ def diagnose_samples(log_p, log_q, temperature=1.0):
         elbo = float(np.mean(values))
         elbo_se = float(np.std(values, ddof=1) / math.sqrt(n)) if n > 1 else math.inf
     return Diagnostics(float(k_hat), ess, log_evidence, log_evidence_se, elbo, elbo_se,
-                       n, n_zero)
+                       n, n_zero, n_undefined)
 
 
 def advice(diagnostics):

@@ -527,9 +527,11 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
             print(file=sys.stdout)
         if not converged and self.tol is not None and len(history) >= self.max_iter:
             warnings.warn(
-                f"VariationalGMMTarget reached max_iter={self.max_iter} while the "
-                f"smoothed ELBO still gained at least tol={self.tol} over the last "
-                f"{self.n_iter_no_change} iterations; increase max_iter, or check "
+                f"VariationalGMMTarget reached max_iter={self.max_iter} before the "
+                f"stopping rule was met (the mean ELBO of the last n_iter_no_change="
+                f"{self.n_iter_no_change} iterations gaining less than tol={self.tol} "
+                f"on the window before, which needs at least "
+                f"{2 * self.n_iter_no_change} iterations); increase max_iter, or check "
                 f"the fit with diagnose().", ConvergenceWarning)
         return history, converged
 
@@ -715,7 +717,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         """Monte-Carlo estimate of the ELBO of the fitted mixture.
 
         ``E_q[log p~(x) - beta log q(x)]`` over ``n_samples`` fresh samples of q;
-        ``-inf`` when a sample falls where the target vanishes (``log p~ = -inf``).
+        ``-inf`` when a sample falls where the target vanishes (``log p~ = -inf``);
+        samples where the target is NaN or ``+inf`` are left out.
 
         Parameters
         ----------
@@ -770,7 +773,9 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         -------
         Diagnostics
             A named tuple ``(pareto_k, ess, log_evidence, log_evidence_se, elbo,
-            elbo_se, n_samples, n_zero_weight)``.
+            elbo_se, n_samples, n_zero_weight, n_undefined)``: samples where
+            ``log p~ = -inf`` have weight zero (and make the ELBO ``-inf``);
+            samples where it is NaN or ``+inf`` are left out, as in ``fit``.
         """
         log_p, log_q = self._log_ratios(n_samples, random_state)
         return diagnostics.diagnose_samples(log_p, log_q, self.temperature)

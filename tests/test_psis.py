@@ -89,8 +89,11 @@ def test_zero_weights_are_honest():
     assert np.isfinite(result.log_evidence)
     everywhere = diagnose_samples(np.full(10, -np.inf), np.zeros(10))
     assert everywhere.log_evidence == -np.inf
-    with pytest.raises(ValueError, match="NaN"):
-        diagnose_samples(np.array([0.0, np.nan]), np.zeros(2))
+    undefined = diagnose_samples(np.array([0.0, np.nan, np.inf, 1.0]), np.zeros(4))
+    assert (undefined.n_samples, undefined.n_undefined) == (2, 2)
+    assert undefined.elbo == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="NaN or \\+inf at every sample"):
+        diagnose_samples(np.array([np.nan, np.inf]), np.zeros(2))
 
 
 # ------------------------------------------------------------- the estimator

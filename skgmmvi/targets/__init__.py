@@ -5,12 +5,13 @@ Normalised targets (``log_normalizer == 0``): :class:`GaussianTarget`,
 :class:`BananaTarget`, :class:`FunnelTarget`. Unnormalised posteriors
 (``log_normalizer is None``): :class:`LogisticRegressionPosterior` (and
 :func:`breast_cancer_posterior`), :class:`PlanarRobotTarget`,
-:class:`MixtureModelPosterior`.
+:class:`MixtureModelPosterior`, :class:`EightSchoolsCentered`.
 
 Importing this package does not import TensorFlow.
 """
 
 from ._banana import BananaTarget
+from ._eight_schools import EightSchoolsCentered
 from ._base import Target
 from ._funnel import FunnelTarget
 from ._gaussian import GaussianMixtureTarget, GaussianTarget
@@ -33,5 +34,6 @@ __all__ = [
     "BananaTarget",
     "FunnelTarget",
     "MixtureModelPosterior",
+    "EightSchoolsCentered",
     "KernelDensityTarget",
 ]
