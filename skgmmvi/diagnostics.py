@@ -29,10 +29,11 @@ import math
 import numpy as np
 from scipy.special import logsumexp
 
-#: The Pareto k-hat above which importance sampling (and q) is not trusted [1]_.
+#: The Pareto k-hat above which importance sampling (and q) is not trusted
+#: (Vehtari et al., 2024).
 KHAT_THRESHOLD = 0.7
 #: Strength (in pseudo-observations) of the weakly informative prior pulling the
-#: GPD shape estimate towards 0.5 [1]_.
+#: GPD shape estimate towards 0.5 (Vehtari et al., 2024).
 PRIOR_STRENGTH = 10.0
 PRIOR_SHAPE = 0.5
 #: Tail weights within this relative spread of the largest are equal up to
@@ -48,9 +49,9 @@ class PoorFitWarning(UserWarning):
 def fit_generalized_pareto(exceedances):
     """Shape ``k`` and scale ``sigma`` of a generalized Pareto distribution.
 
-    The estimator of Zhang and Stephens [2]_ (posterior mean of the profile
-    likelihood over a grid of ``theta = -k / sigma``), with the weakly
-    informative prior of PSIS [1]_ on ``k`` (``PRIOR_STRENGTH`` pseudo
+    The estimator of Zhang and Stephens (Technometrics, 2009: the posterior
+    mean of ``theta = -k / sigma`` under its profile likelihood on a grid), with
+    the weakly informative prior of PSIS (Vehtari et al., JMLR 2024) on ``k`` (``PRIOR_STRENGTH`` pseudo
     observations at ``k = 0.5``). The distribution function is
     ``F(x) = 1 - (1 + k x / sigma)^(-1/k)``, so ``k > 0`` is a heavy tail.
 
@@ -87,7 +88,8 @@ def fit_generalized_pareto(exceedances):
 
 
 def tail_length(n_samples):
-    """Number of largest ratios PSIS fits: ``ceil(min(n / 5, 3 sqrt(n)))`` [1]_."""
+    """Number of largest ratios PSIS fits: ``ceil(min(n / 5, 3 sqrt(n)))``
+    (Vehtari et al., 2024)."""
     return int(math.ceil(min(0.2 * n_samples, 3.0 * math.sqrt(n_samples))))
 
 
@@ -97,7 +99,7 @@ def pareto_smooth(log_ratios):
     The ``M = tail_length(n)`` largest ratios are replaced by the quantiles
     ``F^{-1}((i - 1/2) / M)`` of a generalized Pareto distribution fitted to
     their exceedances over the largest ratio outside the tail, and truncated at
-    the largest raw ratio [1]_. Entries equal to ``-inf`` (zero weight, e.g. a
+    the largest raw ratio (Vehtari et al., 2024). Entries equal to ``-inf`` (zero weight, e.g. a
     sample where the target vanishes) stay ``-inf`` and are not part of the fit.
 
     Parameters
@@ -149,7 +151,7 @@ Diagnostics.__doc__ = """Diagnostics of a proposal q for a target p~ (see :func:
 Attributes
 ----------
 pareto_k : float
-    Pareto k-hat of the importance ratios ``p~/q`` [1]_: below 0.5 good, 0.5 to
+    Pareto k-hat of the importance ratios ``p~/q`` (Vehtari et al., 2024): below 0.5 good, 0.5 to
     0.7 usable, above 0.7 not trustworthy (see :data:`KHAT_THRESHOLD`).
 ess : float
     Effective sample size of the smoothed weights, ``(sum w)^2 / sum w^2``.
