@@ -527,13 +527,14 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         if self.verbose:
             print(file=sys.stdout)
         if not converged and self.tol is not None and len(history) >= self.max_iter:
+            short = (f" (the rule needs at least {2 * self.n_iter_no_change} iterations)"
+                     if self.max_iter < 2 * self.n_iter_no_change else "")
             warnings.warn(
                 f"VariationalGMMTarget reached max_iter={self.max_iter} before the "
-                f"stopping rule was met (the median ELBO of the last n_iter_no_change="
-                f"{self.n_iter_no_change} iterations gaining less than tol={self.tol} "
-                f"on the window before, which needs at least "
-                f"{2 * self.n_iter_no_change} iterations); increase max_iter, or check "
-                f"the fit with diagnose().", ConvergenceWarning)
+                f"stopping rule was met: the median ELBO of the last "
+                f"n_iter_no_change={self.n_iter_no_change} iterations still gained at "
+                f"least tol={self.tol} on the window before{short}. Increase max_iter, "
+                f"or check the fit with diagnose().", ConvergenceWarning)
         return history, converged
 
     def _check_fit(self, rng):
