@@ -154,7 +154,8 @@ def run_ours(builder, budgets, dtype="float64"):
         return info["n_target_evaluations"] >= budgets[-1]
 
     start[0] = time.perf_counter()
-    last = clone(estimator).set_params(callback=callback, max_iter=10**6).fit()
+    last = clone(estimator).set_params(callback=callback, max_iter=10**6,
+                                      tol=None).fit()  # budgets, not the stopping rule
     evaluations = np.array([r[0] for r in records])
     rows = []
     for budget in budgets:

@@ -80,7 +80,6 @@ def _seed_fit():
     return fitted(SEED, MixtureModelPosterior)
 
 
-@NEEDS_AUTO_INIT
 @pytest.mark.slow
 def test_seed_problem_covers_all_six_label_switching_modes():
     vi = _seed_fit()
