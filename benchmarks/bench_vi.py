@@ -144,7 +144,7 @@ def run_ours(builder, budgets, dtype="float64"):
 
     iteration._CACHE.clear()  # every run traces afresh, as the reference's does
     target, estimator, figure = builder()
-    estimator = estimator.set_params(dtype=dtype)
+    estimator = estimator.set_params(dtype=dtype, tol=None)  # budgets, not the stopping rule
     records = []
     start = [None]
 
@@ -154,8 +154,7 @@ def run_ours(builder, budgets, dtype="float64"):
         return info["n_target_evaluations"] >= budgets[-1]
 
     start[0] = time.perf_counter()
-    last = clone(estimator).set_params(callback=callback, max_iter=10**6,
-                                      tol=None).fit()  # budgets, not the stopping rule
+    last = clone(estimator).set_params(callback=callback, max_iter=10**6).fit()
     evaluations = np.array([r[0] for r in records])
     rows = []
     for budget in budgets:
