@@ -45,7 +45,6 @@ The exact answers come from ``tests/exact_answers.py``.
 
 import argparse
 import cProfile
-import math
 import os
 import pstats
 import sys

@@ -1,8 +1,6 @@
 """Pareto smoothed importance sampling (skgmmvi.diagnostics) against known behaviour,
 and the diagnostics of a fitted VariationalGMMTarget."""
 
-import math
-import warnings
 
 import numpy as np
 import pytest
