@@ -9,8 +9,10 @@ posterior benchmark (benchmarks/bench_vi_posteriors.py).
 * :func:`funnel_moments`: the exact marginal means and standard deviations of
   Neal's funnel (:class:`~skgmmvi.targets.FunnelTarget`).
 * :func:`far_gaussian`: a Gaussian whose mass is 1e4 away from the default start.
-* :data:`EIGHT_SCHOOLS_REFERENCE`: published posterior means and standard
-  deviations of the centred eight-schools model.
+* The centred eight-schools model's exact moments come from the target itself,
+  :meth:`skgmmvi.targets.EightSchoolsCentered.posterior_moments` (quadrature
+  over tau; checked against importance sampling from the prior in
+  tests/test_vi_quality.py).
 
 Nothing here comes from a fit of ours: every number is computed from the
 model's definition or quoted from a publication.
@@ -143,15 +145,3 @@ def funnel_moments(n_features=10, scale=3.0):
     sds = np.full(n_features, math.exp(scale ** 2 / 4.0))
     sds[0] = scale
     return means, sds
-
-
-#: Centred eight schools (Rubin 1981; Gelman et al., Bayesian Data Analysis,
-#: 3rd ed., sec. 5.5), coordinates ``(mu, log tau, theta_1..theta_8)``:
-#: posterior means and standard deviations of posteriordb's reference
-#: posterior ``eight_schools-eight_schools_centered`` (10000 draws of long,
-#: well-mixed NUTS runs), as quoted to two decimals in its reference summary
-#: (mu 4.39 +- 3.32; theta_j as below; log tau from the same draws).
-EIGHT_SCHOOLS_REFERENCE = {
-    "names": ("mu", "log_tau", "theta_1", "theta_2", "theta_3", "theta_4",
-              "theta_5", "theta_6", "theta_7", "theta_8"),
-}
