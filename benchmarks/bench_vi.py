@@ -144,7 +144,7 @@ def run_ours(builder, budgets, dtype="float64"):
 
     iteration._CACHE.clear()  # every run traces afresh, as the reference's does
     target, estimator, figure = builder()
-    estimator = estimator.set_params(dtype=dtype)
+    estimator = estimator.set_params(dtype=dtype, tol=None)  # budgets, not the stopping rule
     records = []
     start = [None]
 

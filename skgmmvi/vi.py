@@ -3,15 +3,17 @@ mixture to an unnormalised target density (every design of the unified
 framework; SAMTRON by default)."""
 
 import sys
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _checks
+from . import _checks, diagnostics
 from ._inference import FittedMixtureMixin
 from ._tf.vi.target_adapter import (check_is_target, warn_if_outside_support,
                                     warn_undefined_values)
@@ -50,6 +52,11 @@ MODULE_CHOICES = {
     "weight_update": {"direct", "trust-region"},
     "weight_stepsize_schedule": {"fixed", "decaying", "improvement"},
 }
+#: Samples of q drawn after ``fit`` for its checks: the fraction outside the
+#: target's support and the Pareto k-hat (``pareto_k_``).
+FIT_CHECK_SAMPLES = 2000
+#: Iterations per compiled call when the stopping rule is on: how often it is checked.
+STOP_CHECK_INTERVAL = 10
 ALL_NAN_TARGET = (
     "The target's log-density (or its gradient) was NaN or infinite at all {n} samples "
     "drawn in iteration {it}. Check the target, or start q where the target is "
@@ -155,10 +162,29 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         ``a = weight_stepsize_decay``). None: the design's.
     covariance_type : {'full', 'diag'}, default='full'
         Full or diagonal component covariances.
-    max_iter : int, default=200
-        Number of iterations. Each iteration draws ``n_samples_per_component``
-        samples per component. Real problems need a few hundred to a few
-        thousand (breast cancer: about 1500).
+    max_iter : int, default=2000
+        Most iterations (a ceiling: the stopping rule, ``tol``, usually ends the
+        fit earlier). Each iteration draws ``n_samples_per_component`` samples
+        per component. Easy problems converge in one to three hundred
+        iterations, hard ones need a thousand or more (breast cancer: about
+        1500). When the ceiling is reached before convergence, a
+        :class:`~sklearn.exceptions.ConvergenceWarning` is raised.
+    tol : float or None, default=0.01
+        Stopping rule: the fit stops when the smoothed ELBO (the median of
+        ``elbo_history_`` over the last ``n_iter_no_change`` iterations) has
+        improved by less than ``tol`` (in nats) on the same median over the
+        ``n_iter_no_change`` iterations before; it is checked every 10
+        iterations. The window damps the Monte-Carlo noise of the
+        per-iteration ELBO estimates by about ``sqrt(n_iter_no_change)``, and
+        the median ignores single wild estimates; 0.01 nats is well below what
+        matters for the mixture (a KL divergence) and for ``log Z``. None runs
+        ``max_iter`` iterations.
+    n_iter_no_change : int, default=50
+        Window (in iterations) of the stopping rule. The earliest stop is after
+        ``2 * n_iter_no_change`` iterations (100 by default; the old fixed count
+        was 200), and a fit stops only after a whole window without gain, which
+        leaves room for the components added every ``add_iters`` iterations to
+        pay off.
     n_samples_per_component : int, default=250
         Desired (effective) number of samples per component and iteration.
     ratio_reused : float, default=0.0
@@ -246,7 +272,17 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
     elbo_history_ : ndarray of shape ``(n_iter_,)``
         Estimate of the ELBO at the start of each iteration.
     n_target_evaluations_ : int
+        Target evaluations of the iterations (the post-fit check below is not
+        counted).
     n_iter_ : int
+    converged_ : bool
+        Whether the stopping rule ended the fit (False when ``max_iter`` was
+        reached first, when ``tol=None``, or when a callback stopped it).
+    pareto_k_ : float
+        Pareto k-hat of the importance ratios ``p~/q`` over 2000 samples of the
+        fitted q (see :meth:`diagnose`). Above 0.7, ``fit`` raises a
+        :class:`~skgmmvi.diagnostics.PoorFitWarning` saying what to try. NaN
+        when ``max_iter=0``.
     target_ : Target
         The target fitted (the kernel density estimate when ``target=None``).
     design_ : dict
@@ -275,6 +311,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         **{name: [StrOptions(choices), None] for name, choices in MODULE_CHOICES.items()},
         "covariance_type": [StrOptions({"full", "diag"})],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "n_samples_per_component": [Interval(Integral, 2, None, closed="left")],
         "ratio_reused": [Interval(Real, 0, None, closed="left")],
         "component_stepsize": [Interval(Real, 0, None, closed="neither")],
@@ -315,7 +353,9 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         weight_update=None,
         weight_stepsize_schedule=None,
         covariance_type="full",
-        max_iter=200,
+        max_iter=2000,
+        tol=0.01,
+        n_iter_no_change=50,
         n_samples_per_component=250,
         ratio_reused=0.0,
         component_stepsize=0.01,
@@ -353,6 +393,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self.weight_stepsize_schedule = weight_stepsize_schedule
         self.covariance_type = covariance_type
         self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
         self.n_samples_per_component = n_samples_per_component
         self.ratio_reused = ratio_reused
         self.component_stepsize = component_stepsize
@@ -458,34 +500,11 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self.design_code_ = code_of(Design(**design))
         self.target_ = target
 
-        history, n_components, n_evaluations = [], [], 0
+        history, converged, n_evaluations = [], False, 0
         if self.max_iter > 0:
             run = VariationalRun(target, Design(**design), self.covariance_type == "diag",
                                  self.dtype, hyper, means, covariances, seed)
-            stop = False
-            chunk = 1 if self.callback is not None else (
-                self.verbose_interval if self.verbose else None)
-            for records in run.run(self.max_iter, chunk=chunk):
-                for i, elbo in enumerate(records["elbo"]):
-                    iteration = len(history) + 1
-                    if records["n_valid"][i] == 0:
-                        raise ValueError(ALL_NAN_TARGET.format(
-                            n=int(records["n_samples"][i]), it=iteration))
-                    history.append(float(elbo))
-                    n_components.append(int(records["n_components"][i]))
-                    if self.callback is not None:
-                        info = {"iteration": iteration, "elbo": float(elbo),
-                                "n_components": int(records["n_components"][i]),
-                                "n_target_evaluations":
-                                    n_initial + int(records["n_evaluations"][i])}
-                        stop = bool(self.callback(info)) or stop
-                if self.verbose and len(records["elbo"]):
-                    self._print_progress(len(history), history[-1], n_components[-1],
-                                         n_initial + int(records["n_evaluations"][-1]))
-                if stop:
-                    break
-            if self.verbose:
-                print(file=sys.stdout)
+            history, converged = self._iterate(run, n_initial)
             weights, means, precisions = run.mixture()
             factors = run.precision_factors()
             n_evaluations = run.n_evaluations()
@@ -496,10 +515,76 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self._set_mixture(weights, means, precisions, out_dtype, factors)
         self.elbo_history_ = np.asarray(history, dtype=np.float64)
         self.n_iter_ = len(history)
+        self.converged_ = bool(converged)
         self.n_target_evaluations_ = n_initial + int(n_evaluations)
         self.n_components_ = int(self.weights_.shape[0])
-        if self.max_iter > 0:
-            warn_if_outside_support(self)
+        self._check_fit(rng)
+
+    def _chunk(self):
+        """Iterations per compiled call: as often as the callback, the progress
+        line or the stopping rule need to look (None: as long as possible)."""
+        lengths = [1 if self.callback is not None else None,
+                   self.verbose_interval if self.verbose else None,
+                   STOP_CHECK_INTERVAL if self.tol is not None else None]
+        lengths = [n for n in lengths if n is not None]
+        return min(lengths) if lengths else None
+
+    def _iterate(self, run, n_initial=0):
+        """Run the iterations; ``(elbo history, converged)``. ``n_initial``: the
+        target evaluations of the start, added to the counts reported."""
+        history, stop, converged = [], False, False
+        for records in run.run(self.max_iter, chunk=self._chunk()):
+            for i, elbo in enumerate(records["elbo"]):
+                iteration = len(history) + 1
+                if records["n_valid"][i] == 0:
+                    raise ValueError(ALL_NAN_TARGET.format(
+                        n=int(records["n_samples"][i]), it=iteration))
+                history.append(float(elbo))
+                if self.callback is not None:
+                    info = {"iteration": iteration, "elbo": float(elbo),
+                            "n_components": int(records["n_components"][i]),
+                            "n_target_evaluations":
+                                n_initial + int(records["n_evaluations"][i])}
+                    stop = bool(self.callback(info)) or stop
+            if self.verbose and len(records["elbo"]):
+                self._print_progress(len(history), history[-1],
+                                     int(records["n_components"][-1]),
+                                     n_initial + int(records["n_evaluations"][-1]))
+            converged = self.tol is not None and elbo_stalled(
+                history, self.n_iter_no_change, self.tol)
+            if stop or converged:
+                break
+        if self.verbose:
+            print(file=sys.stdout)
+        if not converged and self.tol is not None and len(history) >= self.max_iter:
+            short = (f" (the rule needs at least {2 * self.n_iter_no_change} iterations)"
+                     if self.max_iter < 2 * self.n_iter_no_change else "")
+            warnings.warn(
+                f"VariationalGMMTarget reached max_iter={self.max_iter} before the "
+                f"stopping rule was met: the median ELBO of the last "
+                f"n_iter_no_change={self.n_iter_no_change} iterations still gained at "
+                f"least tol={self.tol} on the window before{short}. Increase max_iter, "
+                f"or check the fit with diagnose().", ConvergenceWarning)
+        return history, converged
+
+    def _check_fit(self, rng):
+        """Check the fitted q on fresh samples: warn when a real fraction falls
+        outside the target's support, set ``pareto_k_`` and warn when it is too high."""
+        if self.max_iter == 0:
+            self.pareto_k_ = float("nan")
+            return
+        log_p, log_q = self._log_ratios(FIT_CHECK_SAMPLES, rng)
+        warn_if_outside_support(self.target_, log_p)
+        result = diagnostics.diagnose_samples(log_p, log_q, self.temperature)
+        self.pareto_k_ = float(result.pareto_k)
+        if self.verbose:
+            print(f"fitted: ELBO {result.elbo:.4f} +- {result.elbo_se:.4f}  "
+                  f"log Z {result.log_evidence:.4f} +- {result.log_evidence_se:.4f}  "
+                  f"Pareto k {result.pareto_k:.2f}  ESS {result.ess:.0f}/{result.n_samples}"
+                  f"  iterations {self.n_iter_} (converged: {self.converged_})",
+                  file=sys.stdout)
+        if result.pareto_k > diagnostics.KHAT_THRESHOLD:
+            warnings.warn(diagnostics.advice(result), diagnostics.PoorFitWarning)
 
     def _resolve_target(self, X):
         check_is_target(self.target)
@@ -718,23 +803,16 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         -------
         float
         """
-        log_p, log_q = self._log_ratios(n_samples, random_state)
-        if np.any(log_p == -np.inf):
-            return -np.inf
-        values = log_p - self.temperature * log_q
-        finite = np.isfinite(values)
-        if not np.any(finite):
-            raise ValueError("The target was NaN or infinite at every sample of q.")
-        warn_undefined_values(log_p, "elbo")
-        return float(np.mean(values[finite]))
+        return self.diagnose(n_samples, random_state).elbo
 
     def log_evidence(self, n_samples=10000, random_state=None):
-        """Importance-sampling estimate of ``log Z`` with the fitted q as proposal.
+        """Pareto smoothed importance-sampling estimate of ``log Z``, q the proposal.
 
-        ``log (1/n) sum_i p~(x_i) / q(x_i)`` over ``n_samples`` samples of q;
-        samples where ``log p~ = -inf`` count as zero density (as they are);
-        samples where the target is NaN or ``+inf`` (undefined) also count as
-        zero, with a RuntimeWarning that counts them.
+        The PSIS estimate ``log (1/n) sum_i w_i`` of :meth:`diagnose`, ``w_i``
+        the Pareto smoothed ratios ``p~(x_i) / q(x_i)`` of ``n_samples`` samples
+        of q; samples where ``log p~ = -inf`` count as zero. Check
+        ``diagnose().pareto_k`` (below 0.7) and its standard error before
+        trusting it.
 
         Parameters
         ----------
@@ -746,11 +824,46 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         -------
         float
         """
+        return self.diagnose(n_samples, random_state).log_evidence
+
+    def diagnose(self, n_samples=10000, random_state=None):
+        """How far the fitted q can be trusted: PSIS diagnostics.
+
+        Draws ``n_samples`` samples of q and returns the Pareto k-hat of the
+        importance ratios ``p~/q`` (Vehtari et al., "Pareto smoothed importance
+        sampling", JMLR 2024; below 0.5 good, 0.5-0.7 usable, above 0.7 q misses
+        part of the target, Yao et al., ICML 2018), the effective sample size,
+        the PSIS estimate of ``log Z`` with its Monte-Carlo standard error and
+        the ELBO with its standard error (see :mod:`skgmmvi.diagnostics`).
+
+        Parameters
+        ----------
+        n_samples : int, default=10000
+        random_state : int, RandomState instance or None, default=None
+            Seeds the samples (None: the estimator's ``random_state``).
+
+        Returns
+        -------
+        Diagnostics
+            A named tuple ``(pareto_k, ess, log_evidence, log_evidence_se, elbo,
+            elbo_se, n_samples, n_zero_weight, n_undefined)``: samples where
+            ``log p~ = -inf`` have weight zero (and make the ELBO ``-inf``);
+            samples where it is NaN or ``+inf`` are left out, as in ``fit``.
+        """
         log_p, log_q = self._log_ratios(n_samples, random_state)
-        values = log_p - log_q
-        finite = np.isfinite(values)
-        if not np.any(finite):
-            raise ValueError("The target was NaN or infinite at every sample of q.")
-        warn_undefined_values(log_p, "log_evidence")
-        top = np.max(values[finite])
-        return float(top + np.log(np.sum(np.exp(values[finite] - top))) - np.log(len(values)))
+        warn_undefined_values(log_p, "diagnose")
+        return diagnostics.diagnose_samples(log_p, log_q, self.temperature)
+
+
+def elbo_stalled(history, window, tol):
+    """Whether the median of the last ``window`` ELBO estimates exceeds the median
+    of the ``window`` before by less than ``tol`` (False before ``2 window``).
+
+    Medians, not means: one wild estimate (a new component's first samples in
+    a region where the target is extreme) must neither stop nor prolong a fit.
+    """
+    if len(history) < 2 * window:
+        return False
+    recent = np.median(history[-window:])
+    before = np.median(history[-2 * window:-window])
+    return bool(recent - before < tol)

@@ -358,9 +358,10 @@ def test_verbose_prints_progress():
         VariationalGMMTarget(max_iter=20, verbose=1, verbose_interval=10,
                              random_state=0).fit(X)
     lines = [line for line in out.getvalue().splitlines() if line.strip()]
-    assert len(lines) == 2
-    assert "iteration 20/20" in lines[-1] and "ELBO" in lines[-1]
-    assert "components" in lines[-1] and "target evaluations" in lines[-1]
+    assert len(lines) == 3  # two progress lines, then the diagnostics of the fit
+    assert "iteration 20/20" in lines[-2] and "ELBO" in lines[-2]
+    assert "components" in lines[-2] and "target evaluations" in lines[-2]
+    assert "Pareto k" in lines[-1] and "log Z" in lines[-1]
 
 
 def test_reused_samples_give_the_same_answer_with_fewer_evaluations():

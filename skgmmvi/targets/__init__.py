@@ -5,13 +5,14 @@ Normalised targets (``log_normalizer == 0``): :class:`GaussianTarget`,
 :class:`BananaTarget`, :class:`FunnelTarget`. Unnormalised posteriors
 (``log_normalizer is None``): :class:`LogisticRegressionPosterior` (and
 :func:`breast_cancer_posterior`), :class:`PlanarRobotTarget`,
-:class:`MixtureModelPosterior`. Bounded or positive coordinates:
-:class:`TransformedTarget`.
+:class:`MixtureModelPosterior`, :class:`EightSchoolsCentered`. Bounded or
+positive coordinates: :class:`TransformedTarget`.
 
 Importing this package does not import TensorFlow.
 """
 
 from ._banana import BananaTarget
+from ._eight_schools import EightSchoolsCentered
 from ._base import Target
 from ._funnel import FunnelTarget
 from ._gaussian import GaussianMixtureTarget, GaussianTarget
@@ -35,6 +36,7 @@ __all__ = [
     "BananaTarget",
     "FunnelTarget",
     "MixtureModelPosterior",
+    "EightSchoolsCentered",
     "KernelDensityTarget",
     "TransformedTarget",
     "OutsideSupportWarning",

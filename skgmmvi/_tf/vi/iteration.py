@@ -553,18 +553,24 @@ class VariationalRun:
     def run(self, n_iterations, chunk=None):
         """Run up to ``n_iterations``; yield the records of each compiled chunk.
 
-        Stops early (after yielding) when an iteration had no sample with a
-        finite target value.
+        ``chunk`` caps the iterations per compiled call (so the caller can look
+        at the records, e.g. for a stopping rule or a progress line, without a
+        retrace). The capacity grows only at the boundaries that
+        :meth:`_chunk_length` plans, whatever ``chunk`` is, so the result does
+        not depend on ``chunk``. Stops early (after yielding) when an iteration
+        had no sample with a finite target value.
         """
         remaining = int(n_iterations)
+        planned = 0  # iterations left until the next planned boundary
         while remaining > 0:
-            length = self._chunk_length(remaining)
-            if chunk is not None:
-                length = min(length, chunk)
+            if planned == 0:
+                planned = self._chunk_length(remaining)
+            length = planned if chunk is None else min(planned, chunk)
             records = self._run_numpy(length) if self.numpy_target else self._run_tf(length)
             yield records
             n_done = len(records["elbo"])
             remaining -= n_done
+            planned -= n_done
             if n_done < length or (n_done and records["n_valid"][-1] == 0):
                 return
 

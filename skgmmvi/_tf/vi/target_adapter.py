@@ -303,8 +303,6 @@ def _check_traced(target, dtype_name, needs_grad, params):
 
 
 # ------------------------------------------------- what the estimator checks
-#: Samples of the fitted q drawn to measure the fraction outside the support.
-SUPPORT_CHECK_SAMPLES = 2000
 #: Fraction of q's samples outside the support above which the fit warns.
 SUPPORT_TOLERANCE = 0.01
 
@@ -340,21 +338,25 @@ def warn_undefined_values(log_p, method):
                       RuntimeWarning, stacklevel=3)
 
 
-def warn_if_outside_support(estimator):
+def warn_if_outside_support(target, log_p):
     """Warn when a real fraction of the fitted q's samples fall outside the support.
 
-    Draws :data:`SUPPORT_CHECK_SAMPLES` samples of the fitted mixture (seed 0;
-    these evaluations are not counted in ``n_target_evaluations_``) and issues an
-    :class:`~skgmmvi.targets.OutsideSupportWarning` when more than
-    :data:`SUPPORT_TOLERANCE` of them have ``log p~ = -inf`` or NaN. The NG-VI
-    iteration leaves such samples out of its estimates, so the fit cannot see
-    the mass q puts there.
+    ``log_p`` are the target's log-densities at fresh samples of the fitted
+    mixture (the estimator's post-fit check draws them once, for this and for
+    the PSIS diagnostics). Issues an :class:`~skgmmvi.targets.OutsideSupportWarning`
+    when more than :data:`SUPPORT_TOLERANCE` of them are ``-inf`` or NaN: the
+    NG-VI iteration leaves such samples out of its estimates, so the fit cannot
+    see the mass q puts there.
+
+    Parameters
+    ----------
+    target : Target
+    log_p : ndarray of shape (n,)
     """
     import warnings
 
     from ...targets import OutsideSupportWarning
 
-    log_p, _ = estimator._log_ratios(SUPPORT_CHECK_SAMPLES, 0)
     outside = np.sum(log_p == -np.inf)
     undefined = np.sum(np.isnan(log_p))
     fraction = (outside + undefined) / log_p.size
@@ -367,7 +369,7 @@ def warn_if_outside_support(estimator):
             found.append(f"{undefined} have a NaN log p~ (the target is undefined there)")
         warnings.warn(
             f"{fraction:.1%} of {log_p.size} samples of the fitted q fall where "
-            f"{_name(estimator.target_)} has no density: {'; '.join(found)}. The fit "
+            f"{_name(target)} has no density: {'; '.join(found)}. The fit "
             "leaves such samples out of its estimates, so it cannot see this mass. Fit "
             "bounded or positive coordinates in an unconstrained space: wrap the target in "
             "skgmmvi.targets.TransformedTarget(target, transforms) and map the fitted "

@@ -1,0 +1,252 @@
+"""Benchmark: VariationalGMMTarget with its defaults on posteriors with known answers.
+
+What is measured
+----------------
+Each problem is fitted with ``VariationalGMMTarget(target, random_state=0)``
+and nothing else (``init_mean`` only where a target works in any dimension),
+once with today's defaults (``max_iter=2000``, stopping rule ``tol=0.01``,
+``n_iter_no_change=50``) and, with ``--old``, once with the defaults before the
+stopping rule (``max_iter=200``, ``tol=None``) side by side. Per fit:
+
+* target evaluations (``n_target_evaluations_``) and wall time of ``fit``
+  (TensorFlow tracing included; the post-fit k-hat check included);
+* iterations and ``converged_``;
+* the ELBO and the Pareto k-hat (``diagnose(10000)``);
+* the largest error of the mixture's means in posterior standard deviations,
+  ``max_d |E_q[x_d] - E_p[x_d]| / sd_p(x_d)``, where the posterior moments are
+  known exactly;
+* the error of the PSIS log evidence where ``log Z`` is known.
+
+Problems: the seed problem (``MixtureModelPosterior()``; exact ``log Z`` by
+enumeration; its means are label-symmetric and not compared), Neal's funnel
+(D = 10), centred eight schools (exact moments by quadrature), a stiff shifted
+Gaussian (D = 100, condition number 1e4, mean 50 from the origin), a Gaussian
+1e4 away from the start (D = 5), and the paper's problems of bench_vi.py
+(breast cancer D = 31, GMM20, planar robot) with the estimator's defaults
+(not bench_vi's tuned settings).
+
+Then the cost of one iteration at D = 10, 30, 100, 300 (GaussianTarget and
+StudentTMixtureTarget with 10 modes, the defaults with ``tol=None``): the
+median time between iterations 11 and 40 of one fit with a callback (one
+compiled call per iteration, so host round trips are included).
+And where that time goes at D = 100: the target evaluation alone (the same
+number of samples through the compiled target), the rest of the compiled
+iteration, and the Python host (cProfile: time outside the compiled call).
+
+Usage
+-----
+::
+
+    python benchmarks/bench_vi_posteriors.py [--problems seed,funnel,...] [--old]
+        [--no-cost] [--repeats 1]
+
+The exact answers come from ``tests/exact_answers.py``.
+"""
+
+import argparse
+import cProfile
+import os
+import pstats
+import sys
+import time
+import warnings
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+sys.path.insert(0, os.path.join(HERE, ".."))
+
+OLD_DEFAULTS = {"max_iter": 200, "tol": None}
+
+
+def _mixture_moments(vi):
+    mean = vi.weights_ @ vi.means_
+    second = vi.weights_ @ (np.diagonal(vi.covariances_, axis1=1, axis2=2) + vi.means_ ** 2)
+    return mean, np.sqrt(np.maximum(second - mean ** 2, 0.0))
+
+
+def problems():
+    """name -> (target builder, exact means or None, exact sds or None, log Z or None)."""
+    from exact_answers import (far_gaussian, funnel_moments, mixture_posterior_exact,
+                               stiff_shifted_gaussian)
+    from skgmmvi.targets import (EightSchoolsCentered, FunnelTarget, GaussianMixtureTarget,
+                                 MixtureModelPosterior, PlanarRobotTarget,
+                                 breast_cancer_posterior)
+
+    def seed():
+        target = MixtureModelPosterior()
+        return target, None, None, mixture_posterior_exact(target)[0]
+
+    def funnel():
+        return (FunnelTarget(10),) + funnel_moments(10) + (0.0,)
+
+    def eight_schools():
+        target = EightSchoolsCentered()
+        return (target,) + target.posterior_moments()
+
+    def stiff():
+        target, mean, covariance = stiff_shifted_gaussian()
+        return target, mean, np.sqrt(np.diag(covariance)), 0.0
+
+    def far():
+        target, mean, covariance = far_gaussian()
+        return target, mean, np.sqrt(np.diag(covariance)), 0.0
+
+    def gmm20():
+        target = GaussianMixtureTarget(n_features=20, n_modes=10, random_state=0)
+        mean = target.weights @ target.means
+        second = target.weights @ (np.diagonal(target.covariances, axis1=1, axis2=2)
+                                   + target.means ** 2)
+        return target, mean, np.sqrt(second - mean ** 2), 0.0
+
+    return {"seed": seed, "funnel": funnel, "eight_schools": eight_schools,
+            "stiff": stiff, "far": far,
+            "breast_cancer": lambda: (breast_cancer_posterior(), None, None, None),
+            "gmm20": gmm20,
+            "planar": lambda: (PlanarRobotTarget(n_links=10, n_goals=4), None, None, None)}
+
+
+def run_problem(builder, overrides):
+    from skgmmvi import VariationalGMMTarget
+
+    target, means, sds, log_z = builder()
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        vi = VariationalGMMTarget(target, random_state=0, **overrides).fit()
+    seconds = time.perf_counter() - start
+    result = vi.diagnose(10000, random_state=1)
+    row = {"evaluations": vi.n_target_evaluations_, "seconds": seconds,
+           "iterations": vi.n_iter_, "converged": vi.converged_, "elbo": result.elbo,
+           "khat": result.pareto_k, "K": vi.n_components_, "mean_error": None,
+           "log_z_error": None,
+           "warnings": sorted({w.category.__name__ for w in caught})}
+    if means is not None:
+        mean, _ = _mixture_moments(vi)
+        row["mean_error"] = float(np.max(np.abs(mean - means) / sds))
+    if log_z is not None:
+        row["log_z_error"] = result.log_evidence - log_z
+    return row
+
+
+def _fmt(value, spec):
+    return "-" if value is None else format(value, spec)
+
+
+def print_rows(rows):
+    print(f"{'problem':14s} {'setting':7s} | {'evals':>9s} {'time s':>7s} {'iters':>5s} "
+          f"{'conv':>5s} {'K':>3s} | {'ELBO':>10s} {'k-hat':>6s} | {'mean err':>8s} "
+          f"{'logZ err':>8s}  warnings")
+    for name, setting, row in rows:
+        print(f"{name:14s} {setting:7s} | {row['evaluations']:9d} {row['seconds']:7.1f} "
+              f"{row['iterations']:5d} {str(row['converged']):>5s} {row['K']:3d} | "
+              f"{row['elbo']:10.3f} {row['khat']:6.2f} | {_fmt(row['mean_error'], '8.2f')} "
+              f"{_fmt(row['log_z_error'], '8.3f')}  {','.join(row['warnings'])}",
+              flush=True)
+
+
+def iteration_seconds(target, n_features, n_iterations=40, skip=10):
+    """Median seconds per iteration of one fit (a callback stamps each iteration;
+    the first ``skip`` iterations, tracing included, are left out). The median
+    is robust to the load spikes of a shared machine."""
+    from skgmmvi import VariationalGMMTarget
+
+    stamps = []
+
+    def stamp(info):
+        stamps.append(time.perf_counter())
+
+    estimator = VariationalGMMTarget(target, max_iter=n_iterations, tol=None,
+                                     random_state=0, init_mean=np.zeros(n_features),
+                                     init_scale=1.0, callback=stamp)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        estimator.fit()
+    return float(np.median(np.diff(stamps[skip:]))), estimator
+
+
+def print_cost(dimensions):
+    from skgmmvi.targets import GaussianTarget, StudentTMixtureTarget
+
+    print("\nper-iteration cost (defaults, tol=None; median over iterations 11-40 of one "
+          "fit, one compiled call per iteration)")
+    print(f"{'D':>4s} | {'Gaussian ms':>11s} {'K':>3s} | {'StudentT10 ms':>13s} {'K':>3s}")
+    for d in dimensions:
+        gaussian = GaussianTarget(np.zeros(d), np.eye(d))
+        student = StudentTMixtureTarget(n_features=d, n_modes=10, random_state=0)
+        g, g_vi = iteration_seconds(gaussian, d)
+        s, s_vi = iteration_seconds(student, d)
+        print(f"{d:4d} | {1e3 * g:11.1f} {g_vi.n_components_:3d} | {1e3 * s:13.1f} "
+              f"{s_vi.n_components_:3d}", flush=True)
+
+
+def print_time_split(n_features=100):
+    """Where one iteration's time goes at D = n_features (StudentT target)."""
+    from skgmmvi import VariationalGMMTarget
+    from skgmmvi._tf.vi.iteration import TargetEvaluator
+    from skgmmvi.targets import StudentTMixtureTarget
+
+    target = StudentTMixtureTarget(n_features=n_features, n_modes=10, random_state=0)
+    per_iteration, vi = iteration_seconds(target, n_features)
+    n_samples = 250 * vi.n_components_
+    x = np.random.default_rng(0).normal(size=(n_samples, n_features))
+    evaluate = TargetEvaluator(target, "float64")
+    evaluate(x)
+    start = time.perf_counter()
+    for _ in range(20):
+        evaluate(x)
+    target_seconds = (time.perf_counter() - start) / 20
+    profile = cProfile.Profile()
+    estimator = VariationalGMMTarget(target, max_iter=40, tol=None, random_state=0,
+                                     init_mean=np.zeros(n_features), init_scale=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        profile.runcall(estimator.fit)
+    stats = pstats.Stats(profile)
+    total = stats.total_tt
+    # cumulative time of the host loop's compiled chunks (the TF call and the
+    # records' conversion to numpy); the rest is tracing, set-up and the
+    # post-fit check
+    compiled = sum(v[3] for k, v in stats.stats.items() if k[2] == "_run_tf")
+    print(f"\nwhere the time goes at D = {n_features} (StudentTMixtureTarget, "
+          f"{vi.n_components_} components, {n_samples} samples per iteration):")
+    print(f"  one iteration                      {1e3 * per_iteration:8.1f} ms")
+    print(f"  target value alone (no gradient)   {1e3 * target_seconds:8.1f} ms "
+          f"({100 * target_seconds / per_iteration:.0f} %)")
+    print(f"  fit of 40 iterations: {total:.2f} s, of which in the compiled chunks "
+          f"{compiled:.2f} s ({100 * compiled / total:.0f} %); tracing, set-up and the "
+          f"post-fit k-hat check the rest")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    names = list(problems())
+    parser.add_argument("--problems", default=",".join(names))
+    parser.add_argument("--old", action="store_true",
+                        help="also fit with the defaults before the stopping rule")
+    parser.add_argument("--no-cost", action="store_true")
+    parser.add_argument("--dimensions", default="10,30,100,300")
+    args = parser.parse_args(argv)
+    from skgmmvi._tf._runtime import tensorflow
+
+    tensorflow()
+    print(f"load: {os.getloadavg()}  OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
+    builders = problems()
+    rows = []
+    for name in filter(None, args.problems.split(",")):
+        settings = [("default", {})] + ([("old", OLD_DEFAULTS)] if args.old else [])
+        for setting, overrides in settings:
+            rows.append((name, setting, run_problem(builders[name], overrides)))
+            print_rows(rows[-1:])
+    if rows:
+        print()
+        print_rows(rows)
+    if not args.no_cost:
+        print_cost([int(d) for d in filter(None, args.dimensions.split(","))])
+        print_time_split()
+    print(f"load: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""The eight-schools hierarchical model, centred parameterisation."""
+
+import math
+
+import numpy as np
+
+from ._base import Target
+from ._utils import LOG_2PI, tf_module
+
+#: Estimated coaching effects and their standard errors (Rubin 1981; Gelman et
+#: al., Bayesian Data Analysis, 3rd ed., sec. 5.5).
+EFFECTS = (28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0)
+STANDARD_ERRORS = (15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0)
+
+
+class EightSchoolsCentered(Target):
+    """Posterior of the centred eight-schools model, in unconstrained coordinates.
+
+    Model (posteriordb's ``eight_schools_centered``)::
+
+        mu ~ N(0, mean_prior_scale^2),   tau ~ half-Cauchy(0, tau_prior_scale),
+        theta_j ~ N(mu, tau^2),          y_j ~ N(theta_j, sigma_j^2),  j = 1..8.
+
+    Coordinates ``(mu, log tau, theta_1, ..., theta_8)`` (D = 10), with the
+    log-Jacobian ``log tau`` of ``tau = exp(s)``. For small ``tau`` the thetas
+    are squeezed around ``mu``: a funnel, the classic hard case for samplers.
+    The prior is normalised, so the normaliser is the evidence ``p(y)``.
+
+    Given ``tau``, ``(mu, theta)`` is Gaussian, so exact posterior moments
+    follow from a 1-D quadrature over ``tau``: :meth:`posterior_moments`.
+
+    Parameters
+    ----------
+    mean_prior_scale : float, default=5.0
+    tau_prior_scale : float, default=5.0
+
+    Attributes
+    ----------
+    n_features : int
+        10.
+    log_normalizer : None
+        The log evidence (see :meth:`posterior_moments`).
+    """
+
+    log_normalizer = None
+    n_features = 10
+
+    def __init__(self, mean_prior_scale=5.0, tau_prior_scale=5.0):
+        for name, value in (("mean_prior_scale", mean_prior_scale),
+                            ("tau_prior_scale", tau_prior_scale)):
+            if not (np.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be positive, got {value!r}.")
+        self.mean_prior_scale = float(mean_prior_scale)
+        self.tau_prior_scale = float(tau_prior_scale)
+        self.effects = np.asarray(EFFECTS)
+        self.standard_errors = np.asarray(STANDARD_ERRORS)
+
+    def _log_tau_prior(self, s, exp, log1p_square):
+        """Half-Cauchy log-density of ``tau = e^s`` plus the Jacobian ``s``."""
+        a = self.tau_prior_scale
+        return math.log(2.0 / (math.pi * a)) - log1p_square(exp(s) / a) + s
+
+    def log_density(self, x):
+        """Unnormalised log-posterior of each row of ``x`` (TensorFlow)."""
+        tf = tf_module()
+        dtype = x.dtype
+        mu, s, theta = x[:, 0], x[:, 1], x[:, 2:]
+        y = tf.constant(self.effects, dtype)
+        sigma = tf.constant(self.standard_errors, dtype)
+        log_mu = (-0.5 * LOG_2PI - math.log(self.mean_prior_scale)
+                  - 0.5 * tf.square(mu / self.mean_prior_scale))
+        log_tau = self._log_tau_prior(s, tf.exp, lambda t: tf.math.log1p(tf.square(t)))
+        white = (theta - mu[:, None]) * tf.exp(-s)[:, None]
+        log_theta = tf.reduce_sum(-0.5 * LOG_2PI - s[:, None] - 0.5 * tf.square(white),
+                                  axis=1)
+        log_y = tf.reduce_sum(-0.5 * LOG_2PI - tf.math.log(sigma)
+                              - 0.5 * tf.square((y - theta) / sigma), axis=1)
+        return log_mu + log_tau + log_theta + log_y
+
+    def posterior_moments(self, n_grid=20001):
+        """Exact posterior means and standard deviations, and the log evidence.
+
+        For each ``tau`` on a grid over ``s = log tau`` (trapezoid rule), ``y``
+        is marginally ``N(0, diag(sigma^2 + tau^2) + m^2 1 1^T)`` and
+        ``(mu, theta) | y, tau`` Gaussian, so the moments of ``mu`` and ``theta``
+        are mixtures over the grid of closed forms.
+
+        Returns
+        -------
+        means, sds : ndarray of shape (10,)
+            In the target's coordinates ``(mu, log tau, theta_1..theta_8)``.
+        log_evidence : float
+        """
+        s = np.linspace(-12.0, 8.0, n_grid)
+        tau2 = np.exp(2.0 * s)[:, None]
+        y, var_y, m2 = self.effects, self.standard_errors ** 2, self.mean_prior_scale ** 2
+        marginal_var = var_y[None, :] + tau2  # (G, 8): y_j | mu, tau
+        # mu | y, tau: Gaussian with precision 1/m2 + sum 1/marginal_var
+        mu_precision = 1.0 / m2 + np.sum(1.0 / marginal_var, axis=1)
+        mu_var = 1.0 / mu_precision
+        mu_mean = mu_var * np.sum(y / marginal_var, axis=1)
+        # log p(y | tau): the Gaussian integral over mu
+        log_lik = (-0.5 * np.sum(LOG_2PI + np.log(marginal_var) + y ** 2 / marginal_var,
+                                 axis=1)
+                   - 0.5 * math.log(m2) - 0.5 * np.log(mu_precision)
+                   + 0.5 * mu_mean ** 2 * mu_precision)
+        log_post = self._log_tau_prior(s, np.exp, lambda t: np.log1p(t ** 2)) + log_lik
+        step = s[1] - s[0]
+        top = np.max(log_post)
+        weights = np.exp(log_post - top)
+        weights[[0, -1]] *= 0.5
+        log_evidence = float(top + math.log(np.sum(weights) * step))
+        weights /= np.sum(weights)
+        # theta_j | mu, y, tau: precision 1/tau^2 + 1/sigma_j^2; linear in mu
+        shrink = var_y[None, :] / marginal_var  # weight of mu
+        theta_mean = shrink * mu_mean[:, None] + (1.0 - shrink) * y[None, :]
+        theta_var = (1.0 / (1.0 / tau2 + 1.0 / var_y[None, :])
+                     + shrink ** 2 * mu_var[:, None])
+        means = np.concatenate([[weights @ mu_mean, weights @ s], weights @ theta_mean])
+        second = np.concatenate([[weights @ (mu_var + mu_mean ** 2), weights @ s ** 2],
+                                 weights @ (theta_var + theta_mean ** 2)])
+        return means, np.sqrt(second - means ** 2), log_evidence
+
+    def __repr__(self):
+        return (f"EightSchoolsCentered(mean_prior_scale={self.mean_prior_scale:g}, "
+                f"tau_prior_scale={self.tau_prior_scale:g})")

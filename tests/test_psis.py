@@ -1,0 +1,117 @@
+"""Pareto smoothed importance sampling (skgmmvi.diagnostics) against known behaviour,
+and the diagnostics of a fitted VariationalGMMTarget."""
+
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from skgmmvi import VariationalGMMTarget
+from skgmmvi.diagnostics import (KHAT_THRESHOLD, PoorFitWarning, diagnose_samples,
+                                 fit_generalized_pareto, pareto_smooth, tail_length)
+from skgmmvi.targets import GaussianTarget, StudentTMixtureTarget
+
+
+@pytest.mark.parametrize("shape", [-0.2, 0.3, 0.7, 1.2])
+def test_gpd_fit_recovers_a_known_shape(shape):
+    # 4000 draws: the standard error of the shape estimate is about
+    # (1 + k) / sqrt(n) < 0.04; the prior's pull (10 pseudo-observations at 0.5)
+    # moves it by less than 0.002
+    x = stats.genpareto.rvs(shape, scale=2.0, size=4000, random_state=1)
+    k, sigma = fit_generalized_pareto(x)
+    assert abs(k - shape) < 0.1
+    assert abs(sigma / 2.0 - 1.0) < 0.1
+
+
+def test_tail_length_follows_the_psis_rule():
+    assert tail_length(100) == 20      # n / 5
+    assert tail_length(10000) == 300   # 3 sqrt(n)
+
+
+@pytest.mark.parametrize("nu", [1.0, 2.0])
+def test_khat_of_a_gaussian_proposal_for_a_student_t_target_exceeds_the_threshold(nu):
+    # the ratios t_nu / N(0, 1) grow like exp(x^2 / 2): no finite moments of
+    # order > 1 (Vehtari et al. 2024), so k-hat must flag them
+    rng = np.random.default_rng(3)
+    values = []
+    for _ in range(5):
+        x = rng.normal(scale=0.8, size=10000)
+        values.append(diagnose_samples(stats.t.logpdf(x, nu),
+                                       stats.norm.logpdf(x, scale=0.8)).pareto_k)
+    assert np.median(values) > KHAT_THRESHOLD
+
+
+def test_khat_of_a_heavier_tailed_proposal_is_small():
+    # bounded ratios (a Student-t proposal for a Gaussian target): k-hat < 0.5
+    x = stats.t.rvs(4, size=10000, random_state=5)
+    result = diagnose_samples(stats.norm.logpdf(x), stats.t.logpdf(x, 4))
+    assert result.pareto_k < 0.5
+
+
+def test_exact_proposal_gives_equal_weights_and_the_normaliser():
+    x = np.random.default_rng(0).normal(size=5000)
+    result = diagnose_samples(stats.norm.logpdf(x) + 2.5, stats.norm.logpdf(x))
+    assert result.pareto_k < 0.5
+    assert result.ess == pytest.approx(5000)
+    assert result.log_evidence == pytest.approx(2.5, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_psis_log_evidence_of_a_known_normaliser_within_a_few_standard_errors(seed):
+    # proposal N(0.3, 1.2^2) for p~ = exp(1.7) N(0, 1): log Z = 1.7
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.3, 1.2, size=20000)
+    result = diagnose_samples(stats.norm.logpdf(x) + 1.7, stats.norm.logpdf(x, 0.3, 1.2))
+    assert result.pareto_k < 0.5
+    assert 0 < result.log_evidence_se < 0.02
+    assert abs(result.log_evidence - 1.7) < 4 * result.log_evidence_se
+
+
+def test_smoothing_truncates_at_the_largest_raw_weight_and_keeps_order():
+    rng = np.random.default_rng(2)
+    log_ratios = stats.t.logpdf(rng.normal(size=2000), 1) - stats.norm.logpdf(0)
+    smoothed, k = pareto_smooth(log_ratios)
+    assert np.max(smoothed) <= np.max(log_ratios)
+    n_tail = tail_length(2000)
+    tail = np.argsort(log_ratios)[-n_tail:]
+    assert np.all(np.diff(smoothed[tail]) >= 0)
+    body = np.argsort(log_ratios)[:-n_tail]
+    np.testing.assert_array_equal(smoothed[body], log_ratios[body])
+
+
+def test_zero_weights_are_honest():
+    log_p = np.array([-np.inf] * 3 + list(np.linspace(-1, 0, 97)))
+    result = diagnose_samples(log_p, np.zeros(100))
+    assert result.n_zero_weight == 3
+    assert result.elbo == -np.inf
+    assert np.isfinite(result.log_evidence)
+    everywhere = diagnose_samples(np.full(10, -np.inf), np.zeros(10))
+    assert everywhere.log_evidence == -np.inf
+    undefined = diagnose_samples(np.array([0.0, np.nan, np.inf, 1.0]), np.zeros(4))
+    assert (undefined.n_samples, undefined.n_undefined) == (2, 2)
+    assert undefined.elbo == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="NaN or \\+inf at every sample"):
+        diagnose_samples(np.array([np.nan, np.inf]), np.zeros(2))
+
+
+# ------------------------------------------------------------- the estimator
+def test_diagnose_of_a_fit_to_a_gaussian():
+    target = GaussianTarget(mean=[1.0, -2.0], covariance=[[2.0, 0.3], [0.3, 0.5]])
+    vi = VariationalGMMTarget(target, max_iter=150, random_state=0).fit()
+    result = vi.diagnose(n_samples=4000, random_state=1)
+    assert result.pareto_k < 0.5
+    assert abs(result.log_evidence) < 4 * result.log_evidence_se + 1e-3
+    assert abs(result.elbo) < 0.05  # KL(q || p) for a normalised target
+    assert vi.log_evidence(4000, random_state=1) == pytest.approx(result.log_evidence)
+    assert vi.pareto_k_ < 0.5
+
+
+def test_a_single_gaussian_fitted_to_a_heavy_tailed_target_warns():
+    # a 1-D Student t with nu = 1.5: no Gaussian covers its tails
+    target = StudentTMixtureTarget(n_features=1, n_modes=1, df=1.5)
+    vi = VariationalGMMTarget(target, adaptive_components=False, random_state=0,
+                              max_iter=150)
+    with pytest.warns(PoorFitWarning, match="n_components"):
+        vi.fit()
+    assert vi.pareto_k_ > KHAT_THRESHOLD
+    assert vi.diagnose(random_state=3).pareto_k > KHAT_THRESHOLD

@@ -1,0 +1,317 @@
+"""Quality bars of VariationalGMMTarget with its defaults (issue 12, part 4).
+
+Every fit here is ``VariationalGMMTarget(target, random_state=0).fit()`` (plus
+``init_mean`` where a target works in any dimension): no tuning per problem.
+Every answer compared against is exact (computed from the model's definition
+in tests/exact_answers.py or by the target's own quadrature), never an
+earlier output of ours. The exact answers are themselves checked against
+brute-force Monte Carlo in the fast tests at the bottom.
+"""
+
+import contextlib
+import io
+import itertools
+import math
+import warnings
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+from sklearn.exceptions import ConvergenceWarning
+
+from skgmmvi import VariationalGMMTarget
+from skgmmvi.diagnostics import KHAT_THRESHOLD, PoorFitWarning, pareto_smooth
+from skgmmvi.targets import (EightSchoolsCentered, FunnelTarget, GaussianTarget,
+                             MixtureModelPosterior)
+from skgmmvi.vi import elbo_stalled
+
+from exact_answers import (far_gaussian, funnel_moments, mixture_posterior_exact,
+                           stiff_shifted_gaussian)
+
+NEEDS_AUTO_INIT = pytest.mark.xfail(reason="needs init='auto' (issue 12 part 1)",
+                                    strict=True)
+#: Measured on this branch (benchmarks/bench_vi_posteriors.py): the defaults
+#: stop (converged_) after 1059 (funnel) and 614 (eight schools) iterations with
+#: the worst coordinate (v, log tau: the neck) 0.37 and 0.28 posterior sd off;
+#: 2000 iterations (tol=None) reach 0.19 and 0.14, but take about 10 minutes
+#: each on the loaded machine.
+STOPS_BEFORE_THE_NECK = pytest.mark.xfail(
+    reason="defaults stop before q covers the neck (0.37 / 0.28 sd off): open",
+    strict=True)
+_FITS = {}
+
+
+def fitted(name, make_target, **kwargs):
+    """One default fit per problem and session (several tests read it). Its
+    warnings are silenced: the bars test ``converged_`` / ``pareto_k_`` directly."""
+    if name not in _FITS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _FITS[name] = VariationalGMMTarget(make_target(), random_state=0,
+                                               **kwargs).fit()
+    return _FITS[name]
+
+
+def mixture_mean_and_sd(vi):
+    """Mean and per-coordinate standard deviation of the fitted mixture."""
+    weights, means, covariances = vi.weights_, vi.means_, vi.covariances_
+    mean = weights @ means
+    second = np.einsum("k,kd->d", weights, np.diagonal(covariances, axis1=1, axis2=2)
+                       + means ** 2)
+    return mean, np.sqrt(second - mean ** 2)
+
+
+def psis_sample(vi, n_samples, seed):
+    """Samples of q with their self-normalised PSIS weights."""
+    from skgmmvi._tf.vi.iteration import TargetEvaluator
+
+    x, _ = vi.sample(n_samples)  # uses the estimator's random_state
+    rng = np.random.default_rng(seed)
+    x = x[rng.permutation(len(x))]
+    log_p = TargetEvaluator(vi.target_, "float64")(x)
+    log_weights, _ = pareto_smooth(log_p - vi.score_samples(x))
+    return x, np.exp(log_weights - logsumexp(log_weights))
+
+
+# --------------------------------------------------------------- seed problem
+SEED = "mixture_posterior"
+
+
+def _seed_fit():
+    return fitted(SEED, MixtureModelPosterior)
+
+
+@pytest.mark.slow
+def test_seed_problem_covers_all_six_label_switching_modes():
+    vi = _seed_fit()
+    x, _ = vi.sample(60000)
+    orderings = np.argsort(x[:, :3], axis=1)
+    fractions = [np.mean(np.all(orderings == np.array(p), axis=1))
+                 for p in itertools.permutations(range(3))]
+    # each ordering of (mu_1, mu_2, mu_3) holds 1/6 of the posterior's mass
+    assert min(fractions) > 0.1, fractions
+
+
+@NEEDS_AUTO_INIT
+@pytest.mark.slow
+def test_seed_problem_log_evidence_within_005_of_exact():
+    vi = _seed_fit()
+    exact, _ = mixture_posterior_exact(vi.target_)
+    assert abs(vi.log_evidence(100000, random_state=1) - exact) < 0.05
+
+
+@NEEDS_AUTO_INIT
+@pytest.mark.slow
+def test_seed_problem_co_assignment_within_002_of_exact():
+    vi = _seed_fit()
+    _, exact = mixture_posterior_exact(vi.target_)
+    x, weights = psis_sample(vi, 100000, seed=2)
+    estimate = vi.target_.co_assignment_probability(x, 0, 1, weights=weights)
+    assert abs(estimate - exact) < 0.02
+
+
+@NEEDS_AUTO_INIT
+@pytest.mark.slow
+def test_seed_problem_khat_below_threshold():
+    assert _seed_fit().diagnose(random_state=3).pareto_k < KHAT_THRESHOLD
+
+
+# ------------------------------------------------------- stiff shifted gaussian
+def _stiff_fit():
+    return fitted("stiff", lambda: stiff_shifted_gaussian()[0])
+
+
+@pytest.mark.slow
+def test_stiff_shifted_gaussian_mean_covariance_elbo_and_khat():
+    vi = _stiff_fit()
+    _, mean, covariance = stiff_shifted_gaussian()
+    fitted_mean, _ = mixture_mean_and_sd(vi)
+    centred = vi.means_ - fitted_mean
+    covariance_q = np.einsum("k,kij->ij", vi.weights_,
+                             vi.covariances_ + centred[:, :, None] * centred[:, None, :])
+    assert np.linalg.norm(fitted_mean - mean) / np.linalg.norm(mean) < 0.02
+    assert np.linalg.norm(covariance_q - covariance) / np.linalg.norm(covariance) < 0.02
+    result = vi.diagnose(random_state=1)
+    assert abs(result.elbo - 0.0) < 0.05  # log Z = 0
+    assert result.pareto_k < KHAT_THRESHOLD
+
+
+# ------------------------------------------- funnel and a hierarchical model
+def _funnel():
+    return (FunnelTarget(n_features=10),) + funnel_moments(10)
+
+
+def _eight_schools():
+    target = EightSchoolsCentered()
+    return (target,) + target.posterior_moments()[:2]
+
+
+@STOPS_BEFORE_THE_NECK
+@pytest.mark.slow
+@pytest.mark.parametrize("name, problem", [("funnel", _funnel),
+                                           ("eight_schools", _eight_schools)])
+def test_means_within_02_posterior_sd_and_khat(name, problem):
+    target, exact_mean, exact_sd = problem()
+    vi = fitted(name, lambda: target)
+    mean, _ = mixture_mean_and_sd(vi)
+    errors = np.abs(mean - exact_mean) / exact_sd
+    assert np.max(errors) < 0.2, errors
+    assert vi.diagnose(random_state=1).pareto_k < KHAT_THRESHOLD
+
+
+# ------------------------------------------------------------------ far target
+@pytest.mark.slow
+def test_mass_1e4_away_from_the_start_is_found():
+    vi = fitted("far", lambda: far_gaussian()[0])
+    _, mean, covariance = far_gaussian()
+    fitted_mean, _ = mixture_mean_and_sd(vi)
+    errors = np.abs(fitted_mean - mean) / np.sqrt(np.diag(covariance))
+    assert np.max(errors) < 0.2, errors
+    assert vi.diagnose(random_state=1).pareto_k < KHAT_THRESHOLD
+
+
+# ----------------------------------------------- the exact answers, checked
+def _mixture_log_likelihood(target, mu, sigma, pi):
+    """log p(data | mu, sigma, pi) per row, from the model's definition."""
+    x = target.data[None, :, None]
+    log_comp = (np.log(pi)[:, None, :] - np.log(sigma)[:, None, :] - 0.5 * math.log(2 * math.pi)
+                - 0.5 * ((x - mu[:, None, :]) / sigma[:, None, :]) ** 2)
+    return logsumexp(log_comp, axis=2).sum(axis=1), log_comp
+
+
+def test_exact_mixture_answers_match_prior_monte_carlo():
+    # a small model where the prior is a good enough proposal: Z = E_prior[lik]
+    target = MixtureModelPosterior(data=[0.3, -0.4, 1.2, 0.9], n_components=2,
+                                   mean_prior_scale=1.5)
+    exact_log_z, exact_same = mixture_posterior_exact(target)
+    rng = np.random.default_rng(0)
+    n = 400000
+    mu = 1.5 * rng.standard_normal((n, 2))
+    sigma = rng.gamma(1.0, 1.0, size=(n, 2))
+    pi = rng.dirichlet(np.ones(2), size=n)
+    log_lik, log_comp = _mixture_log_likelihood(target, mu, sigma, pi)
+    weights = np.exp(log_lik - log_lik.max())
+    log_z = math.log(weights.mean()) + log_lik.max()
+    se = weights.std() / (math.sqrt(n) * weights.mean())
+    assert abs(log_z - exact_log_z) < 4 * se and se < 0.02
+    r = np.exp(log_comp - logsumexp(log_comp, axis=2, keepdims=True))
+    same = np.sum(r[:, 0, :] * r[:, 1, :], axis=1)
+    estimate = np.sum(weights * same) / np.sum(weights)
+    assert abs(estimate - exact_same) < 0.01
+
+
+def test_exact_mixture_answers_one_component_match_the_target_by_quadrature():
+    # K = 1: a 2-D integral of the target's own density over (mu, log sigma)
+    from skgmmvi._tf.vi.iteration import TargetEvaluator
+
+    target = MixtureModelPosterior(n_components=1)
+    exact_log_z, exact_same = mixture_posterior_exact(target)
+    mu = np.linspace(-4.0, 6.0, 801)
+    s = np.linspace(-5.0, 3.0, 801)
+    grid = np.stack(np.meshgrid(mu, s, indexing="ij"), axis=-1).reshape(-1, 2)
+    log_p = TargetEvaluator(target, "float64")(grid)
+    cell = (mu[1] - mu[0]) * (s[1] - s[0])
+    assert logsumexp(log_p) + math.log(cell) == pytest.approx(exact_log_z, abs=1e-4)
+    assert exact_same == pytest.approx(1.0)
+
+
+def test_seed_problem_exact_answers_are_label_symmetric_and_consistent():
+    target = MixtureModelPosterior()
+    log_z, same = mixture_posterior_exact(target)
+    # the issue's report: defaults gave -15.10, 0.66 below the exact value
+    assert log_z == pytest.approx(-15.10 + 0.66, abs=0.01)
+    assert 0 < same < 1
+    # a relabelled data order changes nothing about the evidence
+    shuffled = MixtureModelPosterior(data=target.data[::-1])
+    assert mixture_posterior_exact(shuffled)[0] == pytest.approx(log_z, abs=1e-10)
+
+
+def test_eight_schools_exact_moments_match_importance_sampling_from_the_prior():
+    target = EightSchoolsCentered()
+    means, sds, log_z = target.posterior_moments()
+    rng = np.random.default_rng(1)
+    n = 400000
+    mu = 5.0 * rng.standard_normal(n)
+    tau = np.abs(5.0 * rng.standard_cauchy(n))
+    theta = mu[:, None] + tau[:, None] * rng.standard_normal((n, 8))
+    y, sigma = target.effects, target.standard_errors
+    log_lik = np.sum(-0.5 * np.log(2 * np.pi * sigma ** 2)
+                     - 0.5 * ((y - theta) / sigma) ** 2, axis=1)
+    weights = np.exp(log_lik - log_lik.max())
+    assert math.log(weights.mean()) + log_lik.max() == pytest.approx(log_z, abs=0.02)
+    weights /= weights.sum()
+    draws = np.column_stack([mu, np.log(tau), theta])
+    estimate = weights @ draws
+    ess = 1.0 / np.sum(weights ** 2)
+    assert np.all(np.abs(estimate - means) < 5 * sds / math.sqrt(ess))
+
+
+def test_stiff_shifted_gaussian_is_what_it_says():
+    target, mean, covariance = stiff_shifted_gaussian()
+    eigenvalues = np.linalg.eigvalsh(covariance)
+    assert eigenvalues.max() / eigenvalues.min() == pytest.approx(1e4, rel=1e-6)
+    assert np.linalg.norm(mean) == pytest.approx(50.0)
+    np.testing.assert_allclose(target.covariance, covariance)
+    assert target.log_normalizer == 0.0
+    far, far_mean, _ = far_gaussian()
+    assert np.linalg.norm(far_mean) == pytest.approx(1e4)
+
+
+def test_poor_fit_warning_is_a_user_warning():
+    assert issubclass(PoorFitWarning, UserWarning)
+
+
+# ------------------------------------------------------------ the stopping rule
+def _standard_normal_fit(**kwargs):
+    target = GaussianTarget(np.zeros(2), np.eye(2))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        vi = VariationalGMMTarget(target, random_state=0, **kwargs).fit()
+    return vi, {w.category for w in caught}
+
+
+def test_an_easy_fit_stops_before_the_old_fixed_200_iterations():
+    vi, caught = _standard_normal_fit()
+    assert vi.converged_
+    assert 100 <= vi.n_iter_ < 200
+    assert ConvergenceWarning not in caught and PoorFitWarning not in caught
+
+
+def test_reaching_max_iter_first_raises_convergence_warning():
+    vi, caught = _standard_normal_fit(max_iter=20)
+    assert vi.n_iter_ == 20 and not vi.converged_
+    assert ConvergenceWarning in caught
+
+
+def test_tol_none_runs_max_iter_without_warning():
+    vi, caught = _standard_normal_fit(max_iter=130, tol=None)
+    assert vi.n_iter_ == 130 and not vi.converged_
+    assert ConvergenceWarning not in caught
+
+
+def test_stopping_rule_on_synthetic_elbo_curves():
+    rng = np.random.default_rng(0)
+    noise = 0.05 * rng.standard_normal(400)
+    rising = -10.0 + 0.002 * np.arange(400) + noise  # gains 0.1 per window of 50
+    flat = -10.0 + noise
+    assert not elbo_stalled(list(rising), 50, 0.01)
+    assert elbo_stalled(list(flat), 50, 0.01)
+    assert not elbo_stalled(list(flat[:99]), 50, 0.01)  # too short to judge
+    spiked = rising.copy()
+    spiked[-3] = -1e6  # one wild estimate neither stops nor prolongs the fit
+    assert not elbo_stalled(list(spiked), 50, 0.01)
+
+
+def test_checking_between_chunks_does_not_change_the_fit():
+    # components are added (capacity grows) during these 60 iterations; the
+    # stopping-rule checks and progress lines split the run into chunks
+    target = GaussianTarget(np.zeros(2), np.eye(2))
+    common = dict(max_iter=60, add_iters=5, random_state=0)
+    plain = VariationalGMMTarget(target, tol=None, **common).fit()
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        checked = VariationalGMMTarget(target, verbose=1, verbose_interval=7,
+                                       **common).fit()
+    assert plain.n_components_ > 1
+    np.testing.assert_array_equal(plain.elbo_history_, checked.elbo_history_)
+    np.testing.assert_array_equal(plain.means_, checked.means_)
