@@ -630,14 +630,29 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         if self.init == "prior":
             return means, covariances, 0
         from ._tf.vi.mode_search import laplace_start
+        from ._tf.vi.target_adapter import check_rows
 
+        rows = check_rows(means, covariances, 0)
+        if not self._check_target(target, rows):
+            return means, covariances, rows.shape[0]
         before = rng.get_state()
         start = laplace_start(target, self.dtype, means, np.diagonal(covariances[0]).copy(),
                               rng, starts=self._data_starts(X, rng),
                               diagonal=self.covariance_type == "diag")
         if not start.searched:  # the start is kept: the fit continues as init='prior'
             rng.set_state(before)
-        return start.means, start.covariances, int(start.n_evaluations)
+        return start.means, start.covariances, rows.shape[0] + int(start.n_evaluations)
+
+    def _check_target(self, target, rows):
+        """Check the target at ``rows`` (draws of the prior start) before the mode
+        search evaluates it (shapes, dtypes, gradient path; errors say what to
+        do). Returns whether it has a usable gradient, which the search needs."""
+        from ._tf.vi.iteration import target_parameters
+        from ._tf.vi.target_adapter import check_target
+
+        needs_grad = self._design()["ng_estimation"] != "more"
+        return check_target(target, rows, self.dtype, needs_grad,
+                            target_parameters(target, self.dtype))
 
     def _data_starts(self, X, rng):
         """Rows of X the mode search starts from (None without X)."""

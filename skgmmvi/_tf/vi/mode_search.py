@@ -384,14 +384,12 @@ def number_of_starts(n_components):
     return max(MIN_STARTS, n_components)
 
 
-def _has_gradient(target, point):
-    """False for a numpy target that returns no gradient (zero-order use only)."""
-    return not _is_numpy(target) or target.log_density_and_grad(point[None])[1] is not None
-
-
 def laplace_start(target, dtype_name, means, variances, rng, starts=None,
                   diagonal=False, budget=SEARCH_BUDGET):
     """Initial components at the target's modes (see the module docstring).
+
+    The caller has checked the target (:func:`.target_adapter.check_target`) and
+    knows that it has a usable gradient, which the search needs.
 
     Parameters
     ----------
@@ -420,8 +418,8 @@ def laplace_start(target, dtype_name, means, variances, rng, starts=None,
     evaluator = TargetEvaluator(target, dtype_name)
     variances, log_p, log_q, used = _usable_scale(evaluator, means, variances, rng)
     prior = Start(means, np.tile(np.diag(variances), (k, 1, 1)), used, False)
-    if _ess_fraction(log_p - log_q) >= GOOD_START_ESS or not _has_gradient(target, means[0]):
-        return prior._replace(n_evaluations=used + _is_numpy(target))
+    if _ess_fraction(log_p - log_q) >= GOOD_START_ESS:
+        return prior
     if starts is None:
         n_starts = number_of_starts(k)
         centres = means[np.arange(n_starts) % k]
@@ -430,7 +428,7 @@ def laplace_start(target, dtype_name, means, variances, rng, starts=None,
         starts = centres + noise
     first_step = float(np.sqrt(np.mean(variances)))
     points, values, count = _search(target, dtype_name, starts, first_step, budget)
-    used += count + _is_numpy(target)
+    used += count
     finite = np.isfinite(values) & np.all(np.isfinite(points), axis=1)
     if not np.any(finite):
         return prior._replace(n_evaluations=used)

@@ -241,11 +241,17 @@ def check_target(target, x, dtype_name, needs_grad, params=()):
         Whether the design uses target gradients (Stein estimates).
     params : tuple of ndarray
         :func:`target_parameters` of the target.
+
+    Returns
+    -------
+    has_gradient : bool
+        Whether the target gives a usable gradient (when ``needs_grad`` is
+        False, a missing gradient is not an error, and this says so).
     """
     x = np.asarray(x, dtype_name)
     if not getattr(target, "uses_tensorflow", True):
-        numpy_values_and_grads(target, x, np.dtype(dtype_name), needs_grad)
-        return
+        _, grad = numpy_values_and_grads(target, x, np.dtype(dtype_name), needs_grad)
+        return bool(np.any(grad != 0))  # a missing gradient comes back as zeros
     tf = tensorflow()
     x_t = tf.constant(x)
     params_t = tuple(tf.constant(p) for p in params)
@@ -259,8 +265,15 @@ def check_target(target, x, dtype_name, needs_grad, params=()):
                         .split(": ", 1)[1])
     _check_shape(target, "values", value.shape, x.shape, "log_density")
     _check_traced(target, dtype_name, needs_grad, params)  # numpy on symbolic tensors
-    if needs_grad and np.any(np.isfinite(value.numpy())):  # else the loop says "all NaN"
+    if not np.any(np.isfinite(value.numpy())):  # the loop says "all NaN"
+        return False
+    try:
         _check_gradient_path(target, x_t, params_t, value, grad)
+    except ValueError:
+        if needs_grad:
+            raise
+        return False
+    return True
 
 
 def _check_gradient_path(target, x, params, value, grad):
