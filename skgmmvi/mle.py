@@ -71,9 +71,10 @@ class MLEGaussianMixture(BaseGaussianMixture):
     covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
         Covariance structure, as in :class:`~skgmmvi.EMGaussianMixture`.
     tol : float, default=1e-4
-        Convergence threshold: training stops once ``n_iter_no_change``
-        consecutive epochs each improved the mean log-likelihood by less than
-        ``tol`` (a decrease counts as no improvement).
+        Plateau threshold: an epoch stalls when its mean log-likelihood does not
+        beat the best epoch so far by ``tol``. ``n_iter_no_change`` consecutive
+        stalled epochs decay the learning rate (``learning_rate_schedule``) or,
+        when no decay is left, mean convergence.
     reg_covar : float, default=1e-6
         Floor added to the diagonal of every covariance.
     max_iter : int, default=200
@@ -96,10 +97,25 @@ class MLEGaussianMixture(BaseGaussianMixture):
     verbose_interval : int, default=10
         Number of epochs between progress lines.
     learning_rate : float, default=0.05
-        The optimiser's step size.
-    optimizer : {'adam', 'sgd', 'rmsprop'}, default='adam'
-        The Keras optimiser (with its default settings otherwise), built inside
-        the backend for each fit, never stored on the estimator.
+        The optimiser's step size (not used when ``optimizer`` is an instance,
+        whose own learning rate applies).
+    optimizer : {'adam', 'sgd', 'rmsprop'} or keras optimizer, default='adam'
+        Keras' Adam, SGD or RMSprop update (with Keras' default settings), or an
+        instance of ``keras.optimizers.Adam``, ``SGD`` or ``RMSprop`` whose
+        settings and learning rate are read from its ``get_config()`` (the
+        instance is never built or changed). The updates run on the backend's
+        own state tensors; see ``doc/mle.rst``.
+    learning_rate_schedule : {'adaptive', 'constant'}, default='adaptive'
+        'adaptive' multiplies the learning rate by 0.2 after every
+        ``n_iter_no_change`` stalled epochs (see ``tol``), up to five times,
+        as Keras' ``ReduceLROnPlateau`` does; 'constant' keeps it. Not applied
+        by :meth:`partial_fit`.
+    reassignment_ratio : float, default=0.01
+        :meth:`partial_fit` re-seeds the component with the smallest running
+        weight on the rows of the current chunk that no component explains,
+        when they make up at least this share of the chunk's weight (as
+        scikit-learn's ``MiniBatchKMeans`` re-seeds starved centres). 0 turns it
+        off.
     batch_size : int, default=None
         Rows per optimiser step. None trains full-batch: one step per epoch on
         the exact gradient over all rows, accumulated in bounded-memory chunks.
@@ -128,7 +144,8 @@ class MLEGaussianMixture(BaseGaussianMixture):
     n_iter_ : int
         Epochs run by the best initialisation (``partial_fit`` adds one per call).
     lower_bound_ : float
-        Mean log-likelihood of the last epoch of the best initialisation.
+        Mean log-likelihood of the training data under the fitted parameters
+        (for :meth:`partial_fit`, of the last chunk), equal to ``score(X)``.
     lower_bounds_ : list of float
         Mean log-likelihood of each epoch of the best initialisation.
     loss_curve_ : list of float
@@ -273,8 +290,12 @@ class MLEGaussianMixture(BaseGaussianMixture):
         Call it on successive chunks of a dataset too large for memory. The
         first call (on an unfitted estimator) initialises the mixture from its
         chunk as :meth:`fit` would; later calls continue from the fitted
-        parameters and the optimiser's state (kept as numpy arrays). ``max_iter``,
-        ``tol``, ``n_init`` and ``warm_start`` do not apply.
+        parameters and the optimiser's state (kept as numpy arrays), after
+        re-seeding a starved component on rows no component explains (see
+        ``reassignment_ratio``). ``max_iter``, ``tol``, ``n_init``,
+        ``warm_start`` and the plateau schedule do not apply. Changing
+        ``covariance_type``, ``n_components`` or the number of features
+        between calls raises a ``ValueError``.
 
         Parameters
         ----------
@@ -306,7 +327,8 @@ class MLEGaussianMixture(BaseGaussianMixture):
                                        "fit (or a new estimator)")
         stream = self._open_stream(X, sample_weight)
         if stream is not None:
-            X, sample_weight = stream.head(STREAM_INIT_ROWS if first else 1)
+            # Later calls read the head too: re-seeding looks at the chunk's rows.
+            X, sample_weight = stream.head(STREAM_INIT_ROWS)
             if not first and X.shape[1] != self.n_features_in_:
                 raise ValueError(
                     f"X has {X.shape[1]} features, but {type(self).__name__} is "
@@ -332,15 +354,15 @@ class MLEGaussianMixture(BaseGaussianMixture):
             params = self._fitted_parameters()
             curve, n_iter = list(self.lower_bounds_), self.n_iter_
         fit_state.training_state = self._stream_training_state()
-        running = self._optimizer_state.get("running_weight") if not first else None
-        if stream is None and running is not None:
+        saved = None if first else (getattr(self, "_optimizer_state", None) or {})
+        running = None if saved is None else saved.get("running_weight")
+        if running is not None:
             params, running = self._reseed_starved(fit_state, X, weight, params, running)
         fit_state.epochs_done = n_iter
         params, history, _ = self._refine(fit_state, params, 1, -np.inf)
-        if stream is None:
-            gained = responsibility_mass(np.asarray(X, np.float64), weight, params,
-                                         self.covariance_type)
-            fit_state.running_weight = gained if running is None else running + gained
+        gained = responsibility_mass(np.asarray(X, np.float64), weight, params,
+                                     self.covariance_type)
+        fit_state.running_weight = gained if running is None else running + gained
         self._set_fitted(params, out_dtype)
         self.converged_ = False
         self.n_iter_ = n_iter + 1
