@@ -31,16 +31,10 @@ import sys
 import time
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_memory import current_rss_mib  # noqa: E402
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 N_FEATURES = (2, 3, 4, 6, 8)
-
-
-def rss_mib():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
 
 
 def child(repo, n_fits, every):
@@ -65,7 +59,7 @@ def child(repo, n_fits, every):
                            tol=0, batch_size=None if index % 2 else 64).fit(X)
         times.append(time.perf_counter() - started)
         if (index + 1) % every == 0:
-            rows.append({"fits": index + 1, "rss": rss_mib(),
+            rows.append({"fits": index + 1, "rss": current_rss_mib(),
                          "seconds": float(np.median(times[-every:]))})
     print(json.dumps(rows))
 

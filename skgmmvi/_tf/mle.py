@@ -226,23 +226,12 @@ def train(data, params, covariance_type, *, optimizer, training_state, n_epochs,
         best = max(float(training_state.best), float(previous_log_lik))
         constants = (_as_tensors(spec.hyper, dtype), tf.constant(tol, dtype),
                      tf.constant(int(n_iter_no_change)))
-        pieces, stalled, finite, done = [], int(stalled_epochs), True, 0
         # Under a strategy every worker must run the same calls (their collective
         # operations pair up): no wall-time pieces there.
-        per_call = 1 if strategy is None else int(n_epochs)
-        while done < n_epochs and stalled < n_iter_no_change and finite:
-            n_now = min(per_call, n_epochs - done)
-            started = time.perf_counter()
-            *variables, schedule, history, stalled, finite = run(
-                variables, schedule, constants, n_now, best, stalled,
-                (int(seed[0]), int(seed[1]) + done))
-            schedule, best = schedule[:2], float(schedule[2])
-            elapsed = time.perf_counter() - started
-            history, stalled, finite = history.numpy(), int(stalled), bool(finite)
-            pieces.append(history)
-            done += len(history)
-            if strategy is None:
-                per_call = _next_piece(per_call, elapsed, piece_seconds)
+        variables, schedule, best, history, stalled, finite = _run_in_pieces(
+            run, variables, schedule, constants, best, int(stalled_epochs),
+            (int(n_epochs), int(n_iter_no_change)), seed,
+            piece_seconds if strategy is None else None)
         if not finite:
             raise TrainingDiverged()
         final = run.evaluate(variables[0])
@@ -250,8 +239,34 @@ def train(data, params, covariance_type, *, optimizer, training_state, n_epochs,
     learning_rate, decays_left = (float(schedule[0]), int(schedule[1]))
     params = from_unconstrained(*unconstrained, covariance_type, reg_covar)
     state = TrainingState(spec.key, slots, learning_rate, decays_left, best)
-    history = np.concatenate(pieces).astype(np.float64) if pieces else np.zeros(0)
     return params, history, stalled, state, final
+
+
+def _run_in_pieces(run, variables, schedule, constants, best, stalled, limits, seed,
+                   piece_seconds):
+    """Call ``run`` until ``limits = (n_epochs, patience)`` stop it or it diverges.
+
+    Each call runs as many epochs as take about ``piece_seconds`` (None: all in
+    one call), so Python, and a pending Ctrl-C, gets control between calls.
+    Returns ``(variables, schedule, best, history, stalled, finite)``.
+    """
+    n_epochs, patience = limits
+    pieces, finite, done = [], True, 0
+    per_call = 1 if piece_seconds is not None else n_epochs
+    while done < n_epochs and stalled < patience and finite:
+        started = time.perf_counter()
+        *variables, schedule, history, stalled, finite = run(
+            variables, schedule, constants, min(per_call, n_epochs - done), best,
+            stalled, (int(seed[0]), int(seed[1]) + done))
+        elapsed = time.perf_counter() - started
+        schedule, best = schedule[:2], float(schedule[2])
+        history, stalled, finite = history.numpy(), int(stalled), bool(finite)
+        pieces.append(history)
+        done += len(history)
+        if piece_seconds is not None:
+            per_call = _next_piece(per_call, elapsed, piece_seconds)
+    history = np.concatenate(pieces).astype(np.float64) if pieces else np.zeros(0)
+    return variables, schedule, best, history, stalled, finite
 
 
 def _next_piece(per_call, elapsed, piece_seconds):

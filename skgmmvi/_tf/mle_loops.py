@@ -18,7 +18,7 @@ import math
 import threading
 
 from ._runtime import tensorflow, tf_dtype
-from .batches import unpack_batch, weighted_pairs
+from .batches import unpack_batch
 from .mle_optimizers import HYPER_NAMES, apply_update
 
 #: The learning rate is multiplied by this on a plateau (``learning_rate_schedule``).
@@ -374,6 +374,8 @@ def compiled(role, kind, covariance_type, dtype, strategy=None):
     Roles: ``"train"``, ``"evaluate"``, ``"stream"`` (train, evaluate) and
     ``"distributed"``. The key holds no shape; a strategy keys its own loop.
     """
+    if role == "evaluate":
+        kind = None  # the objective alone: shared by every optimiser
     key = (role, kind, covariance_type, dtype,
            None if strategy is None else id(strategy))
     with _CACHE_LOCK:
