@@ -163,6 +163,7 @@ def test_ctrl_c_stops_every_kind_of_fit_within_a_second():
             child.kill()
     assert [r["mode"] for r in reports] == ["full_batch", "mini_batch", "stream"], \
         child.stderr.read()[-2000:]
+    print(reports)  # shown with -s: the measured latencies
     for report in reports:
         assert report["interrupted"] and report["unchanged"], report
         assert report["latency"] < 2.0, report  # about a second, on a loaded machine
