@@ -77,6 +77,9 @@ def main():
     parser.add_argument("--reference", help="directory holding the reference skgmmvi")
     parser.add_argument("--fits", type=int, default=200)
     parser.add_argument("--every", type=int, default=40)
+    parser.add_argument("--reference-fits", type=int, default=None,
+                        help="fits of the reference (default: --fits); the reference "
+                             "retraces per shape, so it may take much longer")
     parser.add_argument("--child")
     args = parser.parse_args()
     if args.child:
@@ -84,16 +87,18 @@ def main():
         return
     print(f"load: {os.getloadavg()}")
     ours = run(REPO_ROOT, args.fits, args.every)
-    reference = run(args.reference, args.fits, args.every)
+    reference = run(args.reference, args.reference_fits or args.fits, args.every)
     print(f"{'fits':>5} | {'RSS this (MiB)':>14} | {'RSS ref (MiB)':>13} | "
           f"{'s/fit this':>10} | {'s/fit ref':>9} | {'time ratio':>10}")
-    for mine, theirs in zip(ours, reference):
+    blank = {"rss": float("nan"), "seconds": float("nan")}
+    for mine, theirs in zip(ours, reference + [blank] * (len(ours) - len(reference))):
         print(f"{mine['fits']:>5} | {mine['rss']:>14.0f} | {theirs['rss']:>13.0f} | "
               f"{mine['seconds']:>10.3f} | {theirs['seconds']:>9.3f} | "
               f"{mine['seconds'] / theirs['seconds']:>10.2f}")
     print(f"RSS growth after the first {args.every} fits: this "
           f"{ours[-1]['rss'] - ours[0]['rss']:+.0f} MiB, reference "
-          f"{reference[-1]['rss'] - reference[0]['rss']:+.0f} MiB")
+          f"{reference[-1]['rss'] - reference[0]['rss']:+.0f} MiB "
+          f"(over {reference[-1]['fits']} fits)")
     print(f"load: {os.getloadavg()}")
 
 
