@@ -5,12 +5,16 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._base import BaseGaussianMixture
 from ._inference import batch_rows
+from ._mle_reseed import reseed, reset_slots, responsibility_mass
 from ._stream import STREAM_INIT_ROWS
+
+#: Plateau decays of the learning rate with ``learning_rate_schedule="adaptive"``.
+PLATEAU_DECAYS = 5
 
 DIVERGED = (
     "The log-likelihood became NaN or infinite during training: the optimiser "
@@ -30,7 +34,9 @@ class _RunState:
         self.make_em_data = make_em_data
         self._em_data = None
         self.seed = seed
-        self.optimizer_state = None
+        self.training_state = None
+        self.final_log_lik = -np.inf
+        self.running_weight = None
         self.epochs_done = 0
         self.stalled_epochs = 0
 
@@ -65,9 +71,10 @@ class MLEGaussianMixture(BaseGaussianMixture):
     covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
         Covariance structure, as in :class:`~skgmmvi.EMGaussianMixture`.
     tol : float, default=1e-4
-        Convergence threshold: training stops once ``n_iter_no_change``
-        consecutive epochs each improved the mean log-likelihood by less than
-        ``tol`` (a decrease counts as no improvement).
+        Plateau threshold: an epoch stalls when its mean log-likelihood does not
+        beat the best epoch so far by ``tol``. ``n_iter_no_change`` consecutive
+        stalled epochs decay the learning rate (``learning_rate_schedule``) or,
+        when no decay is left, mean convergence.
     reg_covar : float, default=1e-6
         Floor added to the diagonal of every covariance.
     max_iter : int, default=200
@@ -90,10 +97,25 @@ class MLEGaussianMixture(BaseGaussianMixture):
     verbose_interval : int, default=10
         Number of epochs between progress lines.
     learning_rate : float, default=0.05
-        The optimiser's step size.
-    optimizer : {'adam', 'sgd', 'rmsprop'}, default='adam'
-        The Keras optimiser (with its default settings otherwise), built inside
-        the backend for each fit, never stored on the estimator.
+        The optimiser's step size (not used when ``optimizer`` is an instance,
+        whose own learning rate applies).
+    optimizer : {'adam', 'sgd', 'rmsprop'} or keras optimizer, default='adam'
+        Keras' Adam, SGD or RMSprop update (with Keras' default settings), or an
+        instance of ``keras.optimizers.Adam``, ``SGD`` or ``RMSprop`` whose
+        settings and learning rate are read from its ``get_config()`` (the
+        instance is never built or changed). The updates run on the backend's
+        own state tensors; see ``doc/mle.rst``.
+    learning_rate_schedule : {'adaptive', 'constant'}, default='adaptive'
+        'adaptive' multiplies the learning rate by 0.2 after every
+        ``n_iter_no_change`` stalled epochs (see ``tol``), up to five times,
+        as Keras' ``ReduceLROnPlateau`` does; 'constant' keeps it. Not applied
+        by :meth:`partial_fit`.
+    reassignment_ratio : float, default=0.01
+        :meth:`partial_fit` re-seeds the component with the smallest running
+        weight on the rows of the current chunk that no component explains,
+        when they make up at least this share of the chunk's weight (as
+        scikit-learn's ``MiniBatchKMeans`` re-seeds starved centres). 0 turns it
+        off.
     batch_size : int, default=None
         Rows per optimiser step. None trains full-batch: one step per epoch on
         the exact gradient over all rows, accumulated in bounded-memory chunks.
@@ -122,7 +144,8 @@ class MLEGaussianMixture(BaseGaussianMixture):
     n_iter_ : int
         Epochs run by the best initialisation (``partial_fit`` adds one per call).
     lower_bound_ : float
-        Mean log-likelihood of the last epoch of the best initialisation.
+        Mean log-likelihood of the training data under the fitted parameters
+        (for :meth:`partial_fit`, of the last chunk), equal to ``score(X)``.
     lower_bounds_ : list of float
         Mean log-likelihood of each epoch of the best initialisation.
     loss_curve_ : list of float
@@ -152,7 +175,10 @@ class MLEGaussianMixture(BaseGaussianMixture):
     _parameter_constraints: dict = {
         **BaseGaussianMixture._parameter_constraints,
         "learning_rate": [Interval(Real, 0.0, None, closed="neither")],
-        "optimizer": [StrOptions({"adam", "sgd", "rmsprop"})],
+        "optimizer": [StrOptions({"adam", "sgd", "rmsprop"}),
+                      HasMethods(["get_config", "apply_gradients"])],
+        "learning_rate_schedule": [StrOptions({"adaptive", "constant"})],
+        "reassignment_ratio": [Interval(Real, 0.0, None, closed="left")],
         "shuffle": ["boolean"],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
     }
@@ -176,6 +202,8 @@ class MLEGaussianMixture(BaseGaussianMixture):
         verbose_interval=10,
         learning_rate=0.05,
         optimizer="adam",
+        learning_rate_schedule="adaptive",
+        reassignment_ratio=0.01,
         batch_size=None,
         shuffle=True,
         n_iter_no_change=10,
@@ -198,6 +226,8 @@ class MLEGaussianMixture(BaseGaussianMixture):
         self.verbose_interval = verbose_interval
         self.learning_rate = learning_rate
         self.optimizer = optimizer
+        self.learning_rate_schedule = learning_rate_schedule
+        self.reassignment_ratio = reassignment_ratio
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.n_iter_no_change = n_iter_no_change
@@ -260,8 +290,12 @@ class MLEGaussianMixture(BaseGaussianMixture):
         Call it on successive chunks of a dataset too large for memory. The
         first call (on an unfitted estimator) initialises the mixture from its
         chunk as :meth:`fit` would; later calls continue from the fitted
-        parameters and the optimiser's state (kept as numpy arrays). ``max_iter``,
-        ``tol``, ``n_init`` and ``warm_start`` do not apply.
+        parameters and the optimiser's state (kept as numpy arrays), after
+        re-seeding a starved component on rows no component explains (see
+        ``reassignment_ratio``). ``max_iter``, ``tol``, ``n_init``,
+        ``warm_start`` and the plateau schedule do not apply. Changing
+        ``covariance_type``, ``n_components`` or the number of features
+        between calls raises a ``ValueError``.
 
         Parameters
         ----------
@@ -288,9 +322,13 @@ class MLEGaussianMixture(BaseGaussianMixture):
 
     def _partial_fit(self, X, sample_weight):
         first = not hasattr(self, "converged_")
+        if not first:
+            self._check_same_structure("partial_fit continues",
+                                       "fit (or a new estimator)")
         stream = self._open_stream(X, sample_weight)
         if stream is not None:
-            X, sample_weight = stream.head(STREAM_INIT_ROWS if first else 1)
+            # Later calls read the head too: re-seeding looks at the chunk's rows.
+            X, sample_weight = stream.head(STREAM_INIT_ROWS)
             if not first and X.shape[1] != self.n_features_in_:
                 raise ValueError(
                     f"X has {X.shape[1]} features, but {type(self).__name__} is "
@@ -314,10 +352,17 @@ class MLEGaussianMixture(BaseGaussianMixture):
             curve, n_iter = [], 0
         else:
             params = self._fitted_parameters()
-            fit_state.optimizer_state = self._compatible_optimizer_state()
             curve, n_iter = list(self.lower_bounds_), self.n_iter_
+        fit_state.training_state = self._stream_training_state()
+        saved = None if first else (getattr(self, "_optimizer_state", None) or {})
+        running = None if saved is None else saved.get("running_weight")
+        if running is not None:
+            params, running = self._reseed_starved(fit_state, X, weight, params, running)
         fit_state.epochs_done = n_iter
         params, history, _ = self._refine(fit_state, params, 1, -np.inf)
+        gained = responsibility_mass(np.asarray(X, np.float64), weight, params,
+                                     self.covariance_type)
+        fit_state.running_weight = gained if running is None else running + gained
         self._set_fitted(params, out_dtype)
         self.converged_ = False
         self.n_iter_ = n_iter + 1
@@ -331,6 +376,8 @@ class MLEGaussianMixture(BaseGaussianMixture):
         from ._tf.em import FitData
         from ._tf.mle import StreamData, TrainingData
 
+        if self.warm_start and hasattr(self, "converged_"):
+            self._check_same_structure("warm_start=True continues", "warm_start=False")
         if random_state is None:
             random_state = check_random_state(self.random_state)
 
@@ -347,8 +394,48 @@ class MLEGaussianMixture(BaseGaussianMixture):
                 else StreamData(stream.dataset, compute_dtype))
         return _RunState(data, make_em_data, seed)
 
+    def _reseed_starved(self, fit_state, X, weight, params, running):
+        """Re-seed the most starved component on the chunk's unexplained rows."""
+        params = tuple(np.asarray(p, np.float64) for p in params)
+        params, component, mass = reseed(
+            np.asarray(X, np.float64), weight, params, running, self.covariance_type,
+            self.reg_covar, self.reassignment_ratio)
+        if component is None:
+            return params, running
+        running = running.copy()
+        running[component] = mass
+        state = fit_state.training_state
+        if state.slots is not None:
+            state.slots = reset_slots(state.slots, component, self.covariance_type)
+        if self.verbose:
+            print(f"  Re-seeded component {component} on unexplained rows of the chunk")
+        return params, running
+
+    def _check_same_structure(self, continues, instead):
+        """Raise when the mixture's structure changed since the fit being continued."""
+        saved = getattr(self, "_optimizer_state", None) or {}
+        fitted = {"covariance_type": saved.get("covariance_type", self.covariance_type),
+                  "n_components": self.means_.shape[0]}
+        for name, old in fitted.items():
+            new = getattr(self, name)
+            if new != old:
+                raise ValueError(
+                    f"{name}={new!r}, but {type(self).__name__} was fitted with "
+                    f"{name}={old!r} and {continues} from that fit. Set {name}={old!r} "
+                    f"back, or use {instead} to start afresh with {name}={new!r}.")
+
+    def _fresh_training_state(self):
+        from ._tf.mle import TrainingState
+        from ._tf.mle_optimizers import optimizer_spec
+
+        spec = optimizer_spec(self.optimizer)
+        learning_rate = (self.learning_rate if spec.learning_rate is None
+                         else spec.learning_rate)
+        decays = PLATEAU_DECAYS if self.learning_rate_schedule == "adaptive" else 0
+        return TrainingState(None, None, learning_rate, decays)
+
     def _initial_parameters(self, fit_state, labels, resp, X_init, weight_init):
-        fit_state.optimizer_state = None
+        fit_state.training_state = self._fresh_training_state()
         fit_state.epochs_done = 0
         fit_state.stalled_epochs = 0
         return fit_state.em_data.initial_parameters(
@@ -358,11 +445,13 @@ class MLEGaussianMixture(BaseGaussianMixture):
     def _refine(self, fit_state, params, n_steps, previous_lower_bound):
         from ._tf.mle import TrainingDiverged, train
 
+        if fit_state.training_state is None:  # warm start: a fresh optimiser
+            fit_state.training_state = self._fresh_training_state()
         n_features = np.shape(params[1])[1]
         try:
-            params, history, stalled, state = train(
+            params, history, stalled, state, final = train(
                 fit_state.data, params, self.covariance_type,
-                optimizer=self.optimizer, learning_rate=self.learning_rate,
+                optimizer=self.optimizer, training_state=fit_state.training_state,
                 n_epochs=n_steps, tol=self.tol, n_iter_no_change=self.n_iter_no_change,
                 reg_covar=self.reg_covar, stalled_epochs=fit_state.stalled_epochs,
                 previous_log_lik=previous_lower_bound, batch_size=self.batch_size,
@@ -371,32 +460,44 @@ class MLEGaussianMixture(BaseGaussianMixture):
                 shuffle=self.shuffle,
                 seed=(int(fit_state.seed[0]),
                       int(fit_state.seed[1]) + fit_state.epochs_done),
-                optimizer_state=fit_state.optimizer_state, strategy=self.strategy)
+                strategy=self.strategy)
         except TrainingDiverged:
             raise ValueError(DIVERGED) from None
-        fit_state.optimizer_state = state
+        fit_state.training_state = state
+        fit_state.final_log_lik = final
         fit_state.epochs_done += len(history)
         fit_state.stalled_epochs = stalled
-        return params, history, stalled >= self.n_iter_no_change
+        converged = stalled >= self.n_iter_no_change and state.decays_left == 0
+        return params, history, converged
 
     def _run_extras(self, fit_state):
-        return {"optimizer": self.optimizer, "dtype": self.dtype,
-                "covariance_type": self.covariance_type,
-                "state": fit_state.optimizer_state}
+        return {"dtype": self.dtype, "covariance_type": self.covariance_type,
+                "state": fit_state.training_state,
+                "running_weight": fit_state.running_weight,
+                "final_log_lik": fit_state.final_log_lik}
 
     def _set_run_extras(self, extras):
         self._optimizer_state = extras
         self.loss_curve_ = [-value for value in self.lower_bounds_]
+        if extras is not None and np.isfinite(extras["final_log_lik"]):
+            self.lower_bound_ = type(self.lower_bound_)(extras["final_log_lik"])
 
-    def _compatible_optimizer_state(self):
-        """The stored optimiser state if it fits the current settings, else None."""
+    def _stream_training_state(self):
+        """Training state for the next ``partial_fit`` call.
+
+        The optimiser's slots carry over when they fit the current settings. The
+        learning rate is the current one, without plateau decays: the
+        log-likelihoods of different chunks are not comparable.
+        """
+        from ._tf.mle import TrainingState
+
+        fresh = self._fresh_training_state()
         saved = getattr(self, "_optimizer_state", None)
-        if saved is None or saved["state"] is None:
-            return None
-        if (saved["optimizer"], saved["dtype"], saved["covariance_type"]) != (
-                self.optimizer, self.dtype, self.covariance_type):
-            return None
-        return saved["state"]
+        if (saved is None or saved.get("state") is None
+                or saved["dtype"] != self.dtype):
+            return TrainingState(None, None, fresh.learning_rate, 0)
+        return TrainingState(saved["state"].optimizer_key, saved["state"].slots,
+                             fresh.learning_rate, 0)
 
     def _ill_defined(self):
         from ._tf.em import IllDefinedCovariance

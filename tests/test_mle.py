@@ -9,6 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skgmmvi import EMGaussianMixture, MLEGaussianMixture
 from skgmmvi._tf import mle as backend
+from skgmmvi._tf.mle_loops import compiled
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
@@ -209,7 +210,8 @@ def test_chunked_full_batch_gradient_is_exact(blobs3):
         em = EMGaussianMixture(3, random_state=0, max_iter=2).fit(blobs3)
     params = em._fitted_parameters()
     data = backend.TrainingData(blobs3, np.ones(len(blobs3)), "float64")
-    outcomes = [backend.train(data, params, "full", optimizer="sgd", learning_rate=0.01,
+    outcomes = [backend.train(data, params, "full", optimizer="sgd",
+                              training_state=backend.TrainingState(None, None, 0.01, 0),
                               n_epochs=5, tol=0.0, n_iter_no_change=10, reg_covar=1e-6,
                               previous_log_lik=-np.inf, batch_size=None,
                               chunk_size=chunk, shuffle=True, seed=(0, 0))
@@ -267,21 +269,24 @@ def test_warm_start_continues(blobs3):
         gm.fit(blobs3)
         first = gm.lower_bound_
         gm.fit(blobs3)
-    assert gm.lower_bounds_[0] > first
+    # lower_bound_ is the log-likelihood at the fitted parameters, where the
+    # continued fit's first (full-batch) epoch starts.
+    assert gm.lower_bounds_[0] == pytest.approx(first, rel=1e-12, abs=0)
+    assert gm.lower_bound_ > first
 
 
 def test_no_retracing_across_fits(blobs3):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         MLEGaussianMixture(3, random_state=0, max_iter=3, tol=0).fit(blobs3)
-    trainer = backend._trainer("adam", "full", "float64", 3, 3)
-    count = trainer.train.experimental_get_tracing_count()
+    train = compiled("train", "adam", "full", "float64")
+    count = train.experimental_get_tracing_count()
     for n_rows, batch in [(200, None), (333, 32), (500, 100)]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             MLEGaussianMixture(3, random_state=1, max_iter=2, tol=0,
                                batch_size=batch).fit(blobs3[:n_rows])
-    assert trainer.train.experimental_get_tracing_count() == count
+    assert train.experimental_get_tracing_count() == count
 
 
 def test_verbose_prints_progress(blobs3, capsys):

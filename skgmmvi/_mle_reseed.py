@@ -1,0 +1,133 @@
+"""Re-seeding starved components of a mixture trained by ``partial_fit`` (numpy).
+
+A stream read in its natural order (rows grouped by cluster, as files and time
+series often are) initialises every component from the first chunk's clusters.
+Gradient steps move a component across the space only slowly, so clusters met
+later stay unexplained. As scikit-learn's ``MiniBatchKMeans`` does, components
+are moved to the current chunk instead: when a chunk holds rows that no
+component explains (squared Mahalanobis distance beyond the chi-square tail
+:data:`TAIL_PROBABILITY` for every component) and their share of the chunk's
+weight reaches ``reassignment_ratio``, the component with the smallest running
+weight (the responsibility mass it has collected over the stream so far) is
+re-seeded on those rows: their mean, their covariance and their share of the
+chunk as its weight.
+"""
+
+import numpy as np
+from scipy.stats import chi2
+
+#: Rows further than this chi-square tail from every component are unexplained.
+TAIL_PROBABILITY = 1e-6
+
+
+def mahalanobis_squared(X, means, precisions_cholesky, covariance_type):
+    """Squared Mahalanobis distance of each row to each component, (N, K).
+
+    Computed on the residuals ``x - mu_k``, so offset data keep their accuracy.
+    """
+    residual = X[:, None, :] - means[None]
+    if covariance_type == "full":
+        whitened = np.einsum("nkd,kde->nke", residual, precisions_cholesky)
+    elif covariance_type == "tied":
+        whitened = residual @ precisions_cholesky
+    elif covariance_type == "diag":
+        whitened = residual * precisions_cholesky[None]
+    else:
+        whitened = residual * precisions_cholesky[None, :, None]
+    return np.sum(whitened**2, axis=2)
+
+
+def responsibility_mass(X, weight, params, covariance_type):
+    """Weighted responsibility mass of each component on the rows, shape (K,)."""
+    weights, means, _, precisions_cholesky = params
+    distance = mahalanobis_squared(X, means, precisions_cholesky, covariance_type)
+    log_det = _log_det(precisions_cholesky, covariance_type, means.shape)
+    log_prob = np.log(np.maximum(weights, 1e-300)) + log_det[None] - 0.5 * distance
+    log_prob -= log_prob.max(axis=1, keepdims=True)
+    resp = np.exp(log_prob)
+    resp /= resp.sum(axis=1, keepdims=True)
+    return weight @ resp
+
+
+def _log_det(precisions_cholesky, covariance_type, means_shape):
+    n_components, n_features = means_shape
+    if covariance_type == "full":
+        return np.log(np.diagonal(precisions_cholesky, axis1=1, axis2=2)).sum(axis=1)
+    if covariance_type == "tied":
+        return np.full(n_components, np.log(np.diag(precisions_cholesky)).sum())
+    if covariance_type == "diag":
+        return np.log(precisions_cholesky).sum(axis=1)
+    return n_features * np.log(precisions_cholesky)
+
+
+def unexplained_rows(X, params, covariance_type):
+    """Boolean mask of the rows that no component explains."""
+    _, means, _, precisions_cholesky = params
+    distance = mahalanobis_squared(X, means, precisions_cholesky, covariance_type)
+    return np.all(distance > chi2.isf(TAIL_PROBABILITY, X.shape[1]), axis=1)
+
+
+def reseed(X, weight, params, running_weight, covariance_type, reg_covar, ratio):
+    """Re-seed the most starved component on the chunk's unexplained rows.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features)
+    weight : ndarray of shape (n_rows,)
+    params : tuple (weights, means, covariances, precisions_cholesky)
+    running_weight : ndarray of shape (n_components,)
+        Responsibility mass each component collected over the stream so far.
+    covariance_type : str
+    reg_covar : float
+    ratio : float
+        ``reassignment_ratio``: the unexplained share of the chunk's weight from
+        which a component is re-seeded (0 switches re-seeding off).
+
+    Returns
+    -------
+    params : tuple
+        The parameters, with at most one component replaced.
+    component : int or None
+        The re-seeded component, or None.
+    mass : float
+        The weight of the rows it was re-seeded on (its new running weight).
+    """
+    if ratio <= 0:
+        return params, None, 0.0
+    mask = unexplained_rows(X, params, covariance_type)
+    share = weight[mask].sum() / weight.sum()
+    if not share >= ratio or weight[mask].sum() <= 0 or mask.sum() < 2:
+        return params, None, 0.0
+    component = int(np.argmin(running_weight))
+    weights, means, covariances, precisions_cholesky = (np.array(p) for p in params)
+    rows, row_weight = X[mask], weight[mask] / weight[mask].sum()
+    means[component] = row_weight @ rows
+    residual = rows - means[component]
+    if covariance_type == "full":
+        covariances[component] = ((residual * row_weight[:, None]).T @ residual
+                                  + reg_covar * np.eye(X.shape[1]))
+        precisions_cholesky[component] = np.linalg.inv(
+            np.linalg.cholesky(covariances[component])).T
+    elif covariance_type == "diag":
+        covariances[component] = row_weight @ residual**2 + reg_covar
+        precisions_cholesky[component] = covariances[component] ** -0.5
+    elif covariance_type == "spherical":
+        covariances[component] = (row_weight @ residual**2).mean() + reg_covar
+        precisions_cholesky[component] = covariances[component] ** -0.5
+    weights[component] = max(share, 1.0 / len(weights)) * weights.sum()
+    weights /= weights.sum()
+    return ((weights, means, covariances, precisions_cholesky), component,
+            float(weight[mask].sum()))
+
+
+def reset_slots(slots, component, covariance_type):
+    """Optimiser slots with the re-seeded component's entries set to zero."""
+    step, *moments = slots
+    cleared = []
+    for moment in moments:
+        moment = [np.array(m) for m in moment]
+        for index, array in enumerate(moment):
+            if not (index == 2 and covariance_type == "tied"):
+                array[component] = 0.0
+        cleared.append(tuple(moment))
+    return (step, *cleared)
