@@ -27,6 +27,11 @@ from ._runtime import device_name, tensorflow, tf_dtype
 _CACHE = {}
 
 
+#: Largest ``rho`` (see :func:`gaussian.centre_cancellation`) for which the
+#: initialisation keeps the moment form's covariances (error about eps * rho).
+INIT_CANCELLATION_LIMIT = 1e12
+
+
 class IllDefinedCovariance(ArithmeticError):
     """An M-step produced a covariance that is not positive definite."""
 
@@ -123,20 +128,37 @@ def _e_step_responsibilities(coef, weight):
     The weighted log-likelihood ignores rows of weight 0 even where their
     density underflows.
     """
-    tf = tensorflow()
     weight_row = weight[None, :]
 
     def responsibilities(start, stop, phi):
-        log_prob = tf.matmul(coef, phi)
-        peak = tf.reduce_max(log_prob, axis=0, keepdims=True)
-        unnorm = tf.exp(log_prob - peak)
-        total = tf.reduce_sum(unnorm, axis=0, keepdims=True)
-        w = weight_row[:, start:stop]
-        log_norm = tf.math.log(total) + peak
-        log_lik = tf.reduce_sum(tf.math.multiply_no_nan(log_norm, w))
-        return unnorm * (w / total), log_lik
+        return g.weighted_responsibilities(tensorflow().matmul(coef, phi),
+                                           weight_row[:, start:stop])
 
     return responsibilities
+
+
+def _accumulate_residual_statistics(Xt, params, covariance_type, batch_size, resp_of):
+    """Residual statistics about the means of ``params`` over all rows (far-apart path).
+
+    ``resp_of(start, stop, log_prob)`` returns ``(resp_w, log_lik)`` of a chunk
+    from its per-component log-densities (K, batch).
+    Returns ``((S0, S1, S2), log_lik)`` (see :func:`gaussian.residual_statistics`).
+    """
+    tf = tensorflow()
+    weights, means, _, precision_chol = params
+
+    def step(start, stop, s0, s1, s2, log_lik):
+        log_prob, residuals = g.component_log_prob(
+            _rows(Xt, start, stop), weights, means, precision_chol, covariance_type)
+        resp_w, chunk_log_lik = resp_of(start, stop, log_prob)
+        d0, d1, d2 = g.residual_statistics(residuals, resp_w, covariance_type)
+        return s0 + d0, s1 + d1, s2 + d2, log_lik + chunk_log_lik
+
+    zeros = g.zero_residual_statistics(tf.shape(means)[0], tf.shape(means)[1],
+                                       covariance_type, tf.float64)
+    out = _over_chunks(tf.shape(Xt)[1], batch_size, step,
+                       zeros + (tf.zeros([], tf.float64),))
+    return out[:3], out[3]
 
 
 def _build_em_steps(covariance_type, data_dtype):
@@ -168,7 +190,7 @@ def _build_em_steps(covariance_type, data_dtype):
         def cond(it, params, lower_bound, history, converged, ok):
             return (it < n_steps) & tf.logical_not(converged) & ok
 
-        def body(it, params, lower_bound, history, converged, ok):
+        def feature_map_iteration(params):
             weights, means, covariances, precision_chol = params
             coef = g.coefficients(weights, means - center, precision_chol,
                                   covariance_type, pairs)
@@ -176,10 +198,24 @@ def _build_em_steps(covariance_type, data_dtype):
             stats, log_lik = _accumulate_statistics(
                 Xt, center, covariance_type, pairs, tied, batch_size,
                 n_components, _e_step_responsibilities(coef, weight))
-            new_lower_bound = log_lik / total_weight
-            new_params = g.parameters_from_statistics(
+            return g.parameters_from_statistics(
                 stats, gram, total_weight, center, reg_covar, covariance_type, pairs,
-                normalize_by="counts")
+                normalize_by="counts"), log_lik
+
+        def residual_iteration(params):
+            def resp_of(start, stop, log_prob):
+                return g.weighted_responsibilities(log_prob, weight[None, start:stop])
+
+            statistics, log_lik = _accumulate_residual_statistics(
+                Xt, params, covariance_type, batch_size, resp_of)
+            return g.parameters_from_residuals(statistics, params[1], reg_covar,
+                                               covariance_type), log_lik
+
+        def body(it, params, lower_bound, history, converged, ok):
+            new_params, log_lik = tf.cond(
+                g.use_feature_map(params[1], center, params[3], covariance_type),
+                lambda: feature_map_iteration(params), lambda: residual_iteration(params))
+            new_lower_bound = log_lik / total_weight
             new_ok = g.all_finite(new_params[3]) & g.all_finite(new_params[1])
             kept = tuple(tf.where(new_ok, new, old) for new, old in zip(new_params, params))
             change = new_lower_bound - lower_bound
@@ -246,6 +282,28 @@ def _build_init(covariance_type, data_dtype, from_labels):
             (scatter,) = _over_chunks(tf.shape(Xt)[1], batch_size, scatter_step, (zero,))
             covariances = g.add_to_diagonal(scatter / counts[:, None, None], reg_covar)
             precision_chol = g.precision_cholesky(covariances, covariance_type)
+        else:
+            # A first pass that cancelled to a covariance that is not positive
+            # definite, or to less than about 1e-4 relative accuracy (far-apart
+            # components): second moments about the new means. Otherwise the first
+            # pass stands, as scikit-learn's moment form does.
+            def residual_pass():
+                def resp_of(start, stop, log_prob):
+                    return weighted_resp(start, stop), tf.zeros([], dtype)
+
+                (s0, s1, s2), _ = _accumulate_residual_statistics(
+                    Xt, (weights, means, covariances, precision_chol), covariance_type,
+                    batch_size, resp_of)
+                counts = s0 + tf.constant(10.0 * g.finfo_eps(dtype), dtype)
+                fixed = g.covariances_from_residuals(counts, s1 / counts[:, None], s2,
+                                                     reg_covar, covariance_type)
+                return fixed, g.precision_cholesky(fixed, covariance_type)
+
+            accurate = g.centre_cancellation(means, center, precision_chol,
+                                             covariance_type) <= INIT_CANCELLATION_LIMIT
+            covariances, precision_chol = tf.cond(
+                accurate,
+                lambda: (covariances, precision_chol), residual_pass)
         return weights, means, covariances, precision_chol
 
     return initial_parameters
@@ -262,21 +320,34 @@ def _build_log_prob(covariance_type, data_dtype):
     @tf.function(input_signature=signature)
     def log_prob_resp(Xt, center, weights, means, precision_chol, batch_size):
         n_rows = tf.shape(Xt)[1]
+        n_components = tf.shape(means)[0]
         pairs = _pairs_if_full(covariance_type, tf.shape(Xt)[0] - 1)
-        coef = g.coefficients(weights, means - center, precision_chol, covariance_type, pairs)
-        tied = precision_chol if covariance_type == "tied" else None
         n_chunks = (n_rows + batch_size - 1) // batch_size
-        out = tf.TensorArray(dtype, size=n_chunks, infer_shape=False)
         center_aug = _augmented_center(center)
 
-        def step(start, stop, out):
+        def feature_map_chunk(start, stop):
+            coef = g.coefficients(weights, means - center, precision_chol,
+                                  covariance_type, pairs)
+            tied = precision_chol if covariance_type == "tied" else None
             xa = _centered_columns(Xt, start, stop, center_aug)
-            log_prob = tf.matmul(g.features(xa, covariance_type, pairs, tied), coef,
-                                 transpose_a=True, transpose_b=True)
+            return tf.matmul(g.features(xa, covariance_type, pairs, tied), coef,
+                             transpose_a=True, transpose_b=True)
+
+        def residual_chunk(start, stop):
+            log_prob, _ = g.component_log_prob(_rows(Xt, start, stop), weights, means,
+                                               precision_chol, covariance_type)
+            return tf.transpose(log_prob)
+
+        accurate = g.use_feature_map(means, center, precision_chol, covariance_type)
+
+        def step(start, stop, out):
+            log_prob = tf.cond(accurate, lambda: feature_map_chunk(start, stop),
+                               lambda: residual_chunk(start, stop))
             return (out.write(start // batch_size, log_prob),)
 
+        out = tf.TensorArray(dtype, size=n_chunks, infer_shape=False)
         (out,) = _over_chunks(n_rows, batch_size, step, (out,))
-        weighted = tf.reshape(out.concat(), [n_rows, tf.shape(means)[0]])
+        weighted = tf.reshape(out.concat(), [n_rows, n_components])
         log_norm = tf.reduce_logsumexp(weighted, axis=1)
         return log_norm, weighted - log_norm[:, None]
 

@@ -62,14 +62,15 @@ class _Kernels:
             pairs = (g.upper_triangle_pairs(tf.shape(x)[1]) if cov == "full" else None)
             phi = g.features(_columns(x, center), cov, pairs,
                              tied if cov == "tied" else None)
-            log_prob = tf.matmul(coef, phi)
-            peak = tf.reduce_max(log_prob, axis=0, keepdims=True)
-            unnorm = tf.exp(log_prob - peak)
-            total = tf.reduce_sum(unnorm, axis=0, keepdims=True)
-            log_norm = tf.math.log(total) + peak
-            log_lik = tf.reduce_sum(tf.math.multiply_no_nan(log_norm[0], w))
-            stats = tf.matmul(phi, unnorm * (w[None, :] / total), transpose_b=True)
-            return stats, log_lik
+            resp_w, log_lik = g.weighted_responsibilities(tf.matmul(coef, phi), w[None, :])
+            return tf.matmul(phi, resp_w, transpose_b=True), log_lik
+
+        def batch_residual_statistics(x, w, weights, means, precision_chol):
+            x, w = unpack_batch((x, w), dtype)
+            log_prob, residuals = g.component_log_prob(x, weights, means, precision_chol,
+                                                       cov)
+            resp_w, log_lik = g.weighted_responsibilities(log_prob, w[None, :])
+            return g.residual_statistics(residuals, resp_w, cov) + (log_lik,)
 
         @tf.function(reduce_retracing=True)
         def moments(dataset, n_features):
@@ -105,19 +106,33 @@ class _Kernels:
             converged = tf.constant(False)
             ok = tf.constant(True)
             while (it < n_steps) & tf.logical_not(converged) & ok:
-                coef = g.coefficients(params[0], params[1] - center, params[3], cov, pairs)
-                tied = params[3] if cov == "tied" else tf.zeros([0, 0], dtype)
-                stats = tf.zeros(tf.stack([n_phi, n_components]), dtype)
-                log_lik = tf.constant(0.0, dtype)
-                for x, w in dataset:
-                    s, ll = over_replicas(batch_statistics, x, w, center, coef, tied)
-                    stats += s
-                    log_lik += ll
-                stats_canonical = g.canonical_statistics(tf.transpose(stats), cov, pairs)
+                if g.use_feature_map(params[1], center, params[3], cov):
+                    coef = g.coefficients(params[0], params[1] - center, params[3], cov,
+                                          pairs)
+                    tied = params[3] if cov == "tied" else tf.zeros([0, 0], dtype)
+                    stats = tf.zeros(tf.stack([n_phi, n_components]), dtype)
+                    log_lik = tf.constant(0.0, dtype)
+                    for x, w in dataset:
+                        s, ll = over_replicas(batch_statistics, x, w, center, coef, tied)
+                        stats += s
+                        log_lik += ll
+                    stats_canonical = g.canonical_statistics(tf.transpose(stats), cov,
+                                                             pairs)
+                    new_params = g.parameters_from_statistics(
+                        stats_canonical, gram_matrix, total_weight, center, reg_covar,
+                        cov, pairs, normalize_by="counts")
+                else:
+                    s0, s1, s2 = g.zero_residual_statistics(n_components, n_features,
+                                                            cov, dtype)
+                    log_lik = tf.constant(0.0, dtype)
+                    for x, w in dataset:
+                        d0, d1, d2, ll = over_replicas(batch_residual_statistics, x, w,
+                                                       *params[:2], params[3])
+                        s0, s1, s2 = s0 + d0, s1 + d1, s2 + d2
+                        log_lik += ll
+                    new_params = g.parameters_from_residuals((s0, s1, s2), params[1],
+                                                             reg_covar, cov)
                 new_lower_bound = log_lik / total_weight
-                new_params = g.parameters_from_statistics(
-                    stats_canonical, gram_matrix, total_weight, center, reg_covar, cov,
-                    pairs, normalize_by="counts")
                 ok = g.all_finite(new_params[3]) & g.all_finite(new_params[1])
                 params = tuple(tf.where(ok, new, old) for new, old in zip(new_params, params))
                 converged = tf.abs(new_lower_bound - lower_bound) < tol
