@@ -272,3 +272,52 @@ def test_warm_start_after_changing_the_model(weighted_data, change):
     np.testing.assert_array_equal(model.means_, means)
     model.set_params(warm_start=False)
     assert quiet_fit(model, X).means_.shape[0] == model.n_components
+
+
+# ----------------------------------------------------------------- item 11
+INTERRUPTED_FIT = """
+import sys, time
+import numpy as np
+from skgmmvi import EMGaussianMixture
+X = np.random.RandomState(0).randn(20000, 3)
+data = X
+if sys.argv[1] == "stream":
+    from skgmmvi._tf._runtime import tensorflow
+    data = tensorflow().data.Dataset.from_tensor_slices(X).batch(4096)
+EMGaussianMixture(3, max_iter=2, tol=0, random_state=0).fit(data)  # traced before
+model = EMGaussianMixture(3, max_iter=10**7, tol=0, random_state=0)
+print("fitting", flush=True)
+try:
+    model.fit(data)
+except KeyboardInterrupt:
+    print("interrupted", time.time(), hasattr(model, "means_"), flush=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["memory", "stream"])
+def test_ctrl_c_stops_an_em_fit(source):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    child = subprocess.Popen([sys.executable, "-c", INTERRUPTED_FIT, source],
+                             cwd=Path(__file__).parents[1], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert child.stdout.readline().strip() == "fitting"
+        time.sleep(2.0)  # well inside the endless fit (tol=0, max_iter=1e7)
+        sent = time.time()
+        child.send_signal(signal.SIGINT)
+        words = child.stdout.readline().split()
+        child.wait(timeout=30)
+    finally:
+        child.kill()
+    assert words[0] == "interrupted"
+    latency = float(words[1]) - sent
+    assert words[2] == "False"  # the estimator is left as it was (unfitted)
+    # "Within about a second": slices last SLICE_SECONDS (0.25 s); the margin is
+    # for a loaded machine.
+    assert latency < 2.0, latency

@@ -19,6 +19,8 @@ moment form of the M-step loses about ``|mu_k - c|^2 / sigma_k^2`` in relative
 accuracy, which float32 cannot afford for narrow components.
 """
 
+import time
+
 import numpy as np
 
 from . import gaussian as g
@@ -447,7 +449,17 @@ class FitData:
         return params
 
     def em_steps(self, params, n_steps, tol, reg_covar, previous_lower_bound):
-        """Run up to ``n_steps`` EM iterations from ``params``.
+        """Run up to ``n_steps`` EM iterations from ``params``, in time slices.
+
+        The same numbers as one call of the compiled loop (see :func:`in_time_slices`),
+        and Ctrl-C stops the fit within about :data:`SLICE_SECONDS`.
+        """
+        return in_time_slices(
+            lambda p, n, previous: self._em_steps_call(p, n, tol, reg_covar, previous),
+            params, n_steps, previous_lower_bound)
+
+    def _em_steps_call(self, params, n_steps, tol, reg_covar, previous_lower_bound):
+        """One call of the compiled loop: up to ``n_steps`` EM iterations.
 
         Returns
         -------
@@ -471,6 +483,46 @@ class FitData:
         params = (weights.numpy(), means.numpy(), covariances.numpy(),
                   precision_chol.numpy())
         return params, history.numpy(), bool(converged)
+
+
+#: Wall time one call of a compiled EM loop aims at, so that Python (and Ctrl-C)
+#: gets control back that often.
+SLICE_SECONDS = 0.25
+
+
+def in_time_slices(run, params, n_steps, previous_lower_bound):
+    """Run ``n_steps`` iterations as calls of ``run`` that last about SLICE_SECONDS each.
+
+    Parameters
+    ----------
+    run : callable
+        ``run(params, n, previous_lower_bound) -> (params, lower_bounds, converged)``
+        runs up to ``n`` iterations in one compiled call.
+    params : tuple of ndarray
+    n_steps : int
+    previous_lower_bound : float
+
+    Returns
+    -------
+    params, lower_bounds, converged : as ``run``, over all the slices.
+
+    Each slice continues from the parameters and lower bound the previous one
+    returned (exact float64 arrays), so the result is bit for bit that of a single
+    call. The number of iterations per slice follows the measured time of one
+    iteration in the slice before (the first slice, which may trace, runs one).
+    """
+    pieces, done, converged, seconds_per_step = [], 0, False, None
+    while done < n_steps and not converged:
+        n = 1 if seconds_per_step is None else int(
+            min(n_steps - done, max(1, SLICE_SECONDS / max(seconds_per_step, 1e-9))))
+        start = time.perf_counter()
+        params, history, converged = run(params, n, previous_lower_bound)
+        seconds_per_step = (time.perf_counter() - start) / max(len(history), 1)
+        if len(history):
+            previous_lower_bound = history[-1]
+        pieces.append(history)
+        done += n
+    return params, np.concatenate(pieces) if pieces else np.zeros(0), converged
 
 
 def log_prob_resp(X, params, covariance_type, batch_size, dtype):

@@ -17,7 +17,7 @@ import numpy as np
 from . import gaussian as g
 from ._runtime import device_name, quiet_graph_mode_notice, tensorflow
 from .batches import unpack_batch, weighted_pairs
-from .em import FitData, IllDefinedCovariance
+from .em import FitData, IllDefinedCovariance, in_time_slices
 
 _CACHE = {}
 
@@ -208,8 +208,14 @@ class StreamFitData:
         """Up to ``n_steps`` EM iterations, one pass over the dataset each.
 
         Returns ``(params, lower_bounds, converged)`` as
-        :meth:`skgmmvi._tf.em.FitData.em_steps` does.
+        :meth:`skgmmvi._tf.em.FitData.em_steps` does, also in time slices.
         """
+        return in_time_slices(
+            lambda p, n, previous: self._em_steps_call(p, n, tol, reg_covar, previous),
+            params, n_steps, previous_lower_bound)
+
+    def _em_steps_call(self, params, n_steps, tol, reg_covar, previous_lower_bound):
+        """One call of the compiled passes: up to ``n_steps`` EM iterations."""
         tf = tensorflow()
         const = lambda v: tf.constant(np.asarray(v), tf.float64)  # noqa: E731
         with self._scope(), quiet_graph_mode_notice():
