@@ -163,6 +163,41 @@ def _accumulate_residual_statistics(Xt, params, covariance_type, batch_size, res
     return out[:3], out[3]
 
 
+def _em_iteration(params, fit, covariance_type, pairs, reg_covar):
+    """One E-step and M-step from ``params``: ``(new_params, weighted log-likelihood)``.
+
+    ``fit`` is ``(Xt, weight, center, gram, batch_size, total_weight)``. The feature
+    map about ``center`` is used while it is accurate (see
+    :func:`gaussian.use_feature_map`), else residuals about each component's mean.
+    """
+    tf = tensorflow()
+    Xt, weight, center, gram, batch_size, total_weight = fit
+
+    def feature_map_iteration():
+        weights, means, _, precision_chol = params
+        coef = g.coefficients(weights, means - center, precision_chol, covariance_type,
+                              pairs)
+        tied = precision_chol if covariance_type == "tied" else None
+        stats, log_lik = _accumulate_statistics(
+            Xt, center, covariance_type, pairs, tied, batch_size, tf.shape(means)[0],
+            _e_step_responsibilities(coef, weight))
+        return g.parameters_from_statistics(
+            stats, gram, total_weight, center, reg_covar, covariance_type, pairs,
+            normalize_by="counts"), log_lik
+
+    def residual_iteration():
+        def resp_of(start, stop, log_prob):
+            return g.weighted_responsibilities(log_prob, weight[None, start:stop])
+
+        statistics, log_lik = _accumulate_residual_statistics(
+            Xt, params, covariance_type, batch_size, resp_of)
+        return g.parameters_from_residuals(statistics, params[1], reg_covar,
+                                           covariance_type), log_lik
+
+    return tf.cond(g.use_feature_map(params[1], center, params[3], covariance_type),
+                   feature_map_iteration, residual_iteration)
+
+
 def _build_em_steps(covariance_type, data_dtype):
     tf = tensorflow()
     dtype = tf.float64
@@ -181,42 +216,19 @@ def _build_em_steps(covariance_type, data_dtype):
         spec([], dtype),  # previous lower bound
     ]
 
-    @tf.function(input_signature=signature)
+    @tf.function(input_signature=signature, autograph=False)
     def em_steps(Xt, weight, center, gram, weights, means, covariances, precision_chol,
                  n_steps, tol, reg_covar, batch_size, previous_lower_bound):
-        n_features = tf.shape(Xt)[0] - 1
-        n_components = tf.shape(means)[0]
-        pairs = _pairs_if_full(covariance_type, n_features)
+        pairs = _pairs_if_full(covariance_type, tf.shape(Xt)[0] - 1)
         total_weight = tf.reduce_sum(weight)
 
         def cond(it, params, lower_bound, history, converged, ok):
             return (it < n_steps) & tf.logical_not(converged) & ok
 
-        def feature_map_iteration(params):
-            weights, means, covariances, precision_chol = params
-            coef = g.coefficients(weights, means - center, precision_chol,
-                                  covariance_type, pairs)
-            tied = precision_chol if covariance_type == "tied" else None
-            stats, log_lik = _accumulate_statistics(
-                Xt, center, covariance_type, pairs, tied, batch_size,
-                n_components, _e_step_responsibilities(coef, weight))
-            return g.parameters_from_statistics(
-                stats, gram, total_weight, center, reg_covar, covariance_type, pairs,
-                normalize_by="counts"), log_lik
-
-        def residual_iteration(params):
-            def resp_of(start, stop, log_prob):
-                return g.weighted_responsibilities(log_prob, weight[None, start:stop])
-
-            statistics, log_lik = _accumulate_residual_statistics(
-                Xt, params, covariance_type, batch_size, resp_of)
-            return g.parameters_from_residuals(statistics, params[1], reg_covar,
-                                               covariance_type), log_lik
-
         def body(it, params, lower_bound, history, converged, ok):
-            new_params, log_lik = tf.cond(
-                g.use_feature_map(params[1], center, params[3], covariance_type),
-                lambda: feature_map_iteration(params), lambda: residual_iteration(params))
+            new_params, log_lik = _em_iteration(
+                params, (Xt, weight, center, gram, batch_size, total_weight),
+                covariance_type, pairs, reg_covar)
             new_lower_bound = log_lik / total_weight
             new_ok = g.all_finite(new_params[3]) & g.all_finite(new_params[1])
             kept = tuple(tf.where(new_ok, new, old) for new, old in zip(new_params, params))
@@ -235,18 +247,18 @@ def _build_em_steps(covariance_type, data_dtype):
     return em_steps
 
 
-def _build_init(covariance_type, data_dtype, from_labels):
+def _build_init(covariance_type, data_dtype):
     tf = tensorflow()
     dtype = tf.float64
     spec = tf.TensorSpec
-    resp_spec = spec([None], tf.int32) if from_labels else spec([None, None], dtype)
+    resp_spec = spec([None, None], dtype)
     signature = [
         spec([None, None], data_dtype), spec([None], dtype), spec([None], dtype),
         spec([None, None], dtype), resp_spec, spec([], tf.int32), spec([], dtype),
         spec([], tf.int32),
     ]
 
-    @tf.function(input_signature=signature)
+    @tf.function(input_signature=signature, autograph=False)
     def initial_parameters(Xt, weight, center, gram, resp, n_components, reg_covar,
                            batch_size):
         n_features = tf.shape(Xt)[0] - 1
@@ -255,11 +267,7 @@ def _build_init(covariance_type, data_dtype, from_labels):
 
         def weighted_resp(start, stop):
             """Initial responsibilities of rows start:stop times their weights, (K, B)."""
-            if from_labels:
-                chunk = tf.one_hot(resp[start:stop], n_components, axis=0, dtype=dtype)
-            else:
-                chunk = tf.transpose(resp[start:stop])
-            return chunk * weight[start:stop]
+            return tf.transpose(resp[start:stop]) * weight[start:stop]
 
         def responsibilities(start, stop, phi):
             return weighted_resp(start, stop), tf.zeros([], dtype)
@@ -319,7 +327,7 @@ def _build_log_prob(covariance_type, data_dtype):
     signature = [spec([None, None], data_dtype), spec([None], dtype), spec([None], dtype),
                  spec(m_shape, dtype), spec(p_shape, dtype), spec([], tf.int32)]
 
-    @tf.function(input_signature=signature)
+    @tf.function(input_signature=signature, autograph=False)
     def log_prob_resp(Xt, center, weights, means, precision_chol, batch_size):
         n_rows = tf.shape(Xt)[1]
         n_components = tf.shape(means)[0]
@@ -362,7 +370,8 @@ def _build_gram(covariance_type, data_dtype):
     spec = tf.TensorSpec
 
     @tf.function(input_signature=[spec([None, None], data_dtype), spec([None], dtype),
-                                  spec([None], dtype), spec([], tf.int32)])
+                                  spec([None], dtype), spec([], tf.int32)],
+                 autograph=False)
     def gram(Xt, weight, center, batch_size):
         n_features = tf.shape(Xt)[0] - 1
         center_aug = _augmented_center(center)
@@ -379,8 +388,7 @@ def _build_gram(covariance_type, data_dtype):
 
 _BUILDERS = {
     "em_steps": _build_em_steps,
-    "init_labels": lambda c, d: _build_init(c, d, from_labels=True),
-    "init_resp": lambda c, d: _build_init(c, d, from_labels=False),
+    "init": _build_init,
     "log_prob": _build_log_prob,
     "gram": _build_gram,
 }
@@ -429,9 +437,9 @@ class FitData:
         instance, the distinct rows of the data) to initialise from those.
         """
         tf = tensorflow()
-        kind = "init_labels" if labels is not None else "init_resp"
-        source = (tf.constant(np.asarray(labels, np.int32)) if labels is not None
-                  else tf.constant(np.asarray(resp), tf.float64))
+        if labels is not None:  # one-hot (label -1: no component), exact 0s and 1s
+            resp = np.equal(np.asarray(labels)[:, None], np.arange(n_components))
+        source = tf.constant(np.asarray(resp, np.float64))
         with tf.device(self.device):
             rows = self.Xt if X is None else transposed_with_ones(X, self.dtype)[0]
             weight = self.weight if X is None else tf.constant(sample_weight, tf.float64)
@@ -439,7 +447,7 @@ class FitData:
             if X is not None and self.covariance_type == "tied":
                 gram = _compiled("gram", "tied", self.dtype)(rows, weight, self.center,
                                                                self.batch_size)
-            out = _compiled(kind, self.covariance_type, self.dtype)(
+            out = _compiled("init", self.covariance_type, self.dtype)(
                 rows, weight, self.center, gram, source,
                 tf.constant(int(n_components), tf.int32), self._const(reg_covar),
                 self.batch_size)
