@@ -57,20 +57,36 @@ class _Kernels:
             xc = x - center
             return tf.matmul(xc * w[:, None], xc, transpose_a=True)
 
-        def batch_statistics(x, w, center, coef, tied):
-            x, w = unpack_batch((x, w), dtype)
-            pairs = (g.upper_triangle_pairs(tf.shape(x)[1]) if cov == "full" else None)
-            phi = g.features(_columns(x, center), cov, pairs,
-                             tied if cov == "tied" else None)
-            resp_w, log_lik = g.weighted_responsibilities(tf.matmul(coef, phi), w[None, :])
-            return tf.matmul(phi, resp_w, transpose_b=True), log_lik
+        def batch_statistics(x, w, center, params, accurate):
+            """Both kinds of statistics of a batch; the kind not ``accurate`` is zeros.
 
-        def batch_residual_statistics(x, w, weights, means, precision_chol):
+            The choice is local (``tf.cond`` inside the replica), so the all-reduce
+            of the result never sits inside a conditional branch.
+            """
             x, w = unpack_batch((x, w), dtype)
-            log_prob, residuals = g.component_log_prob(x, weights, means, precision_chol,
-                                                       cov)
-            resp_w, log_lik = g.weighted_responsibilities(log_prob, w[None, :])
-            return g.residual_statistics(residuals, resp_w, cov) + (log_lik,)
+            weights, means, _, precision_chol = params
+            pairs = (g.upper_triangle_pairs(tf.shape(x)[1]) if cov == "full" else None)
+            zeros = g.zero_residual_statistics(tf.shape(means)[0], tf.shape(means)[1],
+                                               cov, dtype)
+
+            def feature_map():
+                coef = g.coefficients(weights, means - center, precision_chol, cov, pairs)
+                phi = g.features(_columns(x, center), cov, pairs,
+                                 precision_chol if cov == "tied" else None)
+                resp_w, log_lik = g.weighted_responsibilities(tf.matmul(coef, phi),
+                                                              w[None, :])
+                return (tf.matmul(phi, resp_w, transpose_b=True),) + zeros + (log_lik,)
+
+            def residuals():
+                log_prob, diff = g.component_log_prob(x, weights, means, precision_chol,
+                                                      cov)
+                resp_w, log_lik = g.weighted_responsibilities(log_prob, w[None, :])
+                n_phi = tf.shape(g.features(tf.zeros(tf.stack([tf.shape(x)[1] + 1, 0]),
+                                                     dtype), cov, pairs, precision_chol))[0]
+                return ((tf.zeros(tf.stack([n_phi, tf.shape(means)[0]]), dtype),)
+                        + g.residual_statistics(diff, resp_w, cov) + (log_lik,))
+
+            return tf.cond(accurate, feature_map, residuals)
 
         @tf.function(reduce_retracing=True)
         def moments(dataset, n_features):
@@ -106,32 +122,16 @@ class _Kernels:
             converged = tf.constant(False)
             ok = tf.constant(True)
             while (it < n_steps) & tf.logical_not(converged) & ok:
-                if g.use_feature_map(params[1], center, params[3], cov):
-                    coef = g.coefficients(params[0], params[1] - center, params[3], cov,
-                                          pairs)
-                    tied = params[3] if cov == "tied" else tf.zeros([0, 0], dtype)
-                    stats = tf.zeros(tf.stack([n_phi, n_components]), dtype)
-                    log_lik = tf.constant(0.0, dtype)
-                    for x, w in dataset:
-                        s, ll = over_replicas(batch_statistics, x, w, center, coef, tied)
-                        stats += s
-                        log_lik += ll
-                    stats_canonical = g.canonical_statistics(tf.transpose(stats), cov,
-                                                             pairs)
-                    new_params = g.parameters_from_statistics(
-                        stats_canonical, gram_matrix, total_weight, center, reg_covar,
-                        cov, pairs, normalize_by="counts")
-                else:
-                    s0, s1, s2 = g.zero_residual_statistics(n_components, n_features,
-                                                            cov, dtype)
-                    log_lik = tf.constant(0.0, dtype)
-                    for x, w in dataset:
-                        d0, d1, d2, ll = over_replicas(batch_residual_statistics, x, w,
-                                                       *params[:2], params[3])
-                        s0, s1, s2 = s0 + d0, s1 + d1, s2 + d2
-                        log_lik += ll
-                    new_params = g.parameters_from_residuals((s0, s1, s2), params[1],
-                                                             reg_covar, cov)
+                accurate = g.use_feature_map(params[1], center, params[3], cov)
+                sums = (tf.zeros(tf.stack([n_phi, n_components]), dtype),) + \
+                    g.zero_residual_statistics(n_components, n_features, cov, dtype) + \
+                    (tf.constant(0.0, dtype),)
+                for x, w in dataset:
+                    batch = over_replicas(batch_statistics, x, w, center, params, accurate)
+                    sums = tuple(a + b for a, b in zip(sums, batch))
+                new_params = _m_step(sums, params, accurate, gram_matrix, total_weight,
+                                     center, reg_covar, cov, pairs)
+                log_lik = sums[-1]
                 new_lower_bound = log_lik / total_weight
                 ok = g.all_finite(new_params[3]) & g.all_finite(new_params[1])
                 params = tuple(tf.where(ok, new, old) for new, old in zip(new_params, params))
@@ -142,6 +142,21 @@ class _Kernels:
             return params + (history.stack(), converged, ok)
 
         self.moments, self.gram, self.em_steps = moments, gram, em_steps
+
+
+def _m_step(sums, params, accurate, gram, total_weight, center, reg_covar, cov, pairs):
+    """New parameters from the summed statistics of the kind ``accurate`` chose."""
+    tf = tensorflow()
+
+    def from_feature_map():
+        stats = g.canonical_statistics(tf.transpose(sums[0]), cov, pairs)
+        return g.parameters_from_statistics(stats, gram, total_weight, center, reg_covar,
+                                            cov, pairs, normalize_by="counts")
+
+    def from_residuals():
+        return g.parameters_from_residuals(sums[1:4], params[1], reg_covar, cov)
+
+    return tf.cond(accurate, from_feature_map, from_residuals)
 
 
 def _kernels(covariance_type, strategy):
