@@ -223,8 +223,13 @@ class StreamFitData:
         """Up to ``n_steps`` EM iterations, one pass over the dataset each.
 
         Returns ``(params, lower_bounds, converged)`` as
-        :meth:`skgmmvi._tf.em.FitData.em_steps` does, also in time slices.
+        :meth:`skgmmvi._tf.em.FitData.em_steps` does, also in time slices, except
+        under a strategy: there every worker must run the same number of iterations
+        per call (their collective operations pair up), so it is one call.
         """
+        if self.strategy is not None:
+            return self._em_steps_call(params, n_steps, tol, reg_covar,
+                                       previous_lower_bound)
         return in_time_slices(
             lambda p, n, previous: self._em_steps_call(p, n, tol, reg_covar, previous),
             params, n_steps, previous_lower_bound)
