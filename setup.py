@@ -27,7 +27,7 @@ setup(
     ],
     extras_require={
         # The test suite builds the documentation too (tests/test_docs.py).
-        "test": ["pytest", "pandas"] + DOCS,
+        "test": ["pytest", "pandas", "hypothesis"] + DOCS,
         "plot": ["matplotlib"],
         "docs": DOCS,
     },

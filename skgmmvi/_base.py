@@ -21,7 +21,8 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from . import _checks
 from ._inference import FittedMixtureMixin, batch_rows
 from ._initialization import initial_responsibilities, initialization_rows
-from ._stream import STREAM_INIT_ROWS, StreamSource, is_dataset
+from ._stream import (STREAM_INIT_ROWS, StreamSource, bad_batch_errors, is_dataset,
+                      rows_dtype)
 
 ILL_DEFINED_COVARIANCE = (
     "Fitting the mixture model failed because some components have ill-defined "
@@ -112,6 +113,7 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
                 raise ValueError(
                     "sample_weight must have a positive sum; got all weights zero. "
                     "Give at least one sample a positive weight.")
+            sample_weight = _checks.normalized_sample_weight(sample_weight)
         return X, sample_weight
 
     def _checked_inits(self, n_features):
@@ -157,7 +159,8 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
         """
         before = dict(self.__dict__)
         try:
-            return self._fit_unguarded(X, sample_weight, final_e_step)
+            with bad_batch_errors(type(self).__name__, rows_dtype(X)):
+                return self._fit_unguarded(X, sample_weight, final_e_step)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
@@ -183,13 +186,8 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
         if stream is not None:  # initialise from the head of the stream
             X, sample_weight = stream.head(STREAM_INIT_ROWS)
         X, sample_weight = self._validate_fit_input(X, sample_weight)
-        if (self.warm_start and hasattr(self, "converged_")
-                and X.shape[1] != previous_n_features):
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {type(self).__name__} was fitted "
-                f"with {previous_n_features} features and warm_start=True continues "
-                "from that fit. Pass data with the same features, or set "
-                "warm_start=False to start afresh.")
+        if self.warm_start and hasattr(self, "converged_"):
+            self._check_warm_start(X.shape[1], previous_n_features)
         inits = self._checked_inits(X.shape[1])
         compute_dtype = self.dtype
         out_dtype = np.float32 if (X.dtype == np.float32 or compute_dtype == "float32") \
@@ -238,12 +236,35 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
                 ConvergenceWarning,
             )
         self._set_fitted(params, out_dtype)
+        self._fitted_covariance_type = self.covariance_type
         self.converged_ = converged
         self.n_iter_ = n_iter
         self.lower_bound_ = out_dtype(max_lower_bound)
         self.lower_bounds_ = [out_dtype(v) for v in lower_bounds]
         self._set_run_extras(extras)
         return self._log_prob_resp(X)[1] if final_e_step else None
+
+    def _check_warm_start(self, n_features, previous_n_features):
+        """Raise when ``warm_start`` cannot continue from the fitted model as it is."""
+        fitted_type = getattr(self, "_fitted_covariance_type", self.covariance_type)
+        expected = _checks.covariances_shape(self.covariance_type, self.n_components,
+                                             n_features)
+        changes = []
+        if n_features != previous_n_features:
+            changes.append(f"X has {n_features} features, but {type(self).__name__} "
+                           f"was fitted with {previous_n_features} features")
+        if self.n_components != self.means_.shape[0]:
+            changes.append(f"n_components is {self.n_components}, but the fitted model "
+                           f"has {self.means_.shape[0]} components")
+        if fitted_type != self.covariance_type or (
+                not changes and self.covariances_.shape != expected):
+            changes.append(f"covariance_type is {self.covariance_type!r}, but the "
+                           f"fitted model has {fitted_type!r} covariances")
+        if changes:
+            raise ValueError(
+                "; ".join(changes) + ", and warm_start=True continues from that fit. "
+                "Restore the fitted settings (and pass data with the same features), "
+                "or set warm_start=False to start afresh.")
 
     def _iterate(self, fit_state, params, lower_bound, clock):
         """All iterations of one initialisation, in verbose-sized pieces if asked."""

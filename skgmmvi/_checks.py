@@ -90,3 +90,53 @@ def covariances_from_precisions(precisions, covariance_type):
     if covariance_type in ("full", "tied"):
         return np.linalg.inv(precisions)
     return 1.0 / precisions
+
+
+def normalized_sample_weight(sample_weight):
+    """``sample_weight`` times the power of two that brings its largest entry to [1, 2).
+
+    Multiplying by a power of two is exact, so weights that differ by a constant
+    factor give the same fit (to rounding of that factor), and weights of 1e-30 or
+    1e30 neither collapse covariances to ``reg_covar`` (against the M-step's
+    10 eps guard on counts) nor overflow the sums.
+    """
+    return sample_weight * weight_scale(sample_weight)
+
+
+def weight_scale(sample_weight):
+    """The power of two that brings the largest of ``sample_weight`` to [1, 2)."""
+    _, exponent = np.frexp(np.max(sample_weight))
+    return float(np.ldexp(1.0, 1 - int(exponent)))
+
+
+def covariances_shape(covariance_type, n_components, n_features):
+    """The shape of ``covariances_`` (and of the precision arrays) for a model."""
+    return {
+        "full": (n_components, n_features, n_features),
+        "tied": (n_features, n_features),
+        "diag": (n_components, n_features),
+        "spherical": (n_components,),
+    }[covariance_type]
+
+
+def check_finite_parameters(params, dtype):
+    """Raise when fitted parameters are not finite in ``dtype`` (never store them).
+
+    Parameters
+    ----------
+    params : sequence of array-like
+        The fitted arrays (weights, means, covariances, precision factors).
+    dtype : numpy dtype
+        The dtype in which they are stored.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = all(np.all(np.isfinite(np.asarray(p, dtype=dtype))) for p in params)
+    if finite:
+        return
+    hint = ("compute in float64 (dtype='float64' and float64 input)"
+            if np.dtype(dtype) == np.float32 else "compute in float64")
+    raise ValueError(
+        f"The fitted parameters are not finite in {np.dtype(dtype).name}: the data's "
+        f"scale overflows it (for instance, covariances of data around 1e19 or beyond "
+        f"exceed float32's range). Rescale the data (e.g. with "
+        f"sklearn.preprocessing.StandardScaler) or {hint}.")

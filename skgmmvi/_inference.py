@@ -13,6 +13,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
+from ._checks import check_finite_parameters
+
 #: Rows per chunk are chosen so that one chunk's work arrays hold about this many
 #: numbers (a few MiB), unless ``batch_size`` says otherwise.
 _AUTO_CHUNK_ELEMENTS = 2**19
@@ -42,6 +44,7 @@ class FittedMixtureMixin:
 
     # ------------------------------------------------------------ fitted state
     def _set_fitted(self, params, out_dtype):
+        check_finite_parameters(params, out_dtype)
         weights, means, covariances, precisions_cholesky = (
             np.asarray(p, dtype=out_dtype) for p in params)
         self.weights_ = weights

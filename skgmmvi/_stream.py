@@ -7,10 +7,54 @@ much larger than memory. Only the beginning of the stream is ever held in memory
 the initialisation is drawn from its first :data:`STREAM_INIT_ROWS` rows.
 """
 
+import contextlib
+
 import numpy as np
+from sklearn.utils.validation import _assert_all_finite, _check_sample_weight
+
+from ._checks import weight_scale
 
 #: Rows at the start of a stream from which the initialisation is drawn.
 STREAM_INIT_ROWS = 100_000
+
+#: Markers of the per-batch checks in the compiled loops (``_tf.batches``).
+BAD_BATCH = {
+    "nan": "skgmmvi-bad-batch:nan",
+    "inf": "skgmmvi-bad-batch:inf",
+    "negative_weight": "skgmmvi-bad-batch:negative-weight",
+}
+
+
+def _raise_sklearn_message(kind, estimator_name, rows_dtype):
+    """Raise scikit-learn's ValueError for the bad input ``kind`` (as in memory)."""
+    if kind == "negative_weight":
+        _check_sample_weight(np.array([-1.0]), np.zeros((1, 1)), ensure_non_negative=True)
+    value = np.nan if kind == "nan" else np.inf
+    _assert_all_finite(np.array([value], dtype=rows_dtype), input_name="X",
+                       estimator_name=estimator_name)
+
+
+@contextlib.contextmanager
+def bad_batch_errors(estimator_name, rows_dtype=np.float64):
+    """Turn a failed per-batch check of a stream into scikit-learn's ValueError.
+
+    Parameters
+    ----------
+    estimator_name : str
+        Named in the message about NaN rows, as scikit-learn does.
+    rows_dtype : numpy dtype
+        The dtype of the rows (named in the message about infinite values).
+    """
+    try:
+        yield
+    except Exception as error:  # noqa: BLE001 - only TensorFlow's InvalidArgumentError
+        if type(error).__name__ != "InvalidArgumentError":
+            raise
+        kinds = [kind for kind, mark in BAD_BATCH.items() if mark in str(error)]
+        if not kinds:
+            raise
+        _raise_sklearn_message(kinds[0], estimator_name, rows_dtype)
+        raise
 
 
 def is_dataset(X):
@@ -19,10 +63,24 @@ def is_dataset(X):
             and hasattr(X, "element_spec") and hasattr(X, "batch"))
 
 
-def _tensor_spec_class():
+def _tensorflow():
     from ._tf._runtime import tensorflow
 
-    return tensorflow().TensorSpec
+    return tensorflow()
+
+
+def _tensor_spec_class():
+    return _tensorflow().TensorSpec
+
+
+def rows_dtype(X):
+    """The numpy dtype of the rows of ``X`` (an array or a dataset), for messages."""
+    if is_dataset(X):
+        spec = X.element_spec
+        spec = spec[0] if isinstance(spec, tuple) else spec
+        name = getattr(getattr(spec, "dtype", None), "name", None)
+        return np.float32 if name == "float32" else np.float64
+    return getattr(X, "dtype", np.float64)
 
 
 class StreamSource:
@@ -77,6 +135,23 @@ class StreamSource:
         element = elements[0]
         x = element[0] if self.weighted else element
         X = np.asarray(x.numpy(), dtype=self.dtype)
-        weight = (np.asarray(element[1].numpy(), dtype=np.float64)
-                  if self.weighted else None)
+        if not self.weighted:
+            return X, None
+        weight = np.asarray(element[1].numpy(), dtype=np.float64)
+        self._scale_weights_as(weight)
         return X, weight
+
+    def _scale_weights_as(self, weight):
+        """Scale the stream's weights by the power of two that normalises ``weight``.
+
+        The same exact scaling as in-memory ``sample_weight`` gets
+        (:func:`~skgmmvi._checks.normalized_sample_weight`), so that weights that
+        differ by a constant factor give the same fit.
+        """
+        if not (np.all(np.isfinite(weight)) and np.max(weight, initial=0) > 0):
+            return  # validation reports it
+        scale = weight_scale(weight)
+        if scale != 1.0:
+            tf = _tensorflow()
+            self.dataset = self.dataset.map(
+                lambda x, w: (x, tf.cast(w, tf.float64) * scale))

@@ -19,12 +19,19 @@ moment form of the M-step loses about ``|mu_k - c|^2 / sigma_k^2`` in relative
 accuracy, which float32 cannot afford for narrow components.
 """
 
+import time
+
 import numpy as np
 
 from . import gaussian as g
 from ._runtime import device_name, tensorflow, tf_dtype
 
 _CACHE = {}
+
+
+#: Largest ``rho`` (see :func:`gaussian.centre_cancellation`) for which the
+#: initialisation keeps the moment form's covariances (error about eps * rho).
+INIT_CANCELLATION_LIMIT = 1e12
 
 
 class IllDefinedCovariance(ArithmeticError):
@@ -123,20 +130,72 @@ def _e_step_responsibilities(coef, weight):
     The weighted log-likelihood ignores rows of weight 0 even where their
     density underflows.
     """
-    tf = tensorflow()
     weight_row = weight[None, :]
 
     def responsibilities(start, stop, phi):
-        log_prob = tf.matmul(coef, phi)
-        peak = tf.reduce_max(log_prob, axis=0, keepdims=True)
-        unnorm = tf.exp(log_prob - peak)
-        total = tf.reduce_sum(unnorm, axis=0, keepdims=True)
-        w = weight_row[:, start:stop]
-        log_norm = tf.math.log(total) + peak
-        log_lik = tf.reduce_sum(tf.math.multiply_no_nan(log_norm, w))
-        return unnorm * (w / total), log_lik
+        return g.weighted_responsibilities(tensorflow().matmul(coef, phi),
+                                           weight_row[:, start:stop])
 
     return responsibilities
+
+
+def _accumulate_residual_statistics(Xt, params, covariance_type, batch_size, resp_of):
+    """Residual statistics about the means of ``params`` over all rows (far-apart path).
+
+    ``resp_of(start, stop, log_prob)`` returns ``(resp_w, log_lik)`` of a chunk
+    from its per-component log-densities (K, batch).
+    Returns ``((S0, S1, S2), log_lik)`` (see :func:`gaussian.residual_statistics`).
+    """
+    tf = tensorflow()
+    weights, means, _, precision_chol = params
+
+    def step(start, stop, s0, s1, s2, log_lik):
+        log_prob, residuals = g.component_log_prob(
+            _rows(Xt, start, stop), weights, means, precision_chol, covariance_type)
+        resp_w, chunk_log_lik = resp_of(start, stop, log_prob)
+        d0, d1, d2 = g.residual_statistics(residuals, resp_w, covariance_type)
+        return s0 + d0, s1 + d1, s2 + d2, log_lik + chunk_log_lik
+
+    zeros = g.zero_residual_statistics(tf.shape(means)[0], tf.shape(means)[1],
+                                       covariance_type, tf.float64)
+    out = _over_chunks(tf.shape(Xt)[1], batch_size, step,
+                       zeros + (tf.zeros([], tf.float64),))
+    return out[:3], out[3]
+
+
+def _em_iteration(params, fit, covariance_type, pairs, reg_covar):
+    """One E-step and M-step from ``params``: ``(new_params, weighted log-likelihood)``.
+
+    ``fit`` is ``(Xt, weight, center, gram, batch_size, total_weight)``. The feature
+    map about ``center`` is used while it is accurate (see
+    :func:`gaussian.use_feature_map`), else residuals about each component's mean.
+    """
+    tf = tensorflow()
+    Xt, weight, center, gram, batch_size, total_weight = fit
+
+    def feature_map_iteration():
+        weights, means, _, precision_chol = params
+        coef = g.coefficients(weights, means - center, precision_chol, covariance_type,
+                              pairs)
+        tied = precision_chol if covariance_type == "tied" else None
+        stats, log_lik = _accumulate_statistics(
+            Xt, center, covariance_type, pairs, tied, batch_size, tf.shape(means)[0],
+            _e_step_responsibilities(coef, weight))
+        return g.parameters_from_statistics(
+            stats, gram, total_weight, center, reg_covar, covariance_type, pairs,
+            normalize_by="counts"), log_lik
+
+    def residual_iteration():
+        def resp_of(start, stop, log_prob):
+            return g.weighted_responsibilities(log_prob, weight[None, start:stop])
+
+        statistics, log_lik = _accumulate_residual_statistics(
+            Xt, params, covariance_type, batch_size, resp_of)
+        return g.parameters_from_residuals(statistics, params[1], reg_covar,
+                                           covariance_type), log_lik
+
+    return tf.cond(g.use_feature_map(params[1], center, params[3], covariance_type),
+                   feature_map_iteration, residual_iteration)
 
 
 def _build_em_steps(covariance_type, data_dtype):
@@ -157,29 +216,20 @@ def _build_em_steps(covariance_type, data_dtype):
         spec([], dtype),  # previous lower bound
     ]
 
-    @tf.function(input_signature=signature)
+    @tf.function(input_signature=signature, autograph=False)
     def em_steps(Xt, weight, center, gram, weights, means, covariances, precision_chol,
                  n_steps, tol, reg_covar, batch_size, previous_lower_bound):
-        n_features = tf.shape(Xt)[0] - 1
-        n_components = tf.shape(means)[0]
-        pairs = _pairs_if_full(covariance_type, n_features)
+        pairs = _pairs_if_full(covariance_type, tf.shape(Xt)[0] - 1)
         total_weight = tf.reduce_sum(weight)
 
         def cond(it, params, lower_bound, history, converged, ok):
             return (it < n_steps) & tf.logical_not(converged) & ok
 
         def body(it, params, lower_bound, history, converged, ok):
-            weights, means, covariances, precision_chol = params
-            coef = g.coefficients(weights, means - center, precision_chol,
-                                  covariance_type, pairs)
-            tied = precision_chol if covariance_type == "tied" else None
-            stats, log_lik = _accumulate_statistics(
-                Xt, center, covariance_type, pairs, tied, batch_size,
-                n_components, _e_step_responsibilities(coef, weight))
+            new_params, log_lik = _em_iteration(
+                params, (Xt, weight, center, gram, batch_size, total_weight),
+                covariance_type, pairs, reg_covar)
             new_lower_bound = log_lik / total_weight
-            new_params = g.parameters_from_statistics(
-                stats, gram, total_weight, center, reg_covar, covariance_type, pairs,
-                normalize_by="counts")
             new_ok = g.all_finite(new_params[3]) & g.all_finite(new_params[1])
             kept = tuple(tf.where(new_ok, new, old) for new, old in zip(new_params, params))
             change = new_lower_bound - lower_bound
@@ -197,18 +247,18 @@ def _build_em_steps(covariance_type, data_dtype):
     return em_steps
 
 
-def _build_init(covariance_type, data_dtype, from_labels):
+def _build_init(covariance_type, data_dtype):
     tf = tensorflow()
     dtype = tf.float64
     spec = tf.TensorSpec
-    resp_spec = spec([None], tf.int32) if from_labels else spec([None, None], dtype)
+    resp_spec = spec([None, None], dtype)
     signature = [
         spec([None, None], data_dtype), spec([None], dtype), spec([None], dtype),
         spec([None, None], dtype), resp_spec, spec([], tf.int32), spec([], dtype),
         spec([], tf.int32),
     ]
 
-    @tf.function(input_signature=signature)
+    @tf.function(input_signature=signature, autograph=False)
     def initial_parameters(Xt, weight, center, gram, resp, n_components, reg_covar,
                            batch_size):
         n_features = tf.shape(Xt)[0] - 1
@@ -217,11 +267,7 @@ def _build_init(covariance_type, data_dtype, from_labels):
 
         def weighted_resp(start, stop):
             """Initial responsibilities of rows start:stop times their weights, (K, B)."""
-            if from_labels:
-                chunk = tf.one_hot(resp[start:stop], n_components, axis=0, dtype=dtype)
-            else:
-                chunk = tf.transpose(resp[start:stop])
-            return chunk * weight[start:stop]
+            return tf.transpose(resp[start:stop]) * weight[start:stop]
 
         def responsibilities(start, stop, phi):
             return weighted_resp(start, stop), tf.zeros([], dtype)
@@ -246,6 +292,28 @@ def _build_init(covariance_type, data_dtype, from_labels):
             (scatter,) = _over_chunks(tf.shape(Xt)[1], batch_size, scatter_step, (zero,))
             covariances = g.add_to_diagonal(scatter / counts[:, None, None], reg_covar)
             precision_chol = g.precision_cholesky(covariances, covariance_type)
+        else:
+            # A first pass that cancelled to a covariance that is not positive
+            # definite, or to less than about 1e-4 relative accuracy (far-apart
+            # components): second moments about the new means. Otherwise the first
+            # pass stands, as scikit-learn's moment form does.
+            def residual_pass():
+                def resp_of(start, stop, log_prob):
+                    return weighted_resp(start, stop), tf.zeros([], dtype)
+
+                (s0, s1, s2), _ = _accumulate_residual_statistics(
+                    Xt, (weights, means, covariances, precision_chol), covariance_type,
+                    batch_size, resp_of)
+                counts = s0 + tf.constant(10.0 * g.finfo_eps(dtype), dtype)
+                fixed = g.covariances_from_residuals(counts, s1 / counts[:, None], s2,
+                                                     reg_covar, covariance_type)
+                return fixed, g.precision_cholesky(fixed, covariance_type)
+
+            accurate = g.centre_cancellation(means, center, precision_chol,
+                                             covariance_type) <= INIT_CANCELLATION_LIMIT
+            covariances, precision_chol = tf.cond(
+                accurate,
+                lambda: (covariances, precision_chol), residual_pass)
         return weights, means, covariances, precision_chol
 
     return initial_parameters
@@ -259,24 +327,37 @@ def _build_log_prob(covariance_type, data_dtype):
     signature = [spec([None, None], data_dtype), spec([None], dtype), spec([None], dtype),
                  spec(m_shape, dtype), spec(p_shape, dtype), spec([], tf.int32)]
 
-    @tf.function(input_signature=signature)
+    @tf.function(input_signature=signature, autograph=False)
     def log_prob_resp(Xt, center, weights, means, precision_chol, batch_size):
         n_rows = tf.shape(Xt)[1]
+        n_components = tf.shape(means)[0]
         pairs = _pairs_if_full(covariance_type, tf.shape(Xt)[0] - 1)
-        coef = g.coefficients(weights, means - center, precision_chol, covariance_type, pairs)
-        tied = precision_chol if covariance_type == "tied" else None
         n_chunks = (n_rows + batch_size - 1) // batch_size
-        out = tf.TensorArray(dtype, size=n_chunks, infer_shape=False)
         center_aug = _augmented_center(center)
 
-        def step(start, stop, out):
+        def feature_map_chunk(start, stop):
+            coef = g.coefficients(weights, means - center, precision_chol,
+                                  covariance_type, pairs)
+            tied = precision_chol if covariance_type == "tied" else None
             xa = _centered_columns(Xt, start, stop, center_aug)
-            log_prob = tf.matmul(g.features(xa, covariance_type, pairs, tied), coef,
-                                 transpose_a=True, transpose_b=True)
+            return tf.matmul(g.features(xa, covariance_type, pairs, tied), coef,
+                             transpose_a=True, transpose_b=True)
+
+        def residual_chunk(start, stop):
+            log_prob, _ = g.component_log_prob(_rows(Xt, start, stop), weights, means,
+                                               precision_chol, covariance_type)
+            return tf.transpose(log_prob)
+
+        accurate = g.use_feature_map(means, center, precision_chol, covariance_type)
+
+        def step(start, stop, out):
+            log_prob = tf.cond(accurate, lambda: feature_map_chunk(start, stop),
+                               lambda: residual_chunk(start, stop))
             return (out.write(start // batch_size, log_prob),)
 
+        out = tf.TensorArray(dtype, size=n_chunks, infer_shape=False)
         (out,) = _over_chunks(n_rows, batch_size, step, (out,))
-        weighted = tf.reshape(out.concat(), [n_rows, tf.shape(means)[0]])
+        weighted = tf.reshape(out.concat(), [n_rows, n_components])
         log_norm = tf.reduce_logsumexp(weighted, axis=1)
         return log_norm, weighted - log_norm[:, None]
 
@@ -289,7 +370,8 @@ def _build_gram(covariance_type, data_dtype):
     spec = tf.TensorSpec
 
     @tf.function(input_signature=[spec([None, None], data_dtype), spec([None], dtype),
-                                  spec([None], dtype), spec([], tf.int32)])
+                                  spec([None], dtype), spec([], tf.int32)],
+                 autograph=False)
     def gram(Xt, weight, center, batch_size):
         n_features = tf.shape(Xt)[0] - 1
         center_aug = _augmented_center(center)
@@ -306,8 +388,7 @@ def _build_gram(covariance_type, data_dtype):
 
 _BUILDERS = {
     "em_steps": _build_em_steps,
-    "init_labels": lambda c, d: _build_init(c, d, from_labels=True),
-    "init_resp": lambda c, d: _build_init(c, d, from_labels=False),
+    "init": _build_init,
     "log_prob": _build_log_prob,
     "gram": _build_gram,
 }
@@ -356,9 +437,9 @@ class FitData:
         instance, the distinct rows of the data) to initialise from those.
         """
         tf = tensorflow()
-        kind = "init_labels" if labels is not None else "init_resp"
-        source = (tf.constant(np.asarray(labels, np.int32)) if labels is not None
-                  else tf.constant(np.asarray(resp), tf.float64))
+        if labels is not None:  # one-hot (label -1: no component), exact 0s and 1s
+            resp = np.equal(np.asarray(labels)[:, None], np.arange(n_components))
+        source = tf.constant(np.asarray(resp, np.float64))
         with tf.device(self.device):
             rows = self.Xt if X is None else transposed_with_ones(X, self.dtype)[0]
             weight = self.weight if X is None else tf.constant(sample_weight, tf.float64)
@@ -366,7 +447,7 @@ class FitData:
             if X is not None and self.covariance_type == "tied":
                 gram = _compiled("gram", "tied", self.dtype)(rows, weight, self.center,
                                                                self.batch_size)
-            out = _compiled(kind, self.covariance_type, self.dtype)(
+            out = _compiled("init", self.covariance_type, self.dtype)(
                 rows, weight, self.center, gram, source,
                 tf.constant(int(n_components), tf.int32), self._const(reg_covar),
                 self.batch_size)
@@ -376,7 +457,17 @@ class FitData:
         return params
 
     def em_steps(self, params, n_steps, tol, reg_covar, previous_lower_bound):
-        """Run up to ``n_steps`` EM iterations from ``params``.
+        """Run up to ``n_steps`` EM iterations from ``params``, in time slices.
+
+        The same numbers as one call of the compiled loop (see :func:`in_time_slices`),
+        and Ctrl-C stops the fit within about :data:`SLICE_SECONDS`.
+        """
+        return in_time_slices(
+            lambda p, n, previous: self._em_steps_call(p, n, tol, reg_covar, previous),
+            params, n_steps, previous_lower_bound)
+
+    def _em_steps_call(self, params, n_steps, tol, reg_covar, previous_lower_bound):
+        """One call of the compiled loop: up to ``n_steps`` EM iterations.
 
         Returns
         -------
@@ -400,6 +491,46 @@ class FitData:
         params = (weights.numpy(), means.numpy(), covariances.numpy(),
                   precision_chol.numpy())
         return params, history.numpy(), bool(converged)
+
+
+#: Wall time one call of a compiled EM loop aims at, so that Python (and Ctrl-C)
+#: gets control back that often.
+SLICE_SECONDS = 0.25
+
+
+def in_time_slices(run, params, n_steps, previous_lower_bound):
+    """Run ``n_steps`` iterations as calls of ``run`` that last about SLICE_SECONDS each.
+
+    Parameters
+    ----------
+    run : callable
+        ``run(params, n, previous_lower_bound) -> (params, lower_bounds, converged)``
+        runs up to ``n`` iterations in one compiled call.
+    params : tuple of ndarray
+    n_steps : int
+    previous_lower_bound : float
+
+    Returns
+    -------
+    params, lower_bounds, converged : as ``run``, over all the slices.
+
+    Each slice continues from the parameters and lower bound the previous one
+    returned (exact float64 arrays), so the result is bit for bit that of a single
+    call. The number of iterations per slice follows the measured time of one
+    iteration in the slice before (the first slice, which may trace, runs one).
+    """
+    pieces, done, converged, seconds_per_step = [], 0, False, None
+    while done < n_steps and not converged:
+        n = 1 if seconds_per_step is None else int(
+            min(n_steps - done, max(1, SLICE_SECONDS / max(seconds_per_step, 1e-9))))
+        start = time.perf_counter()
+        params, history, converged = run(params, n, previous_lower_bound)
+        seconds_per_step = (time.perf_counter() - start) / max(len(history), 1)
+        if len(history):
+            previous_lower_bound = history[-1]
+        pieces.append(history)
+        done += n
+    return params, np.concatenate(pieces) if pieces else np.zeros(0), converged
 
 
 def log_prob_resp(X, params, covariance_type, batch_size, dtype):

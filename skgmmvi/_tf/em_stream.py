@@ -17,7 +17,7 @@ import numpy as np
 from . import gaussian as g
 from ._runtime import device_name, quiet_graph_mode_notice, tensorflow
 from .batches import unpack_batch, weighted_pairs
-from .em import FitData, IllDefinedCovariance
+from .em import FitData, IllDefinedCovariance, in_time_slices
 
 _CACHE = {}
 
@@ -57,19 +57,36 @@ class _Kernels:
             xc = x - center
             return tf.matmul(xc * w[:, None], xc, transpose_a=True)
 
-        def batch_statistics(x, w, center, coef, tied):
+        def batch_statistics(x, w, center, params, accurate):
+            """Both kinds of statistics of a batch; the kind not ``accurate`` is zeros.
+
+            The choice is local (``tf.cond`` inside the replica), so the all-reduce
+            of the result never sits inside a conditional branch.
+            """
             x, w = unpack_batch((x, w), dtype)
+            weights, means, _, precision_chol = params
             pairs = (g.upper_triangle_pairs(tf.shape(x)[1]) if cov == "full" else None)
-            phi = g.features(_columns(x, center), cov, pairs,
-                             tied if cov == "tied" else None)
-            log_prob = tf.matmul(coef, phi)
-            peak = tf.reduce_max(log_prob, axis=0, keepdims=True)
-            unnorm = tf.exp(log_prob - peak)
-            total = tf.reduce_sum(unnorm, axis=0, keepdims=True)
-            log_norm = tf.math.log(total) + peak
-            log_lik = tf.reduce_sum(tf.math.multiply_no_nan(log_norm[0], w))
-            stats = tf.matmul(phi, unnorm * (w[None, :] / total), transpose_b=True)
-            return stats, log_lik
+            zeros = g.zero_residual_statistics(tf.shape(means)[0], tf.shape(means)[1],
+                                               cov, dtype)
+
+            def feature_map():
+                coef = g.coefficients(weights, means - center, precision_chol, cov, pairs)
+                phi = g.features(_columns(x, center), cov, pairs,
+                                 precision_chol if cov == "tied" else None)
+                resp_w, log_lik = g.weighted_responsibilities(tf.matmul(coef, phi),
+                                                              w[None, :])
+                return (tf.matmul(phi, resp_w, transpose_b=True),) + zeros + (log_lik,)
+
+            def residuals():
+                log_prob, diff = g.component_log_prob(x, weights, means, precision_chol,
+                                                      cov)
+                resp_w, log_lik = g.weighted_responsibilities(log_prob, w[None, :])
+                n_phi = tf.shape(g.features(tf.zeros(tf.stack([tf.shape(x)[1] + 1, 0]),
+                                                     dtype), cov, pairs, precision_chol))[0]
+                return ((tf.zeros(tf.stack([n_phi, tf.shape(means)[0]]), dtype),)
+                        + g.residual_statistics(diff, resp_w, cov) + (log_lik,))
+
+            return tf.cond(accurate, feature_map, residuals)
 
         @tf.function(reduce_retracing=True)
         def moments(dataset, n_features):
@@ -105,19 +122,17 @@ class _Kernels:
             converged = tf.constant(False)
             ok = tf.constant(True)
             while (it < n_steps) & tf.logical_not(converged) & ok:
-                coef = g.coefficients(params[0], params[1] - center, params[3], cov, pairs)
-                tied = params[3] if cov == "tied" else tf.zeros([0, 0], dtype)
-                stats = tf.zeros(tf.stack([n_phi, n_components]), dtype)
-                log_lik = tf.constant(0.0, dtype)
+                accurate = g.use_feature_map(params[1], center, params[3], cov)
+                sums = (tf.zeros(tf.stack([n_phi, n_components]), dtype),) + \
+                    g.zero_residual_statistics(n_components, n_features, cov, dtype) + \
+                    (tf.constant(0.0, dtype),)
                 for x, w in dataset:
-                    s, ll = over_replicas(batch_statistics, x, w, center, coef, tied)
-                    stats += s
-                    log_lik += ll
-                stats_canonical = g.canonical_statistics(tf.transpose(stats), cov, pairs)
+                    batch = over_replicas(batch_statistics, x, w, center, params, accurate)
+                    sums = tuple(a + b for a, b in zip(sums, batch))
+                new_params = _m_step(sums, params, accurate, gram_matrix, total_weight,
+                                     center, reg_covar, cov, pairs)
+                log_lik = sums[-1]
                 new_lower_bound = log_lik / total_weight
-                new_params = g.parameters_from_statistics(
-                    stats_canonical, gram_matrix, total_weight, center, reg_covar, cov,
-                    pairs, normalize_by="counts")
                 ok = g.all_finite(new_params[3]) & g.all_finite(new_params[1])
                 params = tuple(tf.where(ok, new, old) for new, old in zip(new_params, params))
                 converged = tf.abs(new_lower_bound - lower_bound) < tol
@@ -127,6 +142,21 @@ class _Kernels:
             return params + (history.stack(), converged, ok)
 
         self.moments, self.gram, self.em_steps = moments, gram, em_steps
+
+
+def _m_step(sums, params, accurate, gram, total_weight, center, reg_covar, cov, pairs):
+    """New parameters from the summed statistics of the kind ``accurate`` chose."""
+    tf = tensorflow()
+
+    def from_feature_map():
+        stats = g.canonical_statistics(tf.transpose(sums[0]), cov, pairs)
+        return g.parameters_from_statistics(stats, gram, total_weight, center, reg_covar,
+                                            cov, pairs, normalize_by="counts")
+
+    def from_residuals():
+        return g.parameters_from_residuals(sums[1:4], params[1], reg_covar, cov)
+
+    return tf.cond(accurate, from_feature_map, from_residuals)
 
 
 def _kernels(covariance_type, strategy):
@@ -193,8 +223,19 @@ class StreamFitData:
         """Up to ``n_steps`` EM iterations, one pass over the dataset each.
 
         Returns ``(params, lower_bounds, converged)`` as
-        :meth:`skgmmvi._tf.em.FitData.em_steps` does.
+        :meth:`skgmmvi._tf.em.FitData.em_steps` does, also in time slices, except
+        under a strategy: there every worker must run the same number of iterations
+        per call (their collective operations pair up), so it is one call.
         """
+        if self.strategy is not None:
+            return self._em_steps_call(params, n_steps, tol, reg_covar,
+                                       previous_lower_bound)
+        return in_time_slices(
+            lambda p, n, previous: self._em_steps_call(p, n, tol, reg_covar, previous),
+            params, n_steps, previous_lower_bound)
+
+    def _em_steps_call(self, params, n_steps, tol, reg_covar, previous_lower_bound):
+        """One call of the compiled passes: up to ``n_steps`` EM iterations."""
         tf = tensorflow()
         const = lambda v: tf.constant(np.asarray(v), tf.float64)  # noqa: E731
         with self._scope(), quiet_graph_mode_notice():

@@ -303,3 +303,161 @@ def finfo_eps(dtype):
     import numpy as np
 
     return float(np.finfo(dtype.as_numpy_dtype).eps)
+
+
+# --------------------------------------------------------------------------
+# Far-apart components: residuals per component instead of one global centre.
+#
+# The feature map about one centre c loses about eps * rho in relative accuracy,
+# rho = max_k |P_k^T (mu_k - c)|^2. Above CANCELLATION_LIMIT an iteration (or a
+# scoring call) works with the whitened residuals y_nk = P_k^T (x_n - mu_k)
+# instead, as scikit-learn does; below it the feature map is exact enough and faster.
+
+#: Largest squared Mahalanobis distance of the centre from a component for which
+#: the feature map about that centre is used (the rule is shared with the numpy path).
+CANCELLATION_LIMIT = 1e4
+
+
+def whiten(residuals, precision_chol, covariance_type):
+    """``P_k^T r`` for residuals of shape (K, B, D): whitened residuals, (K, B, D)."""
+    tf = tensorflow()
+    if covariance_type == "full":
+        return tf.matmul(residuals, precision_chol)
+    if covariance_type == "tied":
+        return tf.tensordot(residuals, precision_chol, axes=1)
+    if covariance_type == "diag":
+        return residuals * precision_chol[:, None, :]
+    return residuals * precision_chol[:, None, None]
+
+
+def centre_cancellation(means, center, precision_chol, covariance_type):
+    """``rho = max_k |P_k^T (mu_k - c)|^2``: the relative error factor of the feature map.
+
+    Non-finite parameters give a non-finite ``rho`` (so ``rho <= limit`` is False).
+    """
+    tf = tensorflow()
+    white = whiten((means - center)[:, None, :], precision_chol, covariance_type)
+    return tf.reduce_max(tf.reduce_sum(tf.square(white), axis=[1, 2]))
+
+
+def use_feature_map(means, center, precision_chol, covariance_type):
+    """Scalar bool: the feature map about ``center`` is accurate for these parameters."""
+    rho = centre_cancellation(means, center, precision_chol, covariance_type)
+    return rho <= tensorflow().constant(CANCELLATION_LIMIT, rho.dtype)
+
+
+def component_log_prob(rows, weights, means, precision_chol, covariance_type):
+    """``log w_k + log N(x_b | mu_k, Sigma_k)`` from residuals per component.
+
+    Parameters
+    ----------
+    rows : Tensor of shape (B, D)
+    weights, means, precision_chol : Tensors
+        Mixture parameters (``precision_chol`` shaped by ``covariance_type``).
+    covariance_type : str
+
+    Returns
+    -------
+    log_prob : Tensor of shape (K, B)
+    residuals : Tensor of shape (K, B, D)
+        ``x_b - mu_k``, for the M-step statistics.
+    """
+    tf = tensorflow()
+    dtype = rows.dtype
+    n_features = tf.shape(rows)[1]
+    residuals = rows[None, :, :] - means[:, None, :]
+    white = whiten(residuals, precision_chol, covariance_type)
+    log_det = log_det_precision_chol(precision_chol, covariance_type, n_features)
+    base = tf.math.log(weights) + log_det - 0.5 * tf.cast(n_features, dtype) * math.log(
+        2.0 * math.pi)
+    return base[:, None] - 0.5 * tf.reduce_sum(tf.square(white), axis=2), residuals
+
+
+def weighted_responsibilities(log_prob, weight):
+    """E-step of a chunk: softmax over components of ``log_prob`` (K, B), times ``weight``.
+
+    Returns ``(resp_w, log_lik)``: weighted responsibilities (K, B) and the chunk's
+    weighted log-likelihood sum, which ignores rows of weight 0 even where their
+    density underflows.
+    """
+    tf = tensorflow()
+    peak = tf.reduce_max(log_prob, axis=0, keepdims=True)
+    unnorm = tf.exp(log_prob - peak)
+    total = tf.reduce_sum(unnorm, axis=0, keepdims=True)
+    log_norm = tf.math.log(total) + peak
+    log_lik = tf.reduce_sum(tf.math.multiply_no_nan(log_norm, weight))
+    return unnorm * (weight / total), log_lik
+
+
+def residual_statistics(residuals, resp_w, covariance_type):
+    """Zeroth, first and second moments of residuals about each component's mean.
+
+    Parameters
+    ----------
+    residuals : Tensor of shape (K, B, D)
+    resp_w : Tensor of shape (K, B)
+        Weighted responsibilities.
+    covariance_type : str
+
+    Returns
+    -------
+    S0 : (K,)  S1 : (K, D)  S2 : (K, D, D) full, (D, D) tied, (K, D) diag, (K,) spherical
+    """
+    tf = tensorflow()
+    weighted = residuals * resp_w[:, :, None]
+    s0 = tf.reduce_sum(resp_w, axis=1)
+    s1 = tf.reduce_sum(weighted, axis=1)
+    if covariance_type in ("full", "tied"):
+        s2 = tf.matmul(weighted, residuals, transpose_a=True)
+        if covariance_type == "tied":
+            s2 = tf.reduce_sum(s2, axis=0)
+    else:
+        s2 = tf.reduce_sum(weighted * residuals, axis=1)
+        if covariance_type == "spherical":
+            s2 = tf.reduce_mean(s2, axis=1)
+    return s0, s1, s2
+
+
+def zero_residual_statistics(n_components, n_features, covariance_type, dtype):
+    """Zero accumulators of the shapes :func:`residual_statistics` returns."""
+    tf = tensorflow()
+    s2_shape = {"full": [n_components, n_features, n_features],
+                "tied": [n_features, n_features], "diag": [n_components, n_features],
+                "spherical": [n_components]}[covariance_type]
+    return (tf.zeros(tf.stack([n_components]), dtype),
+            tf.zeros(tf.stack([n_components, n_features]), dtype),
+            tf.zeros(tf.stack(s2_shape), dtype))
+
+
+def covariances_from_residuals(counts, shift, s2, reg_covar, covariance_type):
+    """Covariances ``S2 / S0 - d d^T + reg_covar`` of residual statistics.
+
+    ``counts`` are S0 with the 10 eps guard, ``shift`` the mean residual
+    ``d = S1 / counts``; tied sums the scatter over components.
+    """
+    tf = tensorflow()
+    if covariance_type == "full":
+        covariances = s2 / counts[:, None, None] - shift[:, :, None] * shift[:, None, :]
+        return add_to_diagonal(covariances, reg_covar)
+    if covariance_type == "tied":
+        between = tf.matmul(shift * counts[:, None], shift, transpose_a=True)
+        return add_to_diagonal((s2 - between) / tf.reduce_sum(counts), reg_covar)
+    if covariance_type == "diag":
+        return s2 / counts[:, None] - tf.square(shift) + reg_covar
+    return s2 / counts - tf.reduce_mean(tf.square(shift), axis=1) + reg_covar
+
+
+def parameters_from_residuals(statistics, means, reg_covar, covariance_type):
+    """EM's M-step from residual statistics about the entering ``means``.
+
+    Returns ``(weights, means, covariances, precision_chol)`` as
+    :func:`parameters_from_statistics` does with ``normalize_by="counts"``.
+    """
+    tf = tensorflow()
+    s0, s1, s2 = statistics
+    counts = s0 + tf.constant(10.0 * finfo_eps(s0.dtype), s0.dtype)
+    shift = s1 / counts[:, None]
+    covariances = covariances_from_residuals(counts, shift, s2, reg_covar, covariance_type)
+    weights = counts / tf.reduce_sum(counts)
+    return (weights, means + shift, covariances,
+            precision_cholesky(covariances, covariance_type))
