@@ -1,8 +1,28 @@
-"""EMGaussianMixture: expectation-maximisation on a TensorFlow backend."""
+"""EMGaussianMixture: expectation-maximisation on a numpy or TensorFlow backend."""
+
+import sys
 
 from sklearn.base import _fit_context
+from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseGaussianMixture
+from ._inference import n_features_of_phi
+
+#: ``backend="auto"`` fits in numpy while ``n_samples * n_components * P`` (P the
+#: feature count, D (D + 1) / 2 + D + 1 for 'full') is at most this, measured with
+#: ``benchmarks/bench_latency.py`` (see ``doc/performance.rst``).
+NUMPY_MAX_WORK = 2e8
+
+
+def tensorflow_sees_gpu():
+    """True when TensorFlow is already imported and sees a GPU (never imports it)."""
+    tf = sys.modules.get("tensorflow")
+    if tf is None:
+        return False
+    try:
+        return bool(tf.config.list_logical_devices("GPU"))
+    except Exception:  # noqa: BLE001 - a half-imported or stub module: no GPU
+        return False
 
 
 class EMGaussianMixture(BaseGaussianMixture):
@@ -124,6 +144,11 @@ class EMGaussianMixture(BaseGaussianMixture):
     array([1, 0])
     """
 
+    _parameter_constraints: dict = {
+        **BaseGaussianMixture._parameter_constraints,
+        "backend": [StrOptions({"auto", "numpy", "tensorflow"})],
+    }
+
     def __init__(
         self,
         n_components=1,
@@ -144,6 +169,7 @@ class EMGaussianMixture(BaseGaussianMixture):
         dtype="float64",
         batch_size=None,
         strategy=None,
+        backend="auto",
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -162,6 +188,7 @@ class EMGaussianMixture(BaseGaussianMixture):
         self.dtype = dtype
         self.batch_size = batch_size
         self.strategy = strategy
+        self.backend = backend
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -217,10 +244,31 @@ class EMGaussianMixture(BaseGaussianMixture):
         return self._fit(X, sample_weight, final_e_step=True).argmax(axis=1)
 
     # ------------------------------------------------------------ backend glue
+    def _fit_backend(self, n_samples, n_features, streamed):
+        """'numpy' or 'tensorflow': the backend this fit runs on."""
+        if self.backend == "numpy":
+            if streamed:
+                raise ValueError(
+                    "backend='numpy' fits in-memory arrays only; a tf.data.Dataset or a "
+                    "strategy needs backend='tensorflow' (or 'auto').")
+            return "numpy"
+        if self.backend == "tensorflow" or streamed or tensorflow_sees_gpu():
+            return "tensorflow"
+        work = n_samples * self.n_components * n_features_of_phi(n_features,
+                                                                 self.covariance_type)
+        return "numpy" if work <= NUMPY_MAX_WORK else "tensorflow"
+
     def _start_fit(self, X, sample_weight, compute_dtype, stream=None):
+        streamed = stream is not None or self.strategy is not None
+        backend = self._fit_backend(X.shape[0], X.shape[1], streamed)
+        if backend == "numpy":
+            from ._numpy.em import FitData as NumpyFitData
+
+            return NumpyFitData(X, sample_weight, self.covariance_type,
+                                self._batch_rows(X.shape[1]), compute_dtype)
         from ._tf.em import FitData
 
-        if stream is not None or self.strategy is not None:
+        if streamed:
             from ._tf.em_stream import StreamFitData, rows_dataset
 
             batch = self._batch_rows(X.shape[1])
@@ -241,6 +289,7 @@ class EMGaussianMixture(BaseGaussianMixture):
                                   previous_lower_bound)
 
     def _ill_defined(self):
+        from ._numpy.em import IllDefinedCovariance as NumpyIllDefined
         from ._tf.em import IllDefinedCovariance
 
-        return IllDefinedCovariance
+        return (IllDefinedCovariance, NumpyIllDefined)

@@ -1,0 +1,279 @@
+"""EM on the numpy backend: the same loop as :mod:`skgmmvi._tf.em`, numpy in, numpy out.
+
+:class:`FitData` has the interface of :class:`skgmmvi._tf.em.FitData`
+(``initial_parameters`` and ``em_steps``) and :func:`log_prob_resp` that of
+:func:`skgmmvi._tf.em.log_prob_resp`, so the estimators call either backend the
+same way. Rows are processed in chunks, so memory beyond the data is
+O(batch_size * (K + P)); every chunk is cast to float64 as it is read, and
+statistics and parameters are float64.
+
+Each EM iteration uses the feature map of :mod:`skgmmvi._numpy.gaussian` about
+the data's weighted mean, unless the entering parameters put that centre more
+than :data:`~skgmmvi._numpy.gaussian.CANCELLATION_LIMIT` squared Mahalanobis
+units from a component; then the iteration works with residuals about each
+component's entering mean instead (the far-apart rule shared with the
+TensorFlow backend).
+"""
+
+import numpy as np
+
+from . import gaussian as g
+
+#: Numbers per chunk of the per-component residuals (K, batch, D): a few MiB.
+_RESIDUAL_CHUNK_ELEMENTS = 2**19
+
+
+class IllDefinedCovariance(ArithmeticError):
+    """An M-step produced a covariance that is not positive definite."""
+
+
+def _normalised(log_prob, weight):
+    """Softmax of (batch, K) log-probabilities, with their weighted log-likelihood.
+
+    Returns ``(resp * w, log_norm, sum_n w_n log_norm_n)``; rows of weight 0 add
+    nothing even where their density underflows.
+    """
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        peak = np.max(log_prob, axis=1, keepdims=True)
+        unnorm = np.exp(log_prob - peak)
+        total = np.sum(unnorm, axis=1, keepdims=True)
+        log_norm = (np.log(total) + peak)[:, 0]
+    log_lik = float(np.sum(np.where(weight == 0, 0.0, log_norm * weight)))
+    return unnorm * (weight[:, None] / total), log_norm, log_lik
+
+
+def _finite(params):
+    """The TensorFlow backend's test: means and precision factors all finite."""
+    return bool(np.all(np.isfinite(params[3])) and np.all(np.isfinite(params[1])))
+
+
+class FitData:
+    """The training rows for a numpy fit (lives only for the duration of a fit).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,)
+    covariance_type : str
+    batch_size : int
+    dtype : {"float64", "float32"}
+        Precision in which the rows are held (as the TensorFlow backend does).
+    """
+
+    def __init__(self, X, sample_weight, covariance_type, batch_size, dtype):
+        self.covariance_type = covariance_type
+        self.dtype = dtype
+        self.batch_size = int(batch_size)
+        self.X = np.asarray(X).astype(dtype, copy=False)
+        self.weight = np.asarray(sample_weight, np.float64)
+        self.pairs = g.upper_pairs(X.shape[1]) if covariance_type == "full" else None
+        total = sum(chunk.T @ w for chunk, w in self._chunks(self.X, self.weight))
+        self.center = total / np.sum(self.weight, dtype=np.float64)
+        self.gram = (self._gram(self.X, self.weight) if covariance_type == "tied"
+                     else None)
+
+    def _chunks(self, X, weight, centred=False, rows=None):
+        """(rows in float64, weights) of successive chunks; rows centred if asked."""
+        step = self.batch_size if rows is None else rows
+        for start in range(0, X.shape[0], step):
+            chunk = np.asarray(X[start:start + step], np.float64)
+            yield (chunk - self.center if centred else chunk), weight[start:start + step]
+
+    def _gram(self, X, weight):
+        """``sum_n w_n (x_n - c)(x_n - c)^T`` (for ``tied``)."""
+        return sum((xc * w[:, None]).T @ xc
+                   for xc, w in self._chunks(X, weight, centred=True))
+
+    def _residual_rows(self, n_components):
+        """Rows per chunk for the per-component residuals (K, batch, D)."""
+        width = n_components * max(self.X.shape[1], 1)
+        return int(min(self.batch_size, max(64, _RESIDUAL_CHUNK_ELEMENTS // width)))
+
+    # ------------------------------------------------------------ statistics
+    def _feature_statistics(self, X, weight, responsibilities, tied_chol):
+        """``sum_n w_n r_nk phi(x_n - c)`` (K, P) and the weighted log-likelihood.
+
+        ``responsibilities(start, phi, w)`` gives ``(r * w, log_lik)`` of a chunk.
+        """
+        stats, log_lik, start = 0.0, 0.0, 0
+        for xc, w in self._chunks(X, weight, centred=True):
+            phi = g.features(xc, self.covariance_type, self.pairs, tied_chol)
+            resp_w, chunk_log_lik = responsibilities(start, phi, w)
+            stats = stats + resp_w.T @ phi
+            log_lik += chunk_log_lik
+            start += xc.shape[0]
+        return stats, log_lik
+
+    def _feature_map_step(self, params, reg_covar):
+        """One EM iteration with the feature map about the data's mean."""
+        weights, means, _, precision_chol = params
+        coef = g.coefficients(weights, means - self.center, precision_chol,
+                              self.covariance_type, self.pairs)
+        tied = precision_chol if self.covariance_type == "tied" else None
+
+        def responsibilities(start, phi, w):
+            resp_w, _, log_lik = _normalised(phi @ coef.T, w)
+            return resp_w, log_lik
+
+        stats, log_lik = self._feature_statistics(self.X, self.weight, responsibilities,
+                                                  tied)
+        new = g.parameters_from_statistics(
+            stats, self.gram, np.sum(self.weight), self.center, reg_covar,
+            self.covariance_type, self.pairs, normalize_by="counts")
+        return new, log_lik
+
+    def _component_step(self, params, reg_covar):
+        """One EM iteration about each component's entering mean (far-apart data)."""
+        weights, means, _, precision_chol = params
+        means_c = means - self.center
+        n_components, n_features = means.shape
+        diag_like = self.covariance_type in ("diag", "spherical")
+        s0, s1, log_lik = np.zeros(n_components), np.zeros((n_components, n_features)), 0.0
+        s2 = np.zeros((n_components, n_features) if diag_like
+                      else (n_components, n_features, n_features))
+        for xc, w in self._chunks(self.X, self.weight, centred=True,
+                                  rows=self._residual_rows(n_components)):
+            diff = g.residuals(xc, means_c)
+            resp_w, _, chunk_log_lik = _normalised(
+                g.component_log_prob(diff, weights, precision_chol, self.covariance_type),
+                w)
+            weighted = diff * resp_w.T[:, :, None]
+            s0 += np.sum(resp_w, axis=0)
+            s1 += np.sum(weighted, axis=1)
+            s2 += (np.sum(weighted * diff, axis=1) if diag_like
+                   else np.swapaxes(weighted, 1, 2) @ diff)
+            log_lik += chunk_log_lik
+        return self._parameters_about_means(means, s0, s1, s2, reg_covar), log_lik
+
+    def _parameters_about_means(self, means, s0, s1, s2, reg_covar):
+        """M-step from statistics of residuals about the entering means."""
+        counts = s0 + g.guard()
+        shift = s1 / counts[:, None]
+        n_features = means.shape[1]
+        if self.covariance_type == "full":
+            covariances = g.add_to_diagonal(
+                s2 / counts[:, None, None] - shift[:, :, None] * shift[:, None, :],
+                reg_covar)
+        elif self.covariance_type == "tied":
+            spread = np.sum(s2, axis=0) - (shift * counts[:, None]).T @ shift
+            covariances = g.add_to_diagonal(spread / np.sum(counts), reg_covar)
+        elif self.covariance_type == "diag":
+            covariances = s2 / counts[:, None] - shift**2 + reg_covar
+        else:
+            covariances = (np.sum(s2, axis=1) / counts - np.sum(shift**2, axis=1)) \
+                / n_features + reg_covar
+        precision_chol = g.precision_cholesky(covariances, self.covariance_type)
+        return counts / np.sum(counts), means + shift, covariances, precision_chol
+
+    # ------------------------------------------------------------ public API
+    def initial_parameters(self, n_components, reg_covar, labels=None, resp=None,
+                           X=None, sample_weight=None):
+        """Initial parameters from hard labels (-1 = none) or soft responsibilities.
+
+        ``X``/``sample_weight`` default to the training rows; pass other rows (for
+        instance, the distinct rows of the data) to initialise from those.
+        """
+        rows = self.X if X is None else np.asarray(X).astype(self.dtype, copy=False)
+        weight = self.weight if X is None else np.asarray(sample_weight, np.float64)
+        gram = self.gram if X is None or self.gram is None else self._gram(rows, weight)
+        if labels is not None:
+            labels = np.asarray(labels)
+            source = (labels[:, None] == np.arange(n_components)).astype(np.float64)
+        else:
+            source = np.asarray(resp, np.float64)
+
+        def responsibilities(start, phi, w):
+            return source[start:start + phi.shape[0]] * w[:, None], 0.0
+
+        tied = np.eye(rows.shape[1]) if self.covariance_type == "tied" else None
+        stats, _ = self._feature_statistics(rows, weight, responsibilities, tied)
+        params = g.parameters_from_statistics(
+            stats, gram, np.sum(weight), self.center, reg_covar, self.covariance_type,
+            self.pairs, normalize_by="total")
+        if self.covariance_type == "full":
+            params = self._exact_full_covariances(rows, weight, source, stats, params,
+                                                  reg_covar)
+        if not all(np.all(np.isfinite(p)) for p in params):
+            raise IllDefinedCovariance()
+        return params
+
+    def _exact_full_covariances(self, rows, weight, source, stats, params, reg_covar):
+        """Second pass around the new means: exact centred scatter matrices, as
+        initial responsibilities can make components arbitrarily narrow."""
+        weights, means, _, _ = params
+        counts = stats[:, -1] + g.guard()
+        scatter, start = 0.0, 0
+        for x, w in self._chunks(rows, weight):
+            diff = x[None, :, :] - means[:, None, :]
+            chunk = source[start:start + x.shape[0]].T * w
+            scatter = scatter + np.swapaxes(diff * chunk[:, :, None], 1, 2) @ diff
+            start += x.shape[0]
+        covariances = g.add_to_diagonal(scatter / counts[:, None, None], reg_covar)
+        return (weights, means, covariances,
+                g.precision_cholesky(covariances, self.covariance_type))
+
+    def em_steps(self, params, n_steps, tol, reg_covar, previous_lower_bound):
+        """Run up to ``n_steps`` EM iterations from ``params``.
+
+        Returns ``(params, lower_bounds, converged)`` as
+        :meth:`skgmmvi._tf.em.FitData.em_steps`; raises
+        :class:`IllDefinedCovariance` when a covariance stops being positive
+        definite.
+        """
+        params = tuple(np.asarray(p, np.float64) for p in params)
+        total_weight = float(np.sum(self.weight))
+        history, lower_bound, converged = [], float(previous_lower_bound), False
+        for _ in range(int(n_steps)):
+            rho = g.centre_distance(params[1] - self.center, params[3],
+                                    self.covariance_type)
+            step = (self._feature_map_step if rho <= g.CANCELLATION_LIMIT
+                    else self._component_step)
+            new_params, log_lik = step(params, reg_covar)
+            new_lower_bound = log_lik / total_weight
+            history.append(new_lower_bound)
+            if not _finite(new_params):
+                raise IllDefinedCovariance()
+            params = new_params
+            converged = abs(new_lower_bound - lower_bound) < tol
+            lower_bound = new_lower_bound
+            if converged:
+                break
+        return params, np.asarray(history), converged
+
+
+def log_prob_resp(X, params, covariance_type, batch_size):
+    """Per-row log-likelihood and log-responsibilities under ``params``.
+
+    Works with residuals about each component's mean (as scikit-learn), so rows
+    far from the model, up to the float range and beyond, score as scikit-learn
+    scores them (``-inf`` where the density underflows).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    params : tuple (weights, means, covariances, precision_chol) of ndarray
+    covariance_type : str
+    batch_size : int
+
+    Returns
+    -------
+    log_prob_norm : ndarray of shape (n_samples,)
+    log_resp : ndarray of shape (n_samples, n_components)
+    """
+    weights, means, _, precision_chol = (np.asarray(p, np.float64) for p in params)
+    n_components, n_features = means.shape
+    rows = int(min(batch_size, max(64, _RESIDUAL_CHUNK_ELEMENTS
+                                   // (n_components * max(n_features, 1)))))
+    log_norm = np.empty(X.shape[0])
+    log_resp = np.empty((X.shape[0], n_components))
+    for start in range(0, X.shape[0], rows):
+        x = np.asarray(X[start:start + rows], np.float64)
+        log_prob = g.component_log_prob(g.residuals(x, means), weights, precision_chol,
+                                        covariance_type)
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            peak = np.max(log_prob, axis=1, keepdims=True)
+            peak[~np.isfinite(peak)] = 0.0  # all -inf: log-sum-exp is -inf, not NaN
+            norm = np.log(np.sum(np.exp(log_prob - peak), axis=1)) + peak[:, 0]
+            log_norm[start:start + rows] = norm
+            log_resp[start:start + rows] = log_prob - norm[:, None]
+    return log_norm, log_resp

@@ -1,0 +1,206 @@
+"""Gaussian algebra of the numpy backend: feature map, coefficients, M-step.
+
+The same layout and products as :mod:`skgmmvi._tf.gaussian` (see its module
+docstring): ``log w_k + log N(x | mu_k, Sigma_k) = A[k] . phi(x - c)`` with
+``phi`` the quadratic block, the centred coordinates and a constant 1. Here the
+feature rows are kept as rows (shape ``(batch, P)``) in the canonical layout
+(upper triangle row-major, then the coordinates, then 1); numpy builds them with
+one fancy-indexed product, so the cyclic layout the TensorFlow kernels use is not
+needed.
+
+Also here: the whitened residuals ``y_nk = P_k^T (x_n - mu_k)`` that the far-apart
+rule of the EM loop and the scoring of a fitted model use (see
+:data:`CANCELLATION_LIMIT`). All arithmetic is float64.
+"""
+
+import math
+
+import numpy as np
+
+#: Largest squared Mahalanobis distance ``rho = max_k |P_k^T (mu_k - c)|^2`` of the
+#: feature map's centre ``c`` from a component for which the feature map is used.
+#: The map loses about ``eps * rho`` in relative accuracy; beyond this limit an EM
+#: iteration centres per component at the entering means instead.
+CANCELLATION_LIMIT = 1e4
+
+
+def upper_pairs(n_features):
+    """Row and column indices of the upper triangle (i <= j), row-major."""
+    return np.triu_indices(n_features)
+
+
+def features(xc, covariance_type, pairs, tied_precision_chol):
+    """Feature rows ``phi(x - c)`` of centred rows ``xc`` (batch, D): (batch, P)."""
+    if covariance_type == "full":
+        quad = xc[:, pairs[0]] * xc[:, pairs[1]]
+    elif covariance_type == "tied":
+        whitened = xc @ tied_precision_chol
+        quad = np.einsum("ij,ij->i", whitened, whitened)[:, None]
+    elif covariance_type == "diag":
+        quad = xc * xc
+    else:
+        quad = np.einsum("ij,ij->i", xc, xc)[:, None]
+    return np.concatenate([quad, xc, np.ones((xc.shape[0], 1))], axis=1)
+
+
+def log_det_precision_chol(precision_chol, covariance_type, n_features):
+    """``log det`` of each component's precision Cholesky factor, shape (K,) or ()."""
+    if covariance_type in ("full", "tied"):
+        return np.sum(np.log(np.diagonal(precision_chol, axis1=-2, axis2=-1)), axis=-1)
+    if covariance_type == "diag":
+        return np.sum(np.log(precision_chol), axis=-1)
+    return n_features * np.log(precision_chol)
+
+
+def _log_normaliser(weights, precision_chol, covariance_type, n_features):
+    """``log w_k + log det P_k - D/2 log(2 pi)``, shape (K,)."""
+    log_det = log_det_precision_chol(precision_chol, covariance_type, n_features)
+    return np.log(weights) + log_det - 0.5 * n_features * math.log(2.0 * math.pi)
+
+
+def coefficients(weights, means_c, precision_chol, covariance_type, pairs):
+    """Matrix ``A`` (K, P) with ``phi(x - c) @ A.T = log w_k + log N_k(x)``.
+
+    ``means_c`` are the means minus the centre ``c``.
+    """
+    n_components, n_features = means_c.shape
+    if covariance_type == "full":
+        white_means = np.einsum("kij,ki->kj", precision_chol, means_c)
+        linear = np.einsum("kij,kj->ki", precision_chol, white_means)
+        precision = precision_chol @ np.transpose(precision_chol, (0, 2, 1))
+        rows, cols = pairs
+        quad = precision[:, rows, cols] * np.where(rows == cols, -0.5, -1.0)
+        mahal_means = np.sum(white_means**2, axis=1)
+    elif covariance_type == "tied":
+        white_means = means_c @ precision_chol
+        linear = white_means @ precision_chol.T
+        quad = np.full((n_components, 1), -0.5)
+        mahal_means = np.sum(white_means**2, axis=1)
+    elif covariance_type == "diag":
+        precision = precision_chol**2
+        quad = -0.5 * precision
+        linear = precision * means_c
+        mahal_means = np.sum(precision * means_c**2, axis=1)
+    else:
+        precision = precision_chol**2
+        quad = -0.5 * precision[:, None]
+        linear = precision[:, None] * means_c
+        mahal_means = precision * np.sum(means_c**2, axis=1)
+    const = _log_normaliser(weights, precision_chol, covariance_type, n_features) \
+        - 0.5 * mahal_means
+    return np.concatenate([quad, linear, const[:, None]], axis=1)
+
+
+def residuals(xc, means_c):
+    """``x_n - mu_k`` of centred rows (batch, D) and centred means (K, D): (K, batch, D)."""
+    return xc[None, :, :] - means_c[:, None, :]
+
+
+def whitened_sq_norms(diff, precision_chol, covariance_type):
+    """``|P_k^T (x_n - mu_k)|^2`` of residuals (K, batch, D), shape (batch, K).
+
+    Residuals are formed before whitening, so rows far from the centre or from
+    each other keep their accuracy, and rows beyond the float range give
+    ``inf`` (a log-density of ``-inf``), not NaN.
+    """
+    if covariance_type in ("full", "tied"):
+        white = diff @ precision_chol
+    elif covariance_type == "diag":
+        white = diff * precision_chol[:, None, :]
+    else:
+        white = diff * precision_chol[:, None, None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.einsum("kbd,kbd->bk", white, white)
+
+
+def component_log_prob(diff, weights, precision_chol, covariance_type):
+    """``log w_k + log N(x_n | mu_k, Sigma_k)`` from residuals (K, batch, D): (batch, K)."""
+    base = _log_normaliser(weights, precision_chol, covariance_type, diff.shape[2])
+    return base - 0.5 * whitened_sq_norms(diff, precision_chol, covariance_type)
+
+
+def centre_distance(means_c, precision_chol, covariance_type):
+    """``rho = max_k |P_k^T (mu_k - c)|^2``: how much the feature map cancels."""
+    if covariance_type == "full":
+        white = np.einsum("kij,ki->kj", precision_chol, means_c)
+    elif covariance_type == "tied":
+        white = means_c @ precision_chol
+    elif covariance_type == "diag":
+        white = precision_chol * means_c
+    else:
+        white = precision_chol[:, None] * means_c
+    return float(np.max(np.sum(white**2, axis=1)))
+
+
+def symmetric_from_upper(upper, n_features, pairs):
+    """(K, D, D) symmetric matrices from their packed upper triangles (K, Q)."""
+    rows, cols = pairs
+    out = np.zeros((upper.shape[0], n_features, n_features))
+    out[:, rows, cols] = upper
+    out[:, cols, rows] = upper
+    return out
+
+
+def add_to_diagonal(matrices, value):
+    """``matrices + value * I`` (a new array) for one matrix or a batch of them."""
+    out = np.array(matrices, dtype=np.float64, copy=True)
+    diagonal = np.einsum("...ii->...i", out)
+    diagonal += value
+    return out
+
+
+def precision_cholesky(covariances, covariance_type):
+    """Upper-triangular ``L`` with ``L L^T = Sigma^{-1}`` (``1/sqrt`` for diag types).
+
+    A covariance that is not positive definite gives NaN entries, as in the
+    TensorFlow backend; callers test with ``np.isfinite``.
+    """
+    if covariance_type in ("full", "tied"):
+        try:
+            chol = np.linalg.cholesky(covariances)
+        except np.linalg.LinAlgError:
+            return np.full_like(covariances, np.nan)
+        identity = np.broadcast_to(np.eye(covariances.shape[-1]), covariances.shape)
+        inverse_lower = np.linalg.solve(chol, identity)
+        return np.swapaxes(np.tril(inverse_lower), -1, -2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(covariances > 0, 1.0 / np.sqrt(np.abs(covariances)), np.nan)
+
+
+def guard():
+    """The ``10 * eps`` added to every count before it divides (float64)."""
+    return 10.0 * np.finfo(np.float64).eps
+
+
+def parameters_from_statistics(stats, gram, total_weight, center, reg_covar,
+                               covariance_type, pairs, normalize_by):
+    """M-step: mixture parameters from ``sum_n w_n resp_nk phi(x_n - c)`` (K, P).
+
+    Mirrors :func:`skgmmvi._tf.gaussian.parameters_from_statistics` (see there
+    for the parameters); returns ``weights, means, covariances, precision_chol``.
+    """
+    n_features = center.shape[0]
+    n_quad = stats.shape[1] - n_features - 1
+    counts = stats[:, -1] + guard()
+    means_c = stats[:, n_quad:n_quad + n_features] / counts[:, None]
+    second = stats[:, :n_quad]
+    if covariance_type == "full":
+        moments = symmetric_from_upper(second, n_features, pairs) / counts[:, None, None]
+        covariances = add_to_diagonal(
+            moments - means_c[:, :, None] * means_c[:, None, :], reg_covar)
+    elif covariance_type == "tied":
+        if normalize_by == "total":
+            # As in the TensorFlow backend: about the true origin, as scikit-learn.
+            gram = gram + total_weight * center[:, None] * center[None, :]
+            means_c = means_c + center
+            center = np.zeros_like(center)
+        between = (means_c * counts[:, None]).T @ means_c
+        covariances = add_to_diagonal((gram - between) / np.sum(counts), reg_covar)
+    elif covariance_type == "diag":
+        covariances = second / counts[:, None] - means_c**2 + reg_covar
+    else:
+        mean_square = second[:, 0] / counts - np.sum(means_c**2, axis=1)
+        covariances = mean_square / n_features + reg_covar
+    weights = counts / (np.sum(counts) if normalize_by == "counts" else total_weight)
+    precision_chol = precision_cholesky(covariances, covariance_type)
+    return weights, means_c + center, covariances, precision_chol
