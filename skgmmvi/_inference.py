@@ -11,6 +11,7 @@ large (see :data:`INFERENCE_NUMPY_MAX_WORK`), so a fitted or unpickled model sco
 a few rows without importing TensorFlow.
 """
 
+import functools
 import math
 import sys
 
@@ -48,6 +49,27 @@ def batch_rows(n_features, covariance_type, n_components, batch_size=None):
     return int(min(65536, max(256, _AUTO_CHUNK_ELEMENTS // width)))
 
 
+#: Public methods that may run TensorFlow; in every subclass of
+#: :class:`FittedMixtureMixin` they run inside
+#: :func:`skgmmvi._tf._runtime.quiet_tensorflow`, so TensorFlow's log noise is
+#: silenced around our calls only.
+TENSORFLOW_METHODS = ("fit", "fit_predict", "partial_fit", "elbo", "log_evidence",
+                      "diagnose")
+
+
+def _quietly(method):
+    """``method`` run inside :func:`~skgmmvi._tf._runtime.quiet_tensorflow`."""
+    @functools.wraps(method)
+    def quiet_method(*args, **kwargs):
+        from ._tf._runtime import quiet_tensorflow
+
+        with quiet_tensorflow():
+            return method(*args, **kwargs)
+
+    quiet_method.quiet_tensorflow = True
+    return quiet_method
+
+
 def _score_in_numpy(X, n_components, n_features):
     """Whether to score rows ``X`` in numpy rather than on TensorFlow."""
     if "tensorflow" not in sys.modules:
@@ -63,7 +85,16 @@ class FittedMixtureMixin:
 
     The estimator must have ``covariance_type`` and may have ``batch_size`` and
     ``dtype`` parameters; ``fit`` stores parameters through :meth:`_set_fitted`.
+    The methods of :data:`TENSORFLOW_METHODS` a subclass defines run with
+    TensorFlow's loggers silenced.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in TENSORFLOW_METHODS:
+            method = cls.__dict__.get(name)
+            if callable(method) and not getattr(method, "quiet_tensorflow", False):
+                setattr(cls, name, _quietly(method))
 
     # ------------------------------------------------------------ fitted state
     def _set_fitted(self, params, out_dtype):
@@ -95,11 +126,13 @@ class FittedMixtureMixin:
             log_norm, log_resp = log_prob_resp(X, self._fitted_parameters(),
                                                self.covariance_type, batch)
         else:
+            from ._tf._runtime import quiet_tensorflow
             from ._tf.em import log_prob_resp
 
-            log_norm, log_resp = log_prob_resp(
-                X, self._fitted_parameters(), self.covariance_type, batch,
-                getattr(self, "dtype", "float64"))
+            with quiet_tensorflow():
+                log_norm, log_resp = log_prob_resp(
+                    X, self._fitted_parameters(), self.covariance_type, batch,
+                    getattr(self, "dtype", "float64"))
         return log_norm.astype(self.means_.dtype), log_resp.astype(self.means_.dtype)
 
     def _validated_rows(self, X):

@@ -293,3 +293,26 @@ class EMGaussianMixture(BaseGaussianMixture):
         from ._tf.em import IllDefinedCovariance
 
         return (IllDefinedCovariance, NumpyIllDefined)
+
+
+class GaussianMixture(EMGaussianMixture):
+    """:class:`EMGaussianMixture` under scikit-learn's class name.
+
+    The same estimator, parameters and results; only the name differs, so that
+    replacing ``from sklearn.mixture import GaussianMixture`` by
+    ``from skgmmvi import GaussianMixture`` keeps ``make_pipeline`` step names
+    (``"gaussianmixture"``), ``param_grid`` keys such as
+    ``"gaussianmixture__n_components"`` and messages that name the class.
+    See :class:`EMGaussianMixture` for the parameters and attributes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skgmmvi import GaussianMixture
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> pipe = make_pipeline(StandardScaler(), GaussianMixture(2, random_state=0))
+    >>> pipe.set_params(gaussianmixture__n_components=2).fit(X).predict([[0, 0], [12, 3]])
+    array([1, 0])
+    """
