@@ -22,6 +22,11 @@ from . import gaussian as g
 #: Numbers per chunk of the per-component residuals (K, batch, D): a few MiB.
 _RESIDUAL_CHUNK_ELEMENTS = 2**19
 
+#: Largest ``rho`` (see :func:`gaussian.centre_distance`) for which the
+#: initialisation keeps the moment form's covariances (error about eps * rho);
+#: the same rule as the TensorFlow backend's.
+INIT_CANCELLATION_LIMIT = 1e12
+
 
 class IllDefinedCovariance(ArithmeticError):
     """An M-step produced a covariance that is not positive definite."""
@@ -122,48 +127,35 @@ class FitData:
             self.covariance_type, self.pairs, normalize_by="counts")
         return new, log_lik
 
+    def _residual_statistics(self, X, weight, params, responsibilities):
+        """Residual statistics ``(S0, S1, S2)`` about the means of ``params`` and the
+        weighted log-likelihood, over all rows of ``X``.
+
+        ``responsibilities(start, log_prob, w)`` gives ``(r * w, log_lik)`` of a
+        chunk from its per-component log-densities (batch, K).
+        """
+        weights, means, _, precision_chol = params
+        totals, log_lik, start = None, 0.0, 0
+        for rows, w in self._chunks(X, weight, rows=self._residual_rows(len(means))):
+            log_prob, residuals = g.component_log_prob(rows, weights, means,
+                                                       precision_chol, self.covariance_type)
+            resp_w, chunk_log_lik = responsibilities(start, log_prob, w)
+            chunk = g.residual_statistics(residuals, resp_w, self.covariance_type)
+            totals = chunk if totals is None else tuple(a + b for a, b in zip(totals, chunk))
+            log_lik += chunk_log_lik
+            start += rows.shape[0]
+        return totals, log_lik
+
     def _component_step(self, params, reg_covar):
         """One EM iteration about each component's entering mean (far-apart data)."""
-        weights, means, _, precision_chol = params
-        means_c = means - self.center
-        n_components, n_features = means.shape
-        diag_like = self.covariance_type in ("diag", "spherical")
-        s0, s1, log_lik = np.zeros(n_components), np.zeros((n_components, n_features)), 0.0
-        s2 = np.zeros((n_components, n_features) if diag_like
-                      else (n_components, n_features, n_features))
-        for xc, w in self._chunks(self.X, self.weight, centred=True,
-                                  rows=self._residual_rows(n_components)):
-            diff = g.residuals(xc, means_c)
-            resp_w, _, chunk_log_lik = _normalised(
-                g.component_log_prob(diff, weights, precision_chol, self.covariance_type),
-                w)
-            weighted = diff * resp_w.T[:, :, None]
-            s0 += np.sum(resp_w, axis=0)
-            s1 += np.sum(weighted, axis=1)
-            s2 += (np.sum(weighted * diff, axis=1) if diag_like
-                   else np.swapaxes(weighted, 1, 2) @ diff)
-            log_lik += chunk_log_lik
-        return self._parameters_about_means(means, s0, s1, s2, reg_covar), log_lik
+        def responsibilities(start, log_prob, w):
+            resp_w, _, log_lik = _normalised(log_prob, w)
+            return resp_w, log_lik
 
-    def _parameters_about_means(self, means, s0, s1, s2, reg_covar):
-        """M-step from statistics of residuals about the entering means."""
-        counts = s0 + g.guard()
-        shift = s1 / counts[:, None]
-        n_features = means.shape[1]
-        if self.covariance_type == "full":
-            covariances = g.add_to_diagonal(
-                s2 / counts[:, None, None] - shift[:, :, None] * shift[:, None, :],
-                reg_covar)
-        elif self.covariance_type == "tied":
-            spread = np.sum(s2, axis=0) - (shift * counts[:, None]).T @ shift
-            covariances = g.add_to_diagonal(spread / np.sum(counts), reg_covar)
-        elif self.covariance_type == "diag":
-            covariances = s2 / counts[:, None] - shift**2 + reg_covar
-        else:
-            covariances = (np.sum(s2, axis=1) / counts - np.sum(shift**2, axis=1)) \
-                / n_features + reg_covar
-        precision_chol = g.precision_cholesky(covariances, self.covariance_type)
-        return counts / np.sum(counts), means + shift, covariances, precision_chol
+        statistics, log_lik = self._residual_statistics(self.X, self.weight, params,
+                                                        responsibilities)
+        return (g.parameters_from_residuals(statistics, params[1], reg_covar,
+                                            self.covariance_type), log_lik)
 
     # ------------------------------------------------------------ public API
     def initial_parameters(self, n_components, reg_covar, labels=None, resp=None,
@@ -193,6 +185,10 @@ class FitData:
         if self.covariance_type == "full":
             params = self._exact_full_covariances(rows, weight, source, stats, params,
                                                   reg_covar)
+        elif not g.centre_distance(params[1] - self.center, params[3],
+                                   self.covariance_type) <= INIT_CANCELLATION_LIMIT:
+            params = self._covariances_about_means(rows, weight, source, params,
+                                                   reg_covar)
         if not all(np.all(np.isfinite(p)) for p in params):
             raise IllDefinedCovariance()
         return params
@@ -210,6 +206,21 @@ class FitData:
             start += x.shape[0]
         covariances = g.add_to_diagonal(scatter / counts[:, None, None], reg_covar)
         return (weights, means, covariances,
+                g.precision_cholesky(covariances, self.covariance_type))
+
+    def _covariances_about_means(self, rows, weight, source, params, reg_covar):
+        """Initial covariances from second moments about the new means: for a first
+        pass that cancelled to a covariance that is not positive definite, or to
+        less than about 1e-4 relative accuracy (far-apart components)."""
+        def responsibilities(start, log_prob, w):
+            return source[start:start + log_prob.shape[0]] * w[:, None], 0.0
+
+        (s0, s1, s2), _ = self._residual_statistics(rows, weight, params,
+                                                    responsibilities)
+        counts = s0 + g.guard()
+        covariances = g.covariances_from_residuals(counts, s1 / counts[:, None], s2,
+                                                   reg_covar, self.covariance_type)
+        return (params[0], params[1], covariances,
                 g.precision_cholesky(covariances, self.covariance_type))
 
     def em_steps(self, params, n_steps, tol, reg_covar, previous_lower_bound):
@@ -268,8 +279,8 @@ def log_prob_resp(X, params, covariance_type, batch_size):
     log_resp = np.empty((X.shape[0], n_components))
     for start in range(0, X.shape[0], rows):
         x = np.asarray(X[start:start + rows], np.float64)
-        log_prob = g.component_log_prob(g.residuals(x, means), weights, precision_chol,
-                                        covariance_type)
+        log_prob, _ = g.component_log_prob(x, weights, means, precision_chol,
+                                           covariance_type)
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             peak = np.max(log_prob, axis=1, keepdims=True)
             peak[~np.isfinite(peak)] = 0.0  # all -inf: log-sum-exp is -inf, not NaN

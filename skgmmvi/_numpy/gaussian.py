@@ -91,36 +91,97 @@ def coefficients(weights, means_c, precision_chol, covariance_type, pairs):
     return np.concatenate([quad, linear, const[:, None]], axis=1)
 
 
-def residuals(xc, means_c):
-    """``x_n - mu_k`` of centred rows (batch, D) and centred means (K, D): (K, batch, D)."""
-    return xc[None, :, :] - means_c[:, None, :]
+def component_log_prob(rows, weights, means, precision_chol, covariance_type):
+    """``log w_k + log N(x_b | mu_k, Sigma_k)`` from residuals about each mean.
 
+    Residuals ``x_b - mu_k`` are formed before whitening, so rows far from the
+    centre or from each other keep their accuracy, and rows beyond the float
+    range give ``-inf``, not NaN.
 
-def whitened_sq_norms(diff, precision_chol, covariance_type):
-    """``|P_k^T (x_n - mu_k)|^2`` of residuals (K, batch, D), shape (batch, K).
+    Parameters
+    ----------
+    rows : ndarray of shape (B, D), float64
+    weights, means, precision_chol : ndarray
+    covariance_type : str
 
-    Residuals are formed before whitening, so rows far from the centre or from
-    each other keep their accuracy, and rows beyond the float range give
-    ``inf`` (a log-density of ``-inf``), not NaN.
+    Returns
+    -------
+    log_prob : ndarray of shape (B, K)
+    residuals : ndarray of shape (K, B, D)
+        ``x_b - mu_k``, for the M-step statistics.
     """
+    residuals = rows[None, :, :] - means[:, None, :]
     if covariance_type in ("full", "tied"):
-        white = diff @ precision_chol
+        white = residuals @ precision_chol
     elif covariance_type == "diag":
-        white = diff * precision_chol[:, None, :]
+        white = residuals * precision_chol[:, None, :]
     else:
-        white = diff * precision_chol[:, None, None]
+        white = residuals * precision_chol[:, None, None]
     with np.errstate(over="ignore", invalid="ignore"):
-        return np.einsum("kbd,kbd->bk", white, white)
+        sq_norms = np.einsum("kbd,kbd->bk", white, white)
+    base = _log_normaliser(weights, precision_chol, covariance_type, rows.shape[1])
+    return base - 0.5 * sq_norms, residuals
 
 
-def component_log_prob(diff, weights, precision_chol, covariance_type):
-    """``log w_k + log N(x_n | mu_k, Sigma_k)`` from residuals (K, batch, D): (batch, K)."""
-    base = _log_normaliser(weights, precision_chol, covariance_type, diff.shape[2])
-    return base - 0.5 * whitened_sq_norms(diff, precision_chol, covariance_type)
+def residual_statistics(residuals, resp_w, covariance_type):
+    """Zeroth, first and second moments of residuals (K, B, D) about each mean.
+
+    ``resp_w`` (B, K) are the weighted responsibilities. Returns ``(S0, S1, S2)``
+    of shapes (K,), (K, D) and (K, D, D) full, (D, D) tied, (K, D) diag, (K,)
+    spherical (the mean over features of the squares).
+    """
+    weighted = residuals * resp_w.T[:, :, None]
+    s0 = np.sum(resp_w, axis=0)
+    s1 = np.sum(weighted, axis=1)
+    if covariance_type in ("full", "tied"):
+        s2 = np.swapaxes(weighted, 1, 2) @ residuals
+        if covariance_type == "tied":
+            s2 = np.sum(s2, axis=0)
+    else:
+        s2 = np.sum(weighted * residuals, axis=1)
+        if covariance_type == "spherical":
+            s2 = np.mean(s2, axis=1)
+    return s0, s1, s2
+
+
+def covariances_from_residuals(counts, shift, s2, reg_covar, covariance_type):
+    """Covariances ``S2 / S0 - d d^T + reg_covar`` of residual statistics.
+
+    ``counts`` are S0 with the 10 eps guard and ``shift`` the mean residual
+    ``d = S1 / counts``; tied sums the scatter over components.
+    """
+    if covariance_type == "full":
+        return add_to_diagonal(
+            s2 / counts[:, None, None] - shift[:, :, None] * shift[:, None, :], reg_covar)
+    if covariance_type == "tied":
+        between = (shift * counts[:, None]).T @ shift
+        return add_to_diagonal((s2 - between) / np.sum(counts), reg_covar)
+    if covariance_type == "diag":
+        return s2 / counts[:, None] - shift**2 + reg_covar
+    return s2 / counts - np.mean(shift**2, axis=1) + reg_covar
+
+
+def parameters_from_residuals(statistics, means, reg_covar, covariance_type):
+    """EM's M-step from residual statistics about the entering ``means``.
+
+    Returns ``(weights, means, covariances, precision_chol)`` as
+    :func:`parameters_from_statistics` does with ``normalize_by="counts"``.
+    """
+    s0, s1, s2 = statistics
+    counts = s0 + guard()
+    shift = s1 / counts[:, None]
+    covariances = covariances_from_residuals(counts, shift, s2, reg_covar,
+                                             covariance_type)
+    return (counts / np.sum(counts), means + shift, covariances,
+            precision_cholesky(covariances, covariance_type))
 
 
 def centre_distance(means_c, precision_chol, covariance_type):
-    """``rho = max_k |P_k^T (mu_k - c)|^2``: how much the feature map cancels."""
+    """``rho = max_k |P_k^T (mu_k - c)|^2``: how much the feature map cancels.
+
+    ``means_c`` are the means minus the centre; non-finite parameters give a
+    non-finite ``rho`` (so ``rho <= limit`` is False).
+    """
     if covariance_type == "full":
         white = np.einsum("kij,ki->kj", precision_chol, means_c)
     elif covariance_type == "tied":
@@ -129,7 +190,8 @@ def centre_distance(means_c, precision_chol, covariance_type):
         white = precision_chol * means_c
     else:
         white = precision_chol[:, None] * means_c
-    return float(np.max(np.sum(white**2, axis=1)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.max(np.sum(white**2, axis=1)))
 
 
 def symmetric_from_upper(upper, n_features, pairs):
