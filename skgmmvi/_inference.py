@@ -19,6 +19,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
+from ._numpy.gaussian import n_features_of_phi
+
 #: Rows per chunk are chosen so that one chunk's work arrays hold about this many
 #: numbers (a few MiB), unless ``batch_size`` says otherwise.
 _AUTO_CHUNK_ELEMENTS = 2**19
@@ -32,13 +34,6 @@ INFERENCE_NUMPY_MAX_WORK = 2e8
 #: component keep their accuracy (and give -inf, as scikit-learn) where the
 #: squared coordinates of the TensorFlow kernel's feature map would overflow.
 _FEATURE_MAP_SAFE_ABS = 1e100
-
-
-def n_features_of_phi(n_features, covariance_type):
-    """Number of features the backend builds per row (see ``_tf.gaussian``)."""
-    quad = {"full": n_features * (n_features + 1) // 2, "diag": n_features}.get(
-        covariance_type, 1)
-    return quad + n_features + 1
 
 
 def batch_rows(n_features, covariance_type, n_components, batch_size=None):

@@ -11,7 +11,7 @@ from ._inference import n_features_of_phi
 #: ``backend="auto"`` fits in numpy while ``n_samples * n_components * P`` (P the
 #: feature count, D (D + 1) / 2 + D + 1 for 'full') is at most this, measured with
 #: ``benchmarks/bench_latency.py`` (see ``doc/performance.rst``).
-NUMPY_MAX_WORK = 2e8
+NUMPY_MAX_WORK = 1e8
 
 
 def tensorflow_sees_gpu():

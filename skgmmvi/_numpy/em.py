@@ -33,18 +33,19 @@ class IllDefinedCovariance(ArithmeticError):
 
 
 def _normalised(log_prob, weight):
-    """Softmax of (batch, K) log-probabilities, with their weighted log-likelihood.
+    """Softmax over components of (K, batch) log-probabilities, times ``weight``.
 
-    Returns ``(resp * w, log_norm, sum_n w_n log_norm_n)``; rows of weight 0 add
-    nothing even where their density underflows.
+    Returns ``(resp * w, log_lik)``: weighted responsibilities (K, batch) and the
+    weighted log-likelihood sum, to which rows of weight 0 add nothing even where
+    their density underflows.
     """
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        peak = np.max(log_prob, axis=1, keepdims=True)
+        peak = np.max(log_prob, axis=0, keepdims=True)
         unnorm = np.exp(log_prob - peak)
-        total = np.sum(unnorm, axis=1, keepdims=True)
-        log_norm = (np.log(total) + peak)[:, 0]
-    log_lik = float(np.sum(np.where(weight == 0, 0.0, log_norm * weight)))
-    return unnorm * (weight[:, None] / total), log_norm, log_lik
+        total = np.sum(unnorm, axis=0, keepdims=True)
+        log_norm = (np.log(total) + peak)[0]
+        log_lik = float(np.sum(np.where(weight == 0, 0.0, log_norm * weight)))
+    return unnorm * (weight / total), log_lik
 
 
 def _finite(params):
@@ -77,17 +78,20 @@ class FitData:
         self.gram = (self._gram(self.X, self.weight) if covariance_type == "tied"
                      else None)
 
-    def _chunks(self, X, weight, centred=False, rows=None):
-        """(rows in float64, weights) of successive chunks; rows centred if asked."""
+    def _chunks(self, X, weight, rows=None):
+        """(rows in float64, weights) of successive chunks."""
         step = self.batch_size if rows is None else rows
         for start in range(0, X.shape[0], step):
-            chunk = np.asarray(X[start:start + step], np.float64)
-            yield (chunk - self.center if centred else chunk), weight[start:start + step]
+            yield np.asarray(X[start:start + step], np.float64), weight[start:start + step]
+
+    def _centred_columns(self, X, weight):
+        """(centred rows as C-contiguous columns (D, batch), weights) of the chunks."""
+        for rows, w in self._chunks(X, weight):
+            yield np.ascontiguousarray((rows - self.center).T), w
 
     def _gram(self, X, weight):
         """``sum_n w_n (x_n - c)(x_n - c)^T`` (for ``tied``)."""
-        return sum((xc * w[:, None]).T @ xc
-                   for xc, w in self._chunks(X, weight, centred=True))
+        return sum((xt * w) @ xt.T for xt, w in self._centred_columns(X, weight))
 
     def _residual_rows(self, n_components):
         """Rows per chunk for the per-component residuals (K, batch, D)."""
@@ -98,15 +102,19 @@ class FitData:
     def _feature_statistics(self, X, weight, responsibilities, tied_chol):
         """``sum_n w_n r_nk phi(x_n - c)`` (K, P) and the weighted log-likelihood.
 
-        ``responsibilities(start, phi, w)`` gives ``(r * w, log_lik)`` of a chunk.
+        ``responsibilities(start, phi, w)`` gives ``(r * w, log_lik)`` of a chunk,
+        with ``r * w`` of shape (K, batch).
         """
         stats, log_lik, start = 0.0, 0.0, 0
-        for xc, w in self._chunks(X, weight, centred=True):
-            phi = g.features(xc, self.covariance_type, self.pairs, tied_chol)
+        n_phi = g.n_features_of_phi(X.shape[1], self.covariance_type)
+        buffer = np.empty((n_phi, min(self.batch_size, X.shape[0])))
+        for xt, w in self._centred_columns(X, weight):
+            phi = g.features(xt, self.covariance_type, tied_chol,
+                             out=buffer[:, :xt.shape[1]])
             resp_w, chunk_log_lik = responsibilities(start, phi, w)
-            stats = stats + resp_w.T @ phi
+            stats = stats + resp_w @ phi.T
             log_lik += chunk_log_lik
-            start += xc.shape[0]
+            start += xt.shape[1]
         return stats, log_lik
 
     def _feature_map_step(self, params, reg_covar):
@@ -117,8 +125,7 @@ class FitData:
         tied = precision_chol if self.covariance_type == "tied" else None
 
         def responsibilities(start, phi, w):
-            resp_w, _, log_lik = _normalised(phi @ coef.T, w)
-            return resp_w, log_lik
+            return _normalised(coef @ phi, w)
 
         stats, log_lik = self._feature_statistics(self.X, self.weight, responsibilities,
                                                   tied)
@@ -132,7 +139,7 @@ class FitData:
         weighted log-likelihood, over all rows of ``X``.
 
         ``responsibilities(start, log_prob, w)`` gives ``(r * w, log_lik)`` of a
-        chunk from its per-component log-densities (batch, K).
+        chunk from its per-component log-densities (K, batch).
         """
         weights, means, _, precision_chol = params
         totals, log_lik, start = None, 0.0, 0
@@ -148,12 +155,9 @@ class FitData:
 
     def _component_step(self, params, reg_covar):
         """One EM iteration about each component's entering mean (far-apart data)."""
-        def responsibilities(start, log_prob, w):
-            resp_w, _, log_lik = _normalised(log_prob, w)
-            return resp_w, log_lik
-
-        statistics, log_lik = self._residual_statistics(self.X, self.weight, params,
-                                                        responsibilities)
+        statistics, log_lik = self._residual_statistics(
+            self.X, self.weight, params,
+            lambda start, log_prob, w: _normalised(log_prob, w))
         return (g.parameters_from_residuals(statistics, params[1], reg_covar,
                                             self.covariance_type), log_lik)
 
@@ -175,7 +179,7 @@ class FitData:
             source = np.asarray(resp, np.float64)
 
         def responsibilities(start, phi, w):
-            return source[start:start + phi.shape[0]] * w[:, None], 0.0
+            return source[start:start + phi.shape[1]].T * w, 0.0
 
         tied = np.eye(rows.shape[1]) if self.covariance_type == "tied" else None
         stats, _ = self._feature_statistics(rows, weight, responsibilities, tied)
@@ -213,7 +217,7 @@ class FitData:
         pass that cancelled to a covariance that is not positive definite, or to
         less than about 1e-4 relative accuracy (far-apart components)."""
         def responsibilities(start, log_prob, w):
-            return source[start:start + log_prob.shape[0]] * w[:, None], 0.0
+            return source[start:start + log_prob.shape[1]].T * w, 0.0
 
         (s0, s1, s2), _ = self._residual_statistics(rows, weight, params,
                                                     responsibilities)
@@ -279,8 +283,8 @@ def log_prob_resp(X, params, covariance_type, batch_size):
     log_resp = np.empty((X.shape[0], n_components))
     for start in range(0, X.shape[0], rows):
         x = np.asarray(X[start:start + rows], np.float64)
-        log_prob, _ = g.component_log_prob(x, weights, means, precision_chol,
-                                           covariance_type)
+        log_prob = g.component_log_prob(x, weights, means, precision_chol,
+                                        covariance_type)[0].T
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             peak = np.max(log_prob, axis=1, keepdims=True)
             peak[~np.isfinite(peak)] = 0.0  # all -inf: log-sum-exp is -inf, not NaN

@@ -3,9 +3,9 @@
 The same layout and products as :mod:`skgmmvi._tf.gaussian` (see its module
 docstring): ``log w_k + log N(x | mu_k, Sigma_k) = A[k] . phi(x - c)`` with
 ``phi`` the quadratic block, the centred coordinates and a constant 1. Here the
-feature rows are kept as rows (shape ``(batch, P)``) in the canonical layout
+feature rows are kept transposed (shape ``(P, batch)``) in the canonical layout
 (upper triangle row-major, then the coordinates, then 1); numpy builds them with
-one fancy-indexed product, so the cyclic layout the TensorFlow kernels use is not
+one row-gathered product, so the cyclic layout the TensorFlow kernels use is not
 needed.
 
 Also here: the whitened residuals ``y_nk = P_k^T (x_n - mu_k)`` that the far-apart
@@ -29,18 +29,40 @@ def upper_pairs(n_features):
     return np.triu_indices(n_features)
 
 
-def features(xc, covariance_type, pairs, tied_precision_chol):
-    """Feature rows ``phi(x - c)`` of centred rows ``xc`` (batch, D): (batch, P)."""
+def n_features_of_phi(n_features, covariance_type):
+    """Rows ``P`` of the feature map: quadratic block, coordinates and a 1."""
+    quad = {"full": n_features * (n_features + 1) // 2, "diag": n_features}.get(
+        covariance_type, 1)
+    return quad + n_features + 1
+
+
+def features(xt, covariance_type, tied_precision_chol, out=None):
+    """Feature rows ``phi(x - c)`` of centred rows given as columns ``xt`` (D, batch).
+
+    Returns a (P, batch) array, written into ``out`` when given (a C-contiguous
+    buffer of that shape, reused across chunks): the quadratic block (for
+    ``full``, ``x_i x_j`` for i <= j, row-major), the coordinates, then ones.
+    Every write is a whole row, never a column.
+    """
+    n_features, n_rows = xt.shape
+    if out is None:
+        out = np.empty((n_features_of_phi(n_features, covariance_type), n_rows))
+    n_quad = out.shape[0] - n_features - 1
     if covariance_type == "full":
-        quad = xc[:, pairs[0]] * xc[:, pairs[1]]
+        row = 0
+        for i in range(n_features):  # a loop over features, not over rows
+            np.multiply(xt[i], xt[i:], out=out[row:row + n_features - i])
+            row += n_features - i
     elif covariance_type == "tied":
-        whitened = xc @ tied_precision_chol
-        quad = np.einsum("ij,ij->i", whitened, whitened)[:, None]
+        whitened = tied_precision_chol.T @ xt
+        np.einsum("ij,ij->j", whitened, whitened, out=out[0])
     elif covariance_type == "diag":
-        quad = xc * xc
+        np.multiply(xt, xt, out=out[:n_quad])
     else:
-        quad = np.einsum("ij,ij->i", xc, xc)[:, None]
-    return np.concatenate([quad, xc, np.ones((xc.shape[0], 1))], axis=1)
+        np.einsum("ij,ij->j", xt, xt, out=out[0])
+    out[n_quad:-1] = xt
+    out[-1] = 1.0
+    return out
 
 
 def log_det_precision_chol(precision_chol, covariance_type, n_features):
@@ -59,7 +81,7 @@ def _log_normaliser(weights, precision_chol, covariance_type, n_features):
 
 
 def coefficients(weights, means_c, precision_chol, covariance_type, pairs):
-    """Matrix ``A`` (K, P) with ``phi(x - c) @ A.T = log w_k + log N_k(x)``.
+    """Matrix ``A`` (K, P) with ``A @ phi(x - c) = log w_k + log N_k(x)``.
 
     ``means_c`` are the means minus the centre ``c``.
     """
@@ -106,7 +128,7 @@ def component_log_prob(rows, weights, means, precision_chol, covariance_type):
 
     Returns
     -------
-    log_prob : ndarray of shape (B, K)
+    log_prob : ndarray of shape (K, B)
     residuals : ndarray of shape (K, B, D)
         ``x_b - mu_k``, for the M-step statistics.
     """
@@ -118,20 +140,20 @@ def component_log_prob(rows, weights, means, precision_chol, covariance_type):
     else:
         white = residuals * precision_chol[:, None, None]
     with np.errstate(over="ignore", invalid="ignore"):
-        sq_norms = np.einsum("kbd,kbd->bk", white, white)
+        sq_norms = np.einsum("kbd,kbd->kb", white, white)
     base = _log_normaliser(weights, precision_chol, covariance_type, rows.shape[1])
-    return base - 0.5 * sq_norms, residuals
+    return base[:, None] - 0.5 * sq_norms, residuals
 
 
 def residual_statistics(residuals, resp_w, covariance_type):
     """Zeroth, first and second moments of residuals (K, B, D) about each mean.
 
-    ``resp_w`` (B, K) are the weighted responsibilities. Returns ``(S0, S1, S2)``
+    ``resp_w`` (K, B) are the weighted responsibilities. Returns ``(S0, S1, S2)``
     of shapes (K,), (K, D) and (K, D, D) full, (D, D) tied, (K, D) diag, (K,)
     spherical (the mean over features of the squares).
     """
-    weighted = residuals * resp_w.T[:, :, None]
-    s0 = np.sum(resp_w, axis=0)
+    weighted = residuals * resp_w[:, :, None]
+    s0 = np.sum(resp_w, axis=1)
     s1 = np.sum(weighted, axis=1)
     if covariance_type in ("full", "tied"):
         s2 = np.swapaxes(weighted, 1, 2) @ residuals
