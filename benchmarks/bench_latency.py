@@ -73,7 +73,7 @@ extra = {extra}
 make = lambda: Est({k}, max_iter=10, tol=0, **init, **extra)
 make().fit(X)
 times = []
-for _ in range({repeats}):
+for _ in range({n_timed}):
     start = time.perf_counter()
     make().fit(X)
     times.append(time.perf_counter() - start)
@@ -151,7 +151,7 @@ def first_fits(table, env, repeats):
 
 def warm_fits(table, env, repeats):
     for n, d, k in [(1000, 2, 3), (10_000, 10, 5), (30_000, 16, 8), (100_000, 16, 16)]:
-        fields = dict(n=n, d=d, k=k, repeats=repeats)
+        fields = dict(n=n, d=d, k=k, n_timed=repeats)
         ref, _ = median_of_processes(WARM_FIT, "sklearn", env, 1, False, extra="{}",
                                      **fields)
         times = {}
