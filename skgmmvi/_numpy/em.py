@@ -56,14 +56,8 @@ def _finite(params):
 class FitData:
     """The training rows for a numpy fit (lives only for the duration of a fit).
 
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    sample_weight : ndarray of shape (n_samples,)
-    covariance_type : str
-    batch_size : int
-    dtype : {"float64", "float32"}
-        Precision in which the rows are held (as the TensorFlow backend does).
+    Takes the parameters of :class:`skgmmvi._tf.em.FitData`; the rows are held
+    in ``dtype`` as there, and each chunk is cast to float64 as it is read.
     """
 
     def __init__(self, X, sample_weight, covariance_type, batch_size, dtype):
@@ -257,23 +251,12 @@ class FitData:
 
 
 def log_prob_resp(X, params, covariance_type, batch_size):
-    """Per-row log-likelihood and log-responsibilities under ``params``.
+    """Per-row ``(log p(x), log responsibilities)`` under ``params``.
 
-    Works with residuals about each component's mean (as scikit-learn), so rows
-    far from the model, up to the float range and beyond, score as scikit-learn
-    scores them (``-inf`` where the density underflows).
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    params : tuple (weights, means, covariances, precision_chol) of ndarray
-    covariance_type : str
-    batch_size : int
-
-    Returns
-    -------
-    log_prob_norm : ndarray of shape (n_samples,)
-    log_resp : ndarray of shape (n_samples, n_components)
+    As :func:`skgmmvi._tf.em.log_prob_resp` (without its ``dtype``), but from
+    residuals about each component's mean (as scikit-learn), so rows far from
+    the model, up to the float range and beyond, score as scikit-learn scores
+    them (``-inf`` where the density underflows).
     """
     weights, means, _, precision_chol = (np.asarray(p, np.float64) for p in params)
     n_components, n_features = means.shape
