@@ -13,6 +13,19 @@ from ._inference import n_features_of_phi
 #: ``benchmarks/bench_latency.py`` (see ``doc/performance.rst``).
 NUMPY_MAX_WORK = 1e8
 
+#: The same bound once TensorFlow has compiled the EM loop for this covariance
+#: type and dtype in this process (so neither its start-up nor its tracing is
+#: left to pay): then its compiled loop is faster from about this size on.
+NUMPY_MAX_WORK_COMPILED = 3e5
+
+
+def em_loop_compiled(covariance_type, dtype):
+    """True when this process has compiled TensorFlow's EM loop for these settings
+    (read from the loaded backend module; never imports anything)."""
+    backend = sys.modules.get("skgmmvi._tf.em")
+    cache = getattr(backend, "_CACHE", None) or {}
+    return ("em_steps", covariance_type, dtype) in cache
+
 
 def tensorflow_sees_gpu():
     """True when TensorFlow is already imported and sees a GPU (never imports it)."""
@@ -256,7 +269,10 @@ class EMGaussianMixture(BaseGaussianMixture):
             return "tensorflow"
         work = n_samples * self.n_components * n_features_of_phi(n_features,
                                                                  self.covariance_type)
-        return "numpy" if work <= NUMPY_MAX_WORK else "tensorflow"
+        limit = (NUMPY_MAX_WORK_COMPILED if em_loop_compiled(self.covariance_type,
+                                                             self.dtype)
+                 else NUMPY_MAX_WORK)
+        return "numpy" if work <= limit else "tensorflow"
 
     def _start_fit(self, X, sample_weight, compute_dtype, stream=None):
         streamed = stream is not None or self.strategy is not None

@@ -153,6 +153,18 @@ def test_auto_backend_choice():
         100, 2, streamed=False) == "tensorflow"
 
 
+def test_auto_prefers_a_compiled_loop_for_medium_work(blobs3):
+    from skgmmvi.em import NUMPY_MAX_WORK_COMPILED, em_loop_compiled
+
+    EMGaussianMixture(2, covariance_type="diag", backend="tensorflow",
+                      max_iter=1).fit(blobs3)
+    assert em_loop_compiled("diag", "float64")
+    model = EMGaussianMixture(4, covariance_type="diag")
+    medium = int(NUMPY_MAX_WORK_COMPILED // (4 * 7)) + 1  # P = 2 D + 1 = 7 for D = 3
+    assert model._fit_backend(medium, 3, streamed=False) == "tensorflow"
+    assert model._fit_backend(100, 3, streamed=False) == "numpy"
+
+
 def test_auto_small_fit_and_scoring_never_import_tensorflow():
     code = ("import sys, pickle, numpy as np, skgmmvi;"
             "X = np.random.RandomState(0).randn(1000, 2);"
