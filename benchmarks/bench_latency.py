@@ -162,7 +162,8 @@ def warm_fits(table, env, repeats):
             if backend == "auto":
                 picked = info["picked"]
         faster = min(("numpy", "tensorflow"), key=times.get)
-        note = (f"auto picked {picked} ({'the faster' if picked == faster else 'NOT the faster'};"
+        verdict = "the faster" if picked == faster else "NOT the faster"
+        note = (f"auto picked {picked} ({verdict};"
                 f" numpy {times['numpy']:.3g} s, tensorflow {times['tensorflow']:.3g} s)")
         row(table, f"warm fit, 10 iterations, {n} x {d}, K={k} full", ref, times["auto"],
             "s", note)
