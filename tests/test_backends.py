@@ -140,7 +140,11 @@ def test_numpy_backend_refuses_streams_and_strategies(blobs3):
     assert not hasattr(model, "means_")
 
 
-def test_auto_backend_choice():
+def test_auto_backend_choice(monkeypatch):
+    import skgmmvi.em
+
+    # As in a fresh process: no TensorFlow loop compiled yet.
+    monkeypatch.setattr(skgmmvi.em, "em_loop_compiled", lambda *args: False)
     small = EMGaussianMixture(5)
     assert small._fit_backend(10_000, 10, streamed=False) == "numpy"
     assert small._fit_backend(10_000, 10, streamed=True) == "tensorflow"
