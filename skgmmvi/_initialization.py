@@ -15,23 +15,14 @@ thread count (scikit-learn guarantees it), and on a busy machine a team of
 threads waiting for each other made a 10 ms k-means take over 100 ms.
 """
 
-import functools
-
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
+
+from ._numpy._threads import one_thread
 
 #: k-means with ``n_samples * n_features * n_components`` at most this runs on one
 #: OpenMP thread (more threads do not pay there and oversubscribe a loaded machine).
 SINGLE_THREAD_KMEANS_WORK = 2e6
-
-
-@functools.lru_cache(maxsize=1)
-def _threadpool_controller():
-    """threadpoolctl's controller of the loaded thread pools (built once: it scans
-    the loaded libraries)."""
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
 
 
 def kmeans_labels(X, sample_weight, n_components, random_state):
@@ -39,7 +30,7 @@ def kmeans_labels(X, sample_weight, n_components, random_state):
     kmeans = KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
     if X.shape[0] * X.shape[1] * n_components > SINGLE_THREAD_KMEANS_WORK:
         return kmeans.fit(X, sample_weight=sample_weight).labels_
-    with _threadpool_controller().limit(limits=1, user_api="openmp"):
+    with one_thread("openmp"):
         return kmeans.fit(X, sample_weight=sample_weight).labels_
 
 

@@ -18,6 +18,7 @@ TensorFlow backend).
 import numpy as np
 
 from . import gaussian as g
+from ._threads import one_thread
 
 #: Numbers per chunk of the per-component residuals (K, batch, D): a few MiB.
 _RESIDUAL_CHUNK_ELEMENTS = 2**19
@@ -227,8 +228,12 @@ class FitData:
         Returns ``(params, lower_bounds, converged)`` as
         :meth:`skgmmvi._tf.em.FitData.em_steps`; raises
         :class:`IllDefinedCovariance` when a covariance stops being positive
-        definite.
+        definite. Runs on one BLAS thread (see :mod:`skgmmvi._numpy._threads`).
         """
+        with one_thread("blas"):
+            return self._em_loop(params, n_steps, tol, reg_covar, previous_lower_bound)
+
+    def _em_loop(self, params, n_steps, tol, reg_covar, previous_lower_bound):
         params = tuple(np.asarray(p, np.float64) for p in params)
         total_weight = float(np.sum(self.weight))
         history, lower_bound, converged = [], float(previous_lower_bound), False
