@@ -5,26 +5,36 @@ Fitted state as plain numpy arrays (``weights_``, ``means_``, ``covariances_``,
 ``score_samples``, ``score``, ``predict``, ``predict_proba``, ``sample``, ``bic``
 and ``aic``. The number of components is read from the fitted arrays, so an
 estimator whose fit changes it (variational inference) is served too.
+
+Scoring runs in numpy (:func:`skgmmvi._numpy.em.log_prob_resp`) unless the work is
+large (see :data:`INFERENCE_NUMPY_MAX_WORK`), so a fitted or unpickled model scores
+a few rows without importing TensorFlow.
 """
 
+import functools
 import math
+import sys
 
 import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
 from ._checks import check_finite_parameters
+from ._numpy.gaussian import n_features_of_phi
 
 #: Rows per chunk are chosen so that one chunk's work arrays hold about this many
 #: numbers (a few MiB), unless ``batch_size`` says otherwise.
 _AUTO_CHUNK_ELEMENTS = 2**19
 
+#: Scoring runs in numpy while ``n_rows * n_components * n_features**2`` is at
+#: most this (or when TensorFlow is not imported yet, or rows are too far out
+#: for the TensorFlow kernel's feature map), else on the TensorFlow backend.
+INFERENCE_NUMPY_MAX_WORK = 2e8
 
-def n_features_of_phi(n_features, covariance_type):
-    """Number of features the backend builds per row (see ``_tf.gaussian``)."""
-    quad = {"full": n_features * (n_features + 1) // 2, "diag": n_features}.get(
-        covariance_type, 1)
-    return quad + n_features + 1
+#: Rows with a coordinate beyond this are scored in numpy: its residuals about each
+#: component keep their accuracy (and give -inf, as scikit-learn) where the
+#: squared coordinates of the TensorFlow kernel's feature map would overflow.
+_FEATURE_MAP_SAFE_ABS = 1e100
 
 
 def batch_rows(n_features, covariance_type, n_components, batch_size=None):
@@ -35,12 +45,52 @@ def batch_rows(n_features, covariance_type, n_components, batch_size=None):
     return int(min(65536, max(256, _AUTO_CHUNK_ELEMENTS // width)))
 
 
+#: Public methods that may run TensorFlow; in every subclass of
+#: :class:`FittedMixtureMixin` they run inside
+#: :func:`skgmmvi._tf._runtime.quiet_tensorflow`, so TensorFlow's log noise is
+#: silenced around our calls only.
+TENSORFLOW_METHODS = ("fit", "fit_predict", "partial_fit", "elbo", "log_evidence",
+                      "diagnose")
+
+
+def _quietly(method):
+    """``method`` run inside :func:`~skgmmvi._tf._runtime.quiet_tensorflow`."""
+    @functools.wraps(method)
+    def quiet_method(*args, **kwargs):
+        from ._tf._runtime import quiet_tensorflow
+
+        with quiet_tensorflow():
+            return method(*args, **kwargs)
+
+    quiet_method.quiet_tensorflow = True
+    return quiet_method
+
+
+def _score_in_numpy(X, n_components, n_features):
+    """Whether to score rows ``X`` in numpy rather than on TensorFlow."""
+    if "tensorflow" not in sys.modules:
+        return True
+    if X.shape[0] * n_components * n_features**2 <= INFERENCE_NUMPY_MAX_WORK:
+        return True
+    with np.errstate(invalid="ignore"):
+        return not np.max(np.abs(X)) <= _FEATURE_MAP_SAFE_ABS
+
+
 class FittedMixtureMixin:
     """Methods that read a fitted mixture (mixin for the estimators).
 
     The estimator must have ``covariance_type`` and may have ``batch_size`` and
     ``dtype`` parameters; ``fit`` stores parameters through :meth:`_set_fitted`.
+    The methods of :data:`TENSORFLOW_METHODS` a subclass defines run with
+    TensorFlow's loggers silenced.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in TENSORFLOW_METHODS:
+            method = cls.__dict__.get(name)
+            if callable(method) and not getattr(method, "quiet_tensorflow", False):
+                setattr(cls, name, _quietly(method))
 
     # ------------------------------------------------------------ fitted state
     def _set_fitted(self, params, out_dtype):
@@ -64,15 +114,31 @@ class FittedMixtureMixin:
 
     def _log_prob_resp(self, X):
         """(log p(x), log responsibilities) of validated rows under the fit."""
-        from ._tf.em import log_prob_resp
-
         n_components, n_features = self.means_.shape
-        log_norm, log_resp = log_prob_resp(
-            X, self._fitted_parameters(), self.covariance_type,
-            batch_rows(n_features, self.covariance_type, n_components,
-                       getattr(self, "batch_size", None)),
-            getattr(self, "dtype", "float64"))
+        batch = batch_rows(n_features, self.covariance_type, n_components,
+                           getattr(self, "batch_size", None))
+        if _score_in_numpy(X, n_components, n_features):
+            from ._numpy.em import log_prob_resp
+
+            log_norm, log_resp = log_prob_resp(X, self._fitted_parameters(),
+                                               self.covariance_type, batch)
+        else:
+            from ._tf._runtime import quiet_tensorflow
+            from ._tf.em import log_prob_resp
+
+            with quiet_tensorflow():
+                log_norm, log_resp = log_prob_resp(
+                    X, self._fitted_parameters(), self.covariance_type, batch,
+                    getattr(self, "dtype", "float64"))
         return log_norm.astype(self.means_.dtype), log_resp.astype(self.means_.dtype)
+
+    def _validated_rows(self, X):
+        """Rows to score, checked as scikit-learn checks them (same messages)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False)
+        if X.dtype not in (np.float64, np.float32):
+            X = X.astype(np.float64)
+        return X
 
     # --------------------------------------------------------------- inference
     def score_samples(self, X):
@@ -89,8 +155,7 @@ class FittedMixtureMixin:
         log_prob : ndarray of shape (n_samples,)
             Log-likelihood of each sample in `X` under the current model.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = self._validated_rows(X)
         return self._log_prob_resp(X)[0]
 
     def score(self, X, y=None):
@@ -123,8 +188,7 @@ class FittedMixtureMixin:
         labels : ndarray of shape (n_samples,)
             Component labels.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = self._validated_rows(X)
         return np.argmax(self._log_prob_resp(X)[1], axis=1)
 
     def predict_proba(self, X):
@@ -140,8 +204,7 @@ class FittedMixtureMixin:
         resp : ndarray of shape (n_samples, n_components)
             Posterior probability of each Gaussian component for each sample in X.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = self._validated_rows(X)
         return np.exp(self._log_prob_resp(X)[1])
 
     def sample(self, n_samples=1):

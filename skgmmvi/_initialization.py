@@ -9,10 +9,29 @@ rows with their total weights, in lexicographic order. That makes it depend only
 on the weighted empirical distribution: weighting a row by 2, repeating it, or
 shuffling the rows gives the same starting point, so sample weights are exact
 for the whole fit, initialisation included.
+
+Small k-means runs on one OpenMP thread: the labels are the same whatever the
+thread count (scikit-learn guarantees it), and on a busy machine a team of
+threads waiting for each other made a 10 ms k-means take over 100 ms.
 """
 
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
+
+from ._numpy._threads import one_thread
+
+#: k-means with ``n_samples * n_features * n_components`` at most this runs on one
+#: OpenMP thread (more threads do not pay there and oversubscribe a loaded machine).
+SINGLE_THREAD_KMEANS_WORK = 2e6
+
+
+def kmeans_labels(X, sample_weight, n_components, random_state):
+    """scikit-learn's k-means labels (one run), on one thread when the work is small."""
+    kmeans = KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
+    if X.shape[0] * X.shape[1] * n_components > SINGLE_THREAD_KMEANS_WORK:
+        return kmeans.fit(X, sample_weight=sample_weight).labels_
+    with one_thread("openmp"):
+        return kmeans.fit(X, sample_weight=sample_weight).labels_
 
 
 def has_repeated_rows(X):
@@ -70,8 +89,7 @@ def initial_responsibilities(init_params, X, sample_weight, n_components, random
     """
     n_samples = X.shape[0]
     if init_params == "kmeans":
-        kmeans = KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
-        return kmeans.fit(X, sample_weight=sample_weight).labels_, None
+        return kmeans_labels(X, sample_weight, n_components, random_state), None
     if init_params == "random":
         resp = random_state.uniform(size=(n_samples, n_components))
         resp /= resp.sum(axis=1)[:, np.newaxis]

@@ -1,8 +1,41 @@
-"""EMGaussianMixture: expectation-maximisation on a TensorFlow backend."""
+"""EMGaussianMixture: expectation-maximisation on a numpy or TensorFlow backend."""
+
+import sys
 
 from sklearn.base import _fit_context
+from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseGaussianMixture
+from ._inference import n_features_of_phi
+
+#: ``backend="auto"`` fits in numpy while ``n_samples * n_components * P`` (P the
+#: feature count, D (D + 1) / 2 + D + 1 for 'full') is at most this, measured with
+#: ``benchmarks/bench_latency.py`` (see ``doc/performance.rst``).
+NUMPY_MAX_WORK = 1e8
+
+#: The same bound once TensorFlow has compiled the EM loop for this covariance
+#: type and dtype in this process (so neither its start-up nor its tracing is
+#: left to pay): then its compiled loop is faster from about this size on.
+NUMPY_MAX_WORK_COMPILED = 3e5
+
+
+def em_loop_compiled(covariance_type, dtype):
+    """True when this process has compiled TensorFlow's EM loop for these settings
+    (read from the loaded backend module; never imports anything)."""
+    backend = sys.modules.get("skgmmvi._tf.em")
+    cache = getattr(backend, "_CACHE", None) or {}
+    return ("em_steps", covariance_type, dtype) in cache
+
+
+def tensorflow_sees_gpu():
+    """True when TensorFlow is already imported and sees a GPU (never imports it)."""
+    tf = sys.modules.get("tensorflow")
+    if tf is None:
+        return False
+    try:
+        return bool(tf.config.list_logical_devices("GPU"))
+    except Exception:  # noqa: BLE001 - a half-imported or stub module: no GPU
+        return False
 
 
 class EMGaussianMixture(BaseGaussianMixture):
@@ -124,6 +157,11 @@ class EMGaussianMixture(BaseGaussianMixture):
     array([1, 0])
     """
 
+    _parameter_constraints: dict = {
+        **BaseGaussianMixture._parameter_constraints,
+        "backend": [StrOptions({"auto", "numpy", "tensorflow"})],
+    }
+
     def __init__(
         self,
         n_components=1,
@@ -144,6 +182,7 @@ class EMGaussianMixture(BaseGaussianMixture):
         dtype="float64",
         batch_size=None,
         strategy=None,
+        backend="auto",
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -162,6 +201,7 @@ class EMGaussianMixture(BaseGaussianMixture):
         self.dtype = dtype
         self.batch_size = batch_size
         self.strategy = strategy
+        self.backend = backend
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -217,10 +257,34 @@ class EMGaussianMixture(BaseGaussianMixture):
         return self._fit(X, sample_weight, final_e_step=True).argmax(axis=1)
 
     # ------------------------------------------------------------ backend glue
+    def _fit_backend(self, n_samples, n_features, streamed):
+        """'numpy' or 'tensorflow': the backend this fit runs on."""
+        if self.backend == "numpy":
+            if streamed:
+                raise ValueError(
+                    "backend='numpy' fits in-memory arrays only; a tf.data.Dataset or a "
+                    "strategy needs backend='tensorflow' (or 'auto').")
+            return "numpy"
+        if self.backend == "tensorflow" or streamed or tensorflow_sees_gpu():
+            return "tensorflow"
+        work = n_samples * self.n_components * n_features_of_phi(n_features,
+                                                                 self.covariance_type)
+        limit = (NUMPY_MAX_WORK_COMPILED if em_loop_compiled(self.covariance_type,
+                                                             self.dtype)
+                 else NUMPY_MAX_WORK)
+        return "numpy" if work <= limit else "tensorflow"
+
     def _start_fit(self, X, sample_weight, compute_dtype, stream=None):
+        streamed = stream is not None or self.strategy is not None
+        backend = self._fit_backend(X.shape[0], X.shape[1], streamed)
+        if backend == "numpy":
+            from ._numpy.em import FitData as NumpyFitData
+
+            return NumpyFitData(X, sample_weight, self.covariance_type,
+                                self._batch_rows(X.shape[1]), compute_dtype)
         from ._tf.em import FitData
 
-        if stream is not None or self.strategy is not None:
+        if streamed:
             from ._tf.em_stream import StreamFitData, rows_dataset
 
             batch = self._batch_rows(X.shape[1])
@@ -241,6 +305,30 @@ class EMGaussianMixture(BaseGaussianMixture):
                                   previous_lower_bound)
 
     def _ill_defined(self):
+        from ._numpy.em import IllDefinedCovariance as NumpyIllDefined
         from ._tf.em import IllDefinedCovariance
 
-        return IllDefinedCovariance
+        return (IllDefinedCovariance, NumpyIllDefined)
+
+
+class GaussianMixture(EMGaussianMixture):
+    """:class:`EMGaussianMixture` under scikit-learn's class name.
+
+    The same estimator, parameters and results; only the name differs, so that
+    replacing ``from sklearn.mixture import GaussianMixture`` by
+    ``from skgmmvi import GaussianMixture`` keeps ``make_pipeline`` step names
+    (``"gaussianmixture"``), ``param_grid`` keys such as
+    ``"gaussianmixture__n_components"`` and messages that name the class.
+    See :class:`EMGaussianMixture` for the parameters and attributes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skgmmvi import GaussianMixture
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> pipe = make_pipeline(StandardScaler(), GaussianMixture(2, random_state=0))
+    >>> pipe.set_params(gaussianmixture__n_components=2).fit(X).predict([[0, 0], [12, 3]])
+    array([1, 0])
+    """

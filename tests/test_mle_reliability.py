@@ -84,10 +84,6 @@ def test_two_points_far_apart_lower_bound_is_exact(two_points_far_apart):
                                rtol=1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "score_samples is the shared inference of the EM backend (_tf/em.py feature map "
-    "about one global centre), fixed by issue 15 item 4 on the EM branch; remove this "
-    "marker once merged"))
 def test_two_points_far_apart_score_samples_are_exact(two_points_far_apart):
     X, gm = two_points_far_apart
     np.testing.assert_allclose(gm.score_samples(X), exact_score_samples(gm, X),

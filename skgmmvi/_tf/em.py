@@ -23,15 +23,13 @@ import time
 
 import numpy as np
 
+from .._cancellation import INIT_CANCELLATION_LIMIT
 from . import gaussian as g
 from ._runtime import device_name, tensorflow, tf_dtype
 
 _CACHE = {}
 
 
-#: Largest ``rho`` (see :func:`gaussian.centre_cancellation`) for which the
-#: initialisation keeps the moment form's covariances (error about eps * rho).
-INIT_CANCELLATION_LIMIT = 1e12
 
 
 class IllDefinedCovariance(ArithmeticError):

@@ -34,6 +34,7 @@ table once per iteration.
 
 import math
 
+from .._cancellation import CANCELLATION_LIMIT
 from ._runtime import tensorflow
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -313,9 +314,6 @@ def finfo_eps(dtype):
 # scoring call) works with the whitened residuals y_nk = P_k^T (x_n - mu_k)
 # instead, as scikit-learn does; below it the feature map is exact enough and faster.
 
-#: Largest squared Mahalanobis distance of the centre from a component for which
-#: the feature map about that centre is used (the rule is shared with the numpy path).
-CANCELLATION_LIMIT = 1e4
 
 
 def whiten(residuals, precision_chol, covariance_type):
