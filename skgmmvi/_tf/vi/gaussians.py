@@ -26,62 +26,70 @@ def entropy(prec_chol):
         prec_chol)
 
 
-def whitened_block(x, means, prec_chol, center):
-    """``z_nk = P_k^T (x_n - mu_k)`` of every row under a (small) block of components.
+def quadratic_feature_pairs(n_features):
+    """Index pairs ``(i, j)``, ``i <= j``, of the quadratic features (traced)."""
+    tf = tensorflow()
+    rows, cols = tf.meshgrid(tf.range(n_features), tf.range(n_features), indexing="ij")
+    upper = rows <= cols
+    return tf.boolean_mask(rows, upper), tf.boolean_mask(cols, upper)
 
-    The whitened differences come from ONE matrix product
-    ``[x - c, 1] @ [[P_1 ... P_K], [-o_1 ... -o_K]]`` (``o_k = P_k^T (mu_k - c)``),
-    not from a batch of small products over a (K, N, D) array of differences.
-    Callers keep ``K`` small (see :mod:`.blocks`): the result has N K D numbers.
 
-    Parameters
-    ----------
-    x : Tensor of shape (N, D)
-    means : Tensor of shape (K, D)
-    prec_chol : Tensor of shape (K, D, D)
-    center : Tensor of shape (D,)
-        Subtracted from rows and means first (the mixture mean keeps the
-        numbers small).
+def quadratic_features(x, center):
+    """``[y_i y_j (i <= j), y, 1]`` of ``y = x - center``, as columns: shape (P, N),
+    ``P = D (D + 1) / 2 + D + 1`` (rows of ``y^T`` are gathered, which is fast)."""
+    tf = tensorflow()
+    shifted = tf.transpose(x - center)  # (D, N)
+    rows, cols = quadratic_feature_pairs(tf.shape(x)[1])
+    quadratic = tf.gather(shifted, rows) * tf.gather(shifted, cols)
+    return tf.concat([quadratic, shifted, tf.ones_like(shifted[:1])], axis=0)
 
-    Returns
-    -------
-    Tensor of shape (N, K, D)
+
+def n_quadratic_features(n_features):
+    """``P`` of :func:`quadratic_features`."""
+    return n_features * (n_features + 1) // 2 + n_features + 1
+
+
+def _log_density_coefficients(means, prec_chol, center):
+    """Coefficients (K, P) of ``log N(x; mu_k, Sigma_k)`` on :func:`quadratic_features`.
+
+    With ``y = x - c`` and ``m = mu - c``: ``-y^T Lambda y / 2 + y^T Lambda m
+    - m^T Lambda m / 2 + log det Lambda / 2 - D log(2 pi) / 2``.
     """
     tf = tensorflow()
-    n_components = tf.shape(means)[0]
     n_features = tf.shape(means)[1]
-    stacked = tf.reshape(tf.transpose(prec_chol, [1, 0, 2]),
-                         tf.stack([n_features, n_components * n_features]))
-    offsets = tf.linalg.matvec(prec_chol, means - center, adjoint_a=True)  # (K, D)
-    # the offsets ride in the product (one more inner row) instead of a separate
-    # pass over the (N, K, D) result
-    augmented = tf.concat([x - center, tf.ones_like(x[:, :1])], axis=1)
-    stacked = tf.concat([stacked, -tf.reshape(offsets, tf.stack([1, -1]))], axis=0)
-    return tf.reshape(tf.linalg.matmul(augmented, stacked),
-                      tf.stack([-1, n_components, n_features]))
+    precision = tf.linalg.matmul(prec_chol, prec_chol, transpose_b=True)
+    rows, cols = quadratic_feature_pairs(n_features)
+    pairs = tf.gather_nd(tf.transpose(precision, [1, 2, 0]), tf.stack([rows, cols], axis=1))
+    scale = tf.where(rows == cols, tf.constant(-0.5, means.dtype),
+                     tf.constant(-1.0, means.dtype))
+    shifted = means - center
+    linear = tf.linalg.matvec(precision, shifted)
+    constant = (-0.5 * tf.reduce_sum(shifted * linear, axis=1)
+                + 0.5 * log_det_precision(prec_chol)
+                - 0.5 * tf.cast(n_features, means.dtype) * math.log(2.0 * math.pi))
+    return tf.concat([tf.transpose(pairs * scale[:, None]), linear, constant[:, None]], axis=1)
 
 
-def _log_density_block(x, means, prec_chol, center):
-    """``log N(x_n; mu_k, Sigma_k)`` of a block of components, shape (K, N)."""
+def _log_density_block(features, means, prec_chol, center):
+    """``log N(x_n; mu_k, Sigma_k)`` of a block of components, shape (K, N): ONE
+    matrix product of their coefficients with the rows' quadratic features (no
+    (N, K, D) array of whitened differences)."""
     tf = tensorflow()
-    whitened = whitened_block(x, means, prec_chol, center)
-    n_features = tf.cast(tf.shape(x)[1], x.dtype)
-    return tf.transpose(-0.5 * tf.reduce_sum(tf.square(whitened), axis=2)
-                        + 0.5 * log_det_precision(prec_chol)[None, :]
-                        - 0.5 * n_features * math.log(2.0 * math.pi))
+    return tf.linalg.matmul(_log_density_coefficients(means, prec_chol, center), features)
 
 
 def _component_block_size(x, n_components, budget):
     tf = tensorflow()
-    return blocks.block_size(n_components, tf.shape(x)[0] * (tf.shape(x)[1] + 1), budget)
+    return blocks.block_size(n_components, tf.shape(x)[0], budget)
 
 
 def log_densities(x, means, prec_chol, center=None, budget=None):
     """``log N(x_n; mu_k, Sigma_k)`` for every component and row, shape (K, N).
 
-    Computed over blocks of components (:mod:`.blocks`): the whitened
-    differences of one block (N x block x D numbers, at most ``budget``) exist
-    at a time, never those of all components.
+    One matrix product of the rows' quadratic features (N x P numbers,
+    :func:`quadratic_features`) with the components' coefficients, over blocks
+    of components (:mod:`.blocks`) when the (N, K) result is larger than
+    ``budget``: no (N, K, D) array of whitened differences.
 
     Parameters
     ----------
@@ -89,7 +97,8 @@ def log_densities(x, means, prec_chol, center=None, budget=None):
     means : Tensor of shape (K, D), K >= 1
     prec_chol : Tensor of shape (K, D, D)
     center : Tensor of shape (D,), default=None
-        See :func:`whitened_block`; the mean of ``means`` when None.
+        Subtracted from rows and means first (keeps the numbers small); the
+        mean of ``means`` when None.
     budget : int, default=None
         Numbers per block (:data:`.blocks.BLOCK_ELEMENTS` when None).
     """
@@ -98,10 +107,11 @@ def log_densities(x, means, prec_chol, center=None, budget=None):
         center = tf.reduce_mean(means, axis=0)
     n_components = tf.shape(means)[0]
     size = _component_block_size(x, n_components, budget)
+    features = quadratic_features(x, center)
 
     def block(index):
-        return _log_density_block(x, tf.gather(means, index), tf.gather(prec_chol, index),
-                                  center)
+        return _log_density_block(features, tf.gather(means, index),
+                                  tf.gather(prec_chol, index), center)
 
     return blocks.concat_blocks(n_components, size, block, x.dtype)
 
@@ -109,8 +119,9 @@ def log_densities(x, means, prec_chol, center=None, budget=None):
 def log_mixture_density(x, log_weights, means, prec_chol, center=None, budget=None):
     """``log sum_k w_k N(x_n; mu_k, Sigma_k)`` of every row, shape (N,).
 
-    A running log-sum-exp over blocks of components: neither the (K, N, D)
-    whitened differences nor the (K, N) matrix of log-densities is held. No
+    Over blocks of rows (their quadratic features at most ``budget`` numbers)
+    and, inside, a running log-sum-exp over blocks of components: neither the
+    (K, N) matrix of log-densities nor the features of all rows are held. No
     component (K = 0) gives ``-inf``.
 
     Parameters
@@ -125,20 +136,29 @@ def log_mixture_density(x, log_weights, means, prec_chol, center=None, budget=No
     if center is None:
         center = tf.reduce_mean(means, axis=0)
     n_components = tf.shape(means)[0]
-    size = _component_block_size(x, n_components, budget)
+    n_rows = tf.shape(x)[0]
+    row_size = blocks.block_size(n_rows, n_quadratic_features(tf.shape(x)[1]), budget)
+    size = blocks.block_size(n_components, row_size, budget)
     minus_inf = tf.constant(-math.inf, x.dtype)
 
-    def step(index, in_range, running):
-        joint = tf.gather(log_weights, index)[:, None] + _log_density_block(
-            x, tf.gather(means, index), tf.gather(prec_chol, index), center)
-        block = tf.reduce_logsumexp(tf.where(in_range[:, None], joint, minus_inf), axis=0)
-        # log(exp(running) + exp(block)); exactly ``block`` while running is -inf
-        largest = tf.maximum(running, block)
-        shift = tf.where(tf.math.is_finite(largest), largest, 0)
-        return shift + tf.math.log(tf.exp(running - shift) + tf.exp(block - shift))
+    def rows_block(rows):
+        features = quadratic_features(tf.gather(x, rows), center)
 
-    return blocks.fold_blocks(n_components, size, step,
-                              tf.fill(tf.shape(x)[:1], minus_inf))
+        def step(index, in_range, running):
+            joint = tf.gather(log_weights, index)[:, None] + _log_density_block(
+                features, tf.gather(means, index), tf.gather(prec_chol, index), center)
+            block = tf.reduce_logsumexp(tf.where(in_range[:, None], joint, minus_inf), axis=0)
+            # log(exp(running) + exp(block)); exactly ``block`` while running is -inf
+            largest = tf.maximum(running, block)
+            shift = tf.where(tf.math.is_finite(largest), largest, 0)
+            return shift + tf.math.log(tf.exp(running - shift) + tf.exp(block - shift))
+
+        return blocks.fold_blocks(n_components, size, step,
+                                  tf.fill(tf.shape(rows), minus_inf))
+
+    return tf.cond(n_rows > 0,
+                   lambda: blocks.concat_blocks(n_rows, row_size, rows_block, x.dtype),
+                   lambda: tf.zeros([0], x.dtype))
 
 
 def sample(means, prec_chol, standard_normal):

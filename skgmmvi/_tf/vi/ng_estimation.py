@@ -138,14 +138,6 @@ def weighted_outer_sums(weights, left, right, budget=None):
 MORE_SAMPLES_PER_PARAMETER = 3
 
 
-def quadratic_feature_pairs(n_features):
-    """Index pairs ``(i, j)``, ``i <= j``, of the quadratic features (traced)."""
-    tf = tensorflow()
-    rows, cols = tf.meshgrid(tf.range(n_features), tf.range(n_features), indexing="ij")
-    upper = rows <= cols
-    return tf.boolean_mask(rows, upper), tf.boolean_mask(cols, upper)
-
-
 class MoreEstimator:
     """Zero-order estimates by weighted ridge regression (MORE; no target gradients).
 
@@ -206,7 +198,7 @@ class MoreEstimator:
                              state["prec_chol"])  # (K, M, D)
         fit_values = tf.gather(values, rows_used)  # (K, M)
         fit_valid = tf.gather(batch["valid"], rows_used)
-        rows, cols = quadratic_feature_pairs(n_features)
+        rows, cols = gaussians.quadratic_feature_pairs(n_features)
         quadratic = tf.gather(z, rows, axis=2) * tf.gather(z, cols, axis=2)
         features = tf.concat([tf.ones_like(z[:, :, :1]), z, quadratic], axis=2)  # (K, M, P)
         # centre the values per component (the constant absorbs it)
