@@ -420,6 +420,8 @@ def run_scale(args):
                                             args.reference_seconds)
             print_scale_budget(problem, ours, reference, budget)
         sys.stdout.flush()
+    if not args.memory_table:
+        return
     print(f"\nmemory per iteration against K (planar, 100 samples per component, re-use 2, "
           f"{args.scale_iterations} iterations)")
     print(f"{'K':>5} | {'peak RSS MiB':>12} {'ms/iter':>8}")

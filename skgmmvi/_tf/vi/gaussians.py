@@ -78,18 +78,13 @@ def _log_density_block(features, means, prec_chol, center):
     return tf.linalg.matmul(_log_density_coefficients(means, prec_chol, center), features)
 
 
-def _component_block_size(x, n_components, budget):
-    tf = tensorflow()
-    return blocks.block_size(n_components, tf.shape(x)[0], budget)
-
-
 def log_densities(x, means, prec_chol, center=None, budget=None):
     """``log N(x_n; mu_k, Sigma_k)`` for every component and row, shape (K, N).
 
-    One matrix product of the rows' quadratic features (N x P numbers,
-    :func:`quadratic_features`) with the components' coefficients, over blocks
-    of components (:mod:`.blocks`) when the (N, K) result is larger than
-    ``budget``: no (N, K, D) array of whitened differences.
+    One matrix product of the rows' quadratic features (:func:`quadratic_features`)
+    with the components' coefficients, over blocks of rows (their features at
+    most ``budget`` numbers) and, inside, of components (:mod:`.blocks`): no
+    (N, K, D) array of whitened differences.
 
     Parameters
     ----------
@@ -106,14 +101,23 @@ def log_densities(x, means, prec_chol, center=None, budget=None):
     if center is None:
         center = tf.reduce_mean(means, axis=0)
     n_components = tf.shape(means)[0]
-    size = _component_block_size(x, n_components, budget)
-    features = quadratic_features(x, center)
+    n_rows = tf.shape(x)[0]
+    row_size = blocks.block_size(n_rows, n_quadratic_features(tf.shape(x)[1]), budget)
+    size = blocks.block_size(n_components, row_size, budget)
 
-    def block(index):
-        return _log_density_block(features, tf.gather(means, index),
-                                  tf.gather(prec_chol, index), center)
+    def rows_block(rows):  # (rows, K): concatenated along the rows
+        features = quadratic_features(tf.gather(x, rows), center)
 
-    return blocks.concat_blocks(n_components, size, block, x.dtype)
+        def block(index):
+            return _log_density_block(features, tf.gather(means, index),
+                                      tf.gather(prec_chol, index), center)
+
+        return tf.transpose(blocks.concat_blocks(n_components, size, block, x.dtype))
+
+    return tf.cond(
+        n_rows > 0,
+        lambda: tf.transpose(blocks.concat_blocks(n_rows, row_size, rows_block, x.dtype)),
+        lambda: tf.zeros(tf.stack([n_components, 0]), x.dtype))
 
 
 def log_mixture_density(x, log_weights, means, prec_chol, center=None, budget=None):
