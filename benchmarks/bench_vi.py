@@ -52,6 +52,14 @@ Usage
         [--reference-seconds 900] [--budgets 1000000,2000000] [--quick]
         [--repeats 3] [--dtype float64] [--target-elbo 78.26]
 
+``--scale`` (issue 17) instead runs ``planar300`` and ``stm20`` (the
+reference's default settings with 300 and 20 initial components, 100 samples
+per component, re-use ratio 2) side by side with the reference over
+``--scale-iterations`` iterations, each side in its own process: median time per
+iteration and peak RSS (``os.wait4``), ``-ELBO`` at the last of ``--budgets`` when
+given, then our peak RSS and time per iteration at the K of ``--memory-table``
+(default 10,30,100,300; empty to skip).
+
 ``--quick`` divides every budget by 10. ``--repeats R`` runs ours and the
 reference R times each, alternately, prints every run's table and then the
 medians per budget (the machine is shared: quote the medians). ``--dtype`` is
