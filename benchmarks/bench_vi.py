@@ -52,6 +52,14 @@ Usage
         [--reference-seconds 900] [--budgets 1000000,2000000] [--quick]
         [--repeats 3] [--dtype float64] [--target-elbo 78.26]
 
+``--scale`` (issue 17) instead runs ``planar300`` and ``stm20`` (the
+reference's default settings with 300 and 20 initial components, 100 samples
+per component, re-use ratio 2) side by side with the reference over
+``--scale-iterations`` iterations, each side in its own process: median time per
+iteration and peak RSS (``os.wait4``), ``-ELBO`` at the last of ``--budgets`` when
+given, then our peak RSS and time per iteration at the K of ``--memory-table``
+(default 10,30,100,300; empty to skip).
+
 ``--quick`` divides every budget by 10. ``--repeats R`` runs ours and the
 reference R times each, alternately, prints every run's table and then the
 medians per budget (the machine is shared: quote the medians). ``--dtype`` is
@@ -77,6 +85,8 @@ import numpy as np
 
 REFERENCE_TOOL = Path("/work/shared/tools/gmmvi_reference.py")
 DEFAULT_REFERENCE_PYTHON = Path("/work/cache/gmmvi-ref/bin/python")
+if not DEFAULT_REFERENCE_PYTHON.exists():
+    DEFAULT_REFERENCE_PYTHON = Path("/work/refenv/bin/python")
 
 
 def breast_cancer():
@@ -126,6 +136,46 @@ def planar():
         return f"goals {target.count_reached_goals(samples)}/4"
 
     return target, estimator, figure
+
+
+def planar_scale(n_components=300):
+    """The reference's default planar-robot setting (its ``planar_robot_4``):
+    ``n_components`` initial components at prior samples, 100 samples per
+    component, re-use ratio 2, step sizes 1."""
+    from skgmmvi import VariationalGMMTarget
+    from skgmmvi.targets import PlanarRobotTarget
+
+    target = PlanarRobotTarget(n_links=10, n_goals=4)
+    prior_scale = np.array([1.0] + [0.2] * 9)
+    return VariationalGMMTarget(
+        target, n_components=n_components, n_samples_per_component=100, ratio_reused=2.0,
+        component_stepsize=1.0, component_stepsize_range=(0.001, 1.0), weight_stepsize=1.0,
+        weight_stepsize_range=(1e-4, 1.0), add_iters=30, del_iters=100, max_components=1000,
+        init_mean=target.prior_sample(n_components, random_state=0),
+        init_scale=prior_scale / 4, random_state=0)
+
+
+def student_t_scale(n_components=20):
+    """The reference's ``stm20``: the Student-t mixture (10 modes, D = 20), 20
+    initial components (means from N(0, 100^2 I), covariance 300 I), 100 samples
+    per component, re-use ratio 2, step sizes 1."""
+    from skgmmvi import VariationalGMMTarget
+    from skgmmvi.targets import StudentTMixtureTarget
+
+    target = StudentTMixtureTarget(n_features=20, n_modes=10, random_state=0)
+    rng = np.random.RandomState(0)
+    return VariationalGMMTarget(
+        target, n_components=n_components, n_samples_per_component=100, ratio_reused=2.0,
+        component_stepsize=1.0, component_stepsize_range=(0.001, 1.0), weight_stepsize=1.0,
+        weight_stepsize_range=(1e-4, 1.0), add_iters=30, del_iters=100, max_components=1000,
+        init_mean=rng.normal(scale=100.0, size=(n_components, 20)),
+        init_scale=np.sqrt(300.0), random_state=0)
+
+
+#: Configurations of ``--scale``: name -> builder(n_components) of the estimator.
+SCALE_PROBLEMS = {"planar300": planar_scale, "stm20": student_t_scale}
+#: Reference experiment of each scale configuration and its initial components.
+SCALE_REFERENCE = {"planar300": ("planar_robot_4", 300), "stm20": ("stm20", 20)}
 
 
 PROBLEMS = {
@@ -268,6 +318,127 @@ def print_medians(name, runs, target_elbo):
         print(f"  median ratio {np.median(ratios):.2f} over {len(ratios)} runs")
 
 
+# ------------------------------------------------------------- --scale
+def run_measured(command):
+    """Run ``command``; return ``(stdout, peak RSS in MiB)`` of that process
+    (``os.wait4``: the peak of this child alone, not of earlier ones)."""
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True, env=env)
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise RuntimeError(f"{command[:3]} failed with exit code {process.returncode}")
+    return output, usage.ru_maxrss / 1024.0
+
+
+def scale_worker(problem, n_components, n_iterations, budget):
+    """(In a child process.) Fit a scale configuration for ``n_iterations``
+    iterations or until ``budget`` evaluations; print a JSON line of figures."""
+    import json
+
+    from skgmmvi._tf._runtime import tensorflow
+
+    tensorflow()
+    stamps = []
+
+    def callback(info):
+        stamps.append((time.perf_counter(), info["n_target_evaluations"]))
+        return budget is not None and info["n_target_evaluations"] >= budget
+
+    start = time.perf_counter()
+    vi = SCALE_PROBLEMS[problem](n_components).set_params(
+        callback=callback, max_iter=n_iterations).fit()
+    times = np.diff([start] + [t for t, _ in stamps])
+    print(json.dumps({"per_iteration": float(np.median(times[1:])), "first": float(times[0]),
+                      "evaluations": int(stamps[-1][1]), "iterations": len(stamps),
+                      "neg_elbo": float(-vi.elbo(n_samples=10000, random_state=0)),
+                      "components": int(vi.n_components_)}))
+
+
+def run_ours_scale(problem, n_components, n_iterations, budget=None):
+    import json
+
+    command = [sys.executable, __file__, "--scale-worker", problem,
+               "--scale-components", str(n_components),
+               "--scale-iterations", str(n_iterations)]
+    if budget:
+        command += ["--budgets", str(budget)]
+    output, rss = run_measured(command)
+    figures = json.loads(output.strip().splitlines()[-1])
+    figures["rss_mib"] = rss
+    return figures
+
+
+def run_reference_scale(python, problem, n_iterations, seconds):
+    """The reference on a scale problem for ``n_iterations`` iterations (or
+    ``seconds``), logged every iteration: per-iteration train time (median, first
+    call excluded), peak RSS and its rows ``(evaluations, -ELBO, K)``."""
+    experiment, _ = SCALE_REFERENCE[problem]
+    command = [str(python), str(REFERENCE_TOOL), "--experiment", experiment, "--algo",
+               "SAMTRON", "--iters", str(n_iterations - 1), "--log-every", "1",
+               "--max-seconds", str(seconds)]
+    output, rss = run_measured(command)
+    logged = [m.groups() for m in map(REFERENCE_ROW.search, output.splitlines()) if m]
+    train = np.array([float(g[4]) for g in logged])
+    return {"per_iteration": float(np.median(np.diff(train))) if len(train) > 2 else np.nan,
+            "first": float(train[0]) if len(train) else np.nan, "rss_mib": rss,
+            "rows": [(int(g[1]), -float(g[2]), int(g[3])) for g in logged],
+            "iterations": len(logged)}
+
+
+def print_scale_side_by_side(problem, ours, reference):
+    print(f"\n{problem}: {ours['iterations']} iterations each, K0 = "
+          f"{SCALE_REFERENCE[problem][1]}")
+    print(f"{'':>10} | {'ms/iter':>8} {'first s':>8} {'peak RSS MiB':>12}")
+    for name, row in (("ours", ours), ("reference", reference)):
+        print(f"{name:>10} | {1000 * row['per_iteration']:8.0f} {row['first']:8.1f}"
+              f" {row['rss_mib']:12.0f}")
+    print(f"{'ratio':>10} | {reference['per_iteration'] / ours['per_iteration']:8.2f}x faster"
+          f"   RSS ours/reference {ours['rss_mib'] / reference['rss_mib']:.2f}")
+
+
+def print_scale_budget(problem, ours, reference, budget):
+    """-ELBO of both at (the first logged iteration past) ``budget`` evaluations."""
+    past = [row for row in reference["rows"] if row[0] >= budget]
+    ref = f"{past[0][1]:9.3f} at {past[0][0]} evals, K {past[0][2]}" if past else \
+        f"budget not reached in its time ({reference['rows'][-1][0]} evals)"
+    print(f"\n{problem}: -ELBO at {budget} evaluations: ours {ours['neg_elbo']:.3f} at "
+          f"{ours['evaluations']} evals, K {ours['components']} (10000 samples); "
+          f"reference {ref} (2000 samples)")
+
+
+def run_scale(args):
+    """``--scale``: side by side with the reference at the issue-17 settings,
+    and our memory per iteration against K."""
+    reference_python = None if args.no_reference else args.reference_python
+    for problem in args.problems.split(","):
+        ours = run_ours_scale(problem, SCALE_REFERENCE[problem][1], args.scale_iterations)
+        if reference_python:
+            reference = run_reference_scale(reference_python, problem, args.scale_iterations,
+                                            args.reference_seconds)
+            print_scale_side_by_side(problem, ours, reference)
+        else:
+            print(problem, ours)
+        if args.budgets and reference_python:
+            budget = int(args.budgets.split(",")[-1])
+            ours = run_ours_scale(problem, SCALE_REFERENCE[problem][1], 10**6, budget)
+            reference = run_reference_scale(reference_python, problem, 10**6,
+                                            args.reference_seconds)
+            print_scale_budget(problem, ours, reference, budget)
+        sys.stdout.flush()
+    if not args.memory_table:
+        return
+    print(f"\nmemory per iteration against K (planar, 100 samples per component, re-use 2, "
+          f"{args.scale_iterations} iterations)")
+    print(f"{'K':>5} | {'peak RSS MiB':>12} {'ms/iter':>8}")
+    for n_components in [int(k) for k in args.memory_table.split(",")]:
+        row = run_ours_scale("planar300", n_components, args.scale_iterations)
+        print(f"{n_components:5d} | {row['rss_mib']:12.0f} {1000 * row['per_iteration']:8.0f}")
+        sys.stdout.flush()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--problems", default="breast_cancer,gmm20,planar")
@@ -283,7 +454,23 @@ def main(argv=None):
                         help="our precision: float64, float32 or both, e.g. float64,float32")
     parser.add_argument("--target-elbo", type=float, default=78.26,
                         help="breast cancer: report the time to this -ELBO")
+    parser.add_argument("--scale", action="store_true",
+                        help="issue 17: --problems among planar300,stm20 side by side with "
+                             "the reference over --scale-iterations iterations (time per "
+                             "iteration, peak RSS), -ELBO at the last of --budgets if "
+                             "given, and the --memory-table")
+    parser.add_argument("--scale-iterations", type=int, default=20)
+    parser.add_argument("--memory-table", default="10,30,100,300")
+    parser.add_argument("--scale-worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--scale-components", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.scale_worker:
+        return scale_worker(args.scale_worker, args.scale_components, args.scale_iterations,
+                            int(args.budgets) if args.budgets else None)
+    if args.scale:
+        if args.problems == parser.get_default("problems"):
+            args.problems = "planar300,stm20"
+        return run_scale(args)
     if not set(args.dtype.split(",")) <= {"float64", "float32"}:
         parser.error(f"--dtype takes float64 and/or float32, got {args.dtype!r}")
     from skgmmvi._tf._runtime import tensorflow

@@ -136,7 +136,7 @@ class AdaptiveComponents:
         tf = tensorflow()
         dtype = state["means"].dtype
         candidates, candidate_log_density = database.valid_rows(state)
-        _, log_q, _, _ = mixture.evaluate(state, candidates)
+        log_q = mixture.log_density(state, candidates)
         thresholds = hyper["add_thresholds"]
         threshold = thresholds[state["n_add_calls"] % tf.shape(thresholds)[0]]
         score = candidate_log_density - tf.maximum(tf.reduce_max(log_q) - threshold, log_q)

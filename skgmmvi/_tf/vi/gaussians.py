@@ -9,6 +9,7 @@ products, batched triangular solves, batched Cholesky), never in a loop.
 import math
 
 from .._runtime import tensorflow
+from . import blocks
 
 
 def log_det_precision(prec_chol):
@@ -25,30 +26,143 @@ def entropy(prec_chol):
         prec_chol)
 
 
-def log_densities(x, means, prec_chol):
-    """``log N(x_n; mu_k, Sigma_k)`` for every component and row.
+def quadratic_feature_pairs(n_features):
+    """Index pairs ``(i, j)``, ``i <= j``, of the quadratic features (traced)."""
+    tf = tensorflow()
+    rows, cols = tf.meshgrid(tf.range(n_features), tf.range(n_features), indexing="ij")
+    upper = rows <= cols
+    return tf.boolean_mask(rows, upper), tf.boolean_mask(cols, upper)
+
+
+def quadratic_features(x, center):
+    """``[y_i y_j (i <= j), y, 1]`` of ``y = x - center``, as columns: shape (P, N),
+    ``P = D (D + 1) / 2 + D + 1`` (rows of ``y^T`` are gathered, which is fast)."""
+    tf = tensorflow()
+    shifted = tf.transpose(x - center)  # (D, N)
+    rows, cols = quadratic_feature_pairs(tf.shape(x)[1])
+    quadratic = tf.gather(shifted, rows) * tf.gather(shifted, cols)
+    return tf.concat([quadratic, shifted, tf.ones_like(shifted[:1])], axis=0)
+
+
+def n_quadratic_features(n_features):
+    """``P`` of :func:`quadratic_features`."""
+    return n_features * (n_features + 1) // 2 + n_features + 1
+
+
+def _log_density_coefficients(means, prec_chol, center):
+    """Coefficients (K, P) of ``log N(x; mu_k, Sigma_k)`` on :func:`quadratic_features`.
+
+    With ``y = x - c`` and ``m = mu - c``: ``-y^T Lambda y / 2 + y^T Lambda m
+    - m^T Lambda m / 2 + log det Lambda / 2 - D log(2 pi) / 2``.
+    """
+    tf = tensorflow()
+    n_features = tf.shape(means)[1]
+    precision = tf.linalg.matmul(prec_chol, prec_chol, transpose_b=True)
+    rows, cols = quadratic_feature_pairs(n_features)
+    pairs = tf.gather_nd(tf.transpose(precision, [1, 2, 0]), tf.stack([rows, cols], axis=1))
+    scale = tf.where(rows == cols, tf.constant(-0.5, means.dtype),
+                     tf.constant(-1.0, means.dtype))
+    shifted = means - center
+    linear = tf.linalg.matvec(precision, shifted)
+    constant = (-0.5 * tf.reduce_sum(shifted * linear, axis=1)
+                + 0.5 * log_det_precision(prec_chol)
+                - 0.5 * tf.cast(n_features, means.dtype) * math.log(2.0 * math.pi))
+    return tf.concat([tf.transpose(pairs * scale[:, None]), linear, constant[:, None]], axis=1)
+
+
+def _log_density_block(features, means, prec_chol, center):
+    """``log N(x_n; mu_k, Sigma_k)`` of a block of components, shape (K, N): ONE
+    matrix product of their coefficients with the rows' quadratic features (no
+    (N, K, D) array of whitened differences)."""
+    tf = tensorflow()
+    return tf.linalg.matmul(_log_density_coefficients(means, prec_chol, center), features)
+
+
+def log_densities(x, means, prec_chol, center=None, budget=None):
+    """``log N(x_n; mu_k, Sigma_k)`` for every component and row, shape (K, N).
+
+    One matrix product of the rows' quadratic features (:func:`quadratic_features`)
+    with the components' coefficients, over blocks of rows (their features at
+    most ``budget`` numbers) and, inside, of components (:mod:`.blocks`): no
+    (N, K, D) array of whitened differences.
 
     Parameters
     ----------
     x : Tensor of shape (N, D)
-    means : Tensor of shape (K, D)
+    means : Tensor of shape (K, D), K >= 1
     prec_chol : Tensor of shape (K, D, D)
-
-    Returns
-    -------
-    log_density : Tensor of shape (K, N)
-    whitened : Tensor of shape (K, N, D)
-        ``P_k^T (x_n - mu_k)`` as rows; ``Lambda_k (x_n - mu_k)`` is
-        ``whitened @ P_k^T``.
+    center : Tensor of shape (D,), default=None
+        Subtracted from rows and means first (keeps the numbers small); the
+        mean of ``means`` when None.
+    budget : int, default=None
+        Numbers per block (:data:`.blocks.BLOCK_ELEMENTS` when None).
     """
     tf = tensorflow()
-    diff = x[None, :, :] - means[:, None, :]
-    whitened = tf.linalg.matmul(diff, prec_chol)
-    n_features = tf.cast(tf.shape(x)[1], x.dtype)
-    log_density = (-0.5 * tf.reduce_sum(tf.square(whitened), axis=-1)
-                   + 0.5 * log_det_precision(prec_chol)[:, None]
-                   - 0.5 * n_features * math.log(2.0 * math.pi))
-    return log_density, whitened
+    if center is None:
+        center = tf.reduce_mean(means, axis=0)
+    n_components = tf.shape(means)[0]
+    n_rows = tf.shape(x)[0]
+    row_size = blocks.block_size(n_rows, n_quadratic_features(tf.shape(x)[1]), budget)
+    size = blocks.block_size(n_components, row_size, budget)
+
+    def rows_block(rows):  # (rows, K): concatenated along the rows
+        features = quadratic_features(tf.gather(x, rows), center)
+
+        def block(index):
+            return _log_density_block(features, tf.gather(means, index),
+                                      tf.gather(prec_chol, index), center)
+
+        return tf.transpose(blocks.concat_blocks(n_components, size, block, x.dtype))
+
+    return tf.cond(
+        n_rows > 0,
+        lambda: tf.transpose(blocks.concat_blocks(n_rows, row_size, rows_block, x.dtype)),
+        lambda: tf.zeros(tf.stack([n_components, 0]), x.dtype))
+
+
+def log_mixture_density(x, log_weights, means, prec_chol, center=None, budget=None):
+    """``log sum_k w_k N(x_n; mu_k, Sigma_k)`` of every row, shape (N,).
+
+    Over blocks of rows (their quadratic features at most ``budget`` numbers)
+    and, inside, a running log-sum-exp over blocks of components: neither the
+    (K, N) matrix of log-densities nor the features of all rows are held. No
+    component (K = 0) gives ``-inf``.
+
+    Parameters
+    ----------
+    x : Tensor of shape (N, D)
+    log_weights : Tensor of shape (K,)
+        ``-inf`` for components to leave out.
+    means, prec_chol, center, budget
+        As in :func:`log_densities`.
+    """
+    tf = tensorflow()
+    if center is None:
+        center = tf.reduce_mean(means, axis=0)
+    n_components = tf.shape(means)[0]
+    n_rows = tf.shape(x)[0]
+    row_size = blocks.block_size(n_rows, n_quadratic_features(tf.shape(x)[1]), budget)
+    size = blocks.block_size(n_components, row_size, budget)
+    minus_inf = tf.constant(-math.inf, x.dtype)
+
+    def rows_block(rows):
+        features = quadratic_features(tf.gather(x, rows), center)
+
+        def step(index, in_range, running):
+            joint = tf.gather(log_weights, index)[:, None] + _log_density_block(
+                features, tf.gather(means, index), tf.gather(prec_chol, index), center)
+            block = tf.reduce_logsumexp(tf.where(in_range[:, None], joint, minus_inf), axis=0)
+            # log(exp(running) + exp(block)); exactly ``block`` while running is -inf
+            largest = tf.maximum(running, block)
+            shift = tf.where(tf.math.is_finite(largest), largest, 0)
+            return shift + tf.math.log(tf.exp(running - shift) + tf.exp(block - shift))
+
+        return blocks.fold_blocks(n_components, size, step,
+                                  tf.fill(tf.shape(rows), minus_inf))
+
+    return tf.cond(n_rows > 0,
+                   lambda: blocks.concat_blocks(n_rows, row_size, rows_block, x.dtype),
+                   lambda: tf.zeros([0], x.dtype))
 
 
 def sample(means, prec_chol, standard_normal):

@@ -18,12 +18,10 @@ Adding or deleting a component flips the mask: shapes stay the same, nothing
 retraces. The capacity grows (by the host, between compiled calls) by padding.
 """
 
-import math
-
 import numpy as np
 
 from .._runtime import tensorflow
-from . import gaussians
+from . import blocks, gaussians
 
 MIXTURE_KEYS = ("active", "log_weights", "means", "prec_chol", "n_updates")
 
@@ -93,13 +91,19 @@ def normalized_log_weights(log_weights, active):
     return tf.where(active, lw, tf.constant(LOG_WEIGHT_FLOOR, lw.dtype))
 
 
-def evaluate(state, x):
+def mixture_center(state):
+    """The weighted mean of the component means (rows are centred on it)."""
+    tf = tensorflow()
+    weights = tf.exp(masked_log_weights(state))
+    return tf.reduce_sum(weights[:, None] * state["means"], axis=0) / tf.reduce_sum(weights)
+
+
+def evaluate(state, x, budget=None):
     """Log-densities of rows under every component and under the mixture.
 
-    The whitened differences ``z_nk = P_k^T (x_n - mu_k)`` of all components come
-    from ONE matrix product ``[x - c, 1] @ [[P_1 ... P_K], [-o_1 ... -o_K]]``
-    (``o_k = P_k^T (mu_k - c)``, ``c`` the mixture mean), not from a batch of
-    small products over a (K, N, D) array of differences.
+    The (K_max, N) log-densities are computed over blocks of components
+    (:func:`.gaussians.log_densities`), so at most ``budget`` whitened
+    differences exist at a time, never the (N, K_max, D) array of all of them.
 
     Returns
     -------
@@ -109,44 +113,47 @@ def evaluate(state, x):
         ``log q(x)``.
     responsibilities : Tensor (K_max, N)
         ``q(k|x)`` (zero for inactive slots).
-    whitened : Tensor (N, K_max, D)
-        ``z_nk = P_k^T (x_n - mu_k)``.
     """
     tf = tensorflow()
-    means, prec_chol = state["means"], state["prec_chol"]
-    capacity = tf.shape(means)[0]
-    n_features = tf.shape(means)[1]
-    weights = tf.exp(masked_log_weights(state))
-    center = tf.reduce_sum(weights[:, None] * means, axis=0) / tf.reduce_sum(weights)
-    stacked = tf.reshape(tf.transpose(prec_chol, [1, 0, 2]),
-                         tf.stack([n_features, capacity * n_features]))
-    offsets = tf.linalg.matvec(prec_chol, means - center, adjoint_a=True)  # (K, D)
-    # [x - c, 1] @ [[P_1 ... P_K], [-o_1 ... -o_K]]: the offsets ride in the product
-    # (one more inner row) instead of a separate pass over the (N, K, D) result
-    augmented = tf.concat([x - center, tf.ones_like(x[:, :1])], axis=1)
-    stacked = tf.concat([stacked, -tf.reshape(offsets, tf.stack([1, -1]))], axis=0)
-    whitened = tf.reshape(tf.linalg.matmul(augmented, stacked),
-                          tf.stack([-1, capacity, n_features]))
-    d = tf.cast(n_features, x.dtype)
-    component_log_density = tf.transpose(
-        -0.5 * tf.reduce_sum(tf.square(whitened), axis=2)
-        + 0.5 * gaussians.log_det_precision(prec_chol)[None, :]
-        - 0.5 * d * math.log(2.0 * math.pi))
+    component_log_density = gaussians.log_densities(
+        x, state["means"], state["prec_chol"], mixture_center(state), budget)
     joint = masked_log_weights(state)[:, None] + component_log_density
     log_q = tf.reduce_logsumexp(joint, axis=0)
     responsibilities = tf.exp(joint - log_q[None, :])
-    return component_log_density, log_q, responsibilities, whitened
+    return component_log_density, log_q, responsibilities
 
 
-def grad_log_q(state, responsibilities, whitened):
-    """``grad_x log q(x) = -sum_k q(k|x) P_k z_k`` of each row, shape (N, D),
-    as one matrix product over the stacked components."""
+def log_density(state, x, budget=None):
+    """``log q(x)`` of every row, shape (N,), without the (K_max, N) matrix
+    (a running log-sum-exp over blocks of components)."""
+    return gaussians.log_mixture_density(x, masked_log_weights(state), state["means"],
+                                         state["prec_chol"], mixture_center(state), budget)
+
+
+def grad_log_q(state, responsibilities, x, budget=None):
+    """``grad_x log q(x) = -sum_k q(k|x) Lambda_k (x - mu_k)`` of each row, (N, D).
+
+    Written as ``-(A_n (x_n - c) - b_n)`` with ``A_n = sum_k q(k|x_n) Lambda_k``
+    and ``b_n = sum_k q(k|x_n) Lambda_k (mu_k - c)`` (``c`` the mixture mean):
+    two matrix products over the components, over blocks of rows so that at most
+    ``budget`` numbers of the (N, D, D) array ``A`` exist at a time.
+    """
     tf = tensorflow()
     prec_chol = state["prec_chol"]
-    capacity = tf.shape(prec_chol)[0]
     n_features = tf.shape(prec_chol)[1]
-    weighted = whitened * tf.transpose(responsibilities)[:, :, None]
-    flat = tf.reshape(weighted, tf.stack([-1, capacity * n_features]))
-    stacked_t = tf.reshape(tf.linalg.matrix_transpose(prec_chol),
-                           tf.stack([capacity * n_features, n_features]))
-    return -tf.linalg.matmul(flat, stacked_t)
+    center = mixture_center(state)
+    precision = tf.linalg.matmul(prec_chol, prec_chol, transpose_b=True)
+    flat_precision = tf.reshape(precision, tf.stack([-1, n_features * n_features]))
+    shifted_means = tf.linalg.matvec(precision, state["means"] - center)  # (K, D)
+    n_rows = tf.shape(x)[0]
+    size = blocks.block_size(n_rows, n_features * n_features, budget)
+
+    def block(index):
+        resp = tf.gather(responsibilities, index, axis=1)  # (K, n)
+        summed = tf.reshape(tf.linalg.matmul(resp, flat_precision, transpose_a=True),
+                            tf.stack([-1, n_features, n_features]))
+        offset = tf.linalg.matmul(resp, shifted_means, transpose_a=True)
+        return offset - tf.linalg.matvec(summed, tf.gather(x, index) - center)
+
+    return tf.cond(n_rows > 0, lambda: blocks.concat_blocks(n_rows, size, block, x.dtype),
+                   lambda: tf.zeros_like(x))

@@ -19,7 +19,7 @@ the batch; samples with a non-finite target value or gradient get weight zero.
 """
 
 from .._runtime import tensorflow
-from . import gaussians, mixture
+from . import blocks, gaussians, mixture
 
 
 def importance_weights(state, batch, component_log_density):
@@ -80,22 +80,21 @@ class SteinEstimator:
     def estimate(self, state, hyper, batch):
         tf = tensorflow()
         beta = hyper["temperature"]
-        component_log_density, log_q, responsibilities, whitened = mixture.evaluate(
-            state, batch["x"])
+        x = batch["x"]
+        component_log_density, log_q, responsibilities = mixture.evaluate(state, x)
         weights, has_samples = importance_weights(state, batch, component_log_density)
-        residual_grad = batch["grad"] - beta * mixture.grad_log_q(
-            state, responsibilities, whitened)
+        residual_grad = batch["grad"] - beta * mixture.grad_log_q(state, responsibilities, x)
         residual_grad = tf.where(batch["valid"][:, None], residual_grad, 0)
         grad = tf.linalg.matmul(weights, residual_grad)
-        # Stein: H_k = Lambda_k sum_i w_ki (x_i - mu_k) r_i^T = P_k sum_i w_ki z_ik r_i^T,
-        # the sums for all components as one matrix product
-        capacity = tf.shape(whitened)[1]
-        n_features = tf.shape(whitened)[2]
-        weighted = tf.reshape(whitened * tf.transpose(weights)[:, :, None],
-                              tf.stack([-1, capacity * n_features]))
-        moment = tf.reshape(tf.linalg.matmul(weighted, residual_grad, transpose_a=True),
-                            tf.stack([capacity, n_features, n_features]))
-        hessian = tf.linalg.matmul(state["prec_chol"], moment)
+        # Stein: H_k = Lambda_k sum_i w_ki (x_i - mu_k) r_i^T
+        #            = Lambda_k (S_k - (mu_k - c) g_k^T),  S_k = sum_i w_ki (x_i - c) r_i^T,
+        # the sums S_k of all components as one matrix product (over blocks of rows)
+        center = mixture.mixture_center(state)
+        moment = weighted_outer_sums(weights, x - center, residual_grad)
+        moment = moment - (state["means"] - center)[:, :, None] * grad[:, None, :]
+        prec_chol = state["prec_chol"]
+        hessian = tf.linalg.matmul(prec_chol, tf.linalg.matmul(prec_chol, moment,
+                                                               transpose_a=True))
         hessian = 0.5 * (hessian + tf.linalg.matrix_transpose(hessian))
         if self.diagonal:
             hessian = tf.linalg.diag(tf.linalg.diag_part(hessian))
@@ -105,16 +104,38 @@ class SteinEstimator:
                 "has_samples": has_samples, "elbo": elbo}
 
 
+def weighted_outer_sums(weights, left, right, budget=None):
+    """``S_k = sum_i w_ki a_i b_i^T`` for every k, shape (K, D, D).
+
+    One matrix product ``W @ [a_i (x) b_i]`` over blocks of rows, so that at most
+    ``budget`` numbers of the (N, D, D) outer products exist at a time.
+
+    Parameters
+    ----------
+    weights : Tensor of shape (K, N)
+    left, right : Tensors of shape (N, D)
+    budget : int, default=None
+        See :mod:`.blocks`.
+    """
+    tf = tensorflow()
+    n_components = tf.shape(weights)[0]
+    n_features = tf.shape(left)[1]
+    n_rows = tf.shape(left)[0]
+    size = blocks.block_size(n_rows, n_features * n_features, budget)
+
+    def step(index, in_range, total):
+        rows_weights = tf.where(in_range[None, :], tf.gather(weights, index, axis=1), 0)
+        outer = tf.gather(left, index)[:, :, None] * tf.gather(right, index)[:, None, :]
+        return total + tf.linalg.matmul(
+            rows_weights, tf.reshape(outer, tf.stack([-1, n_features * n_features])))
+
+    total = blocks.fold_blocks(n_rows, size, step, tf.zeros(
+        tf.stack([n_components, n_features * n_features]), weights.dtype))
+    return tf.reshape(total, tf.stack([n_components, n_features, n_features]))
+
+
 #: Samples per regression parameter a component's MORE fit uses at least.
 MORE_SAMPLES_PER_PARAMETER = 3
-
-
-def quadratic_feature_pairs(n_features):
-    """Index pairs ``(i, j)``, ``i <= j``, of the quadratic features (traced)."""
-    tf = tensorflow()
-    rows, cols = tf.meshgrid(tf.range(n_features), tf.range(n_features), indexing="ij")
-    upper = rows <= cols
-    return tf.boolean_mask(rows, upper), tf.boolean_mask(cols, upper)
 
 
 class MoreEstimator:
@@ -157,26 +178,27 @@ class MoreEstimator:
         tf = tensorflow()
         beta = hyper["temperature"]
         dtype = state["means"].dtype
-        component_log_density, log_q, _, whitened = mixture.evaluate(state, batch["x"])
+        component_log_density, log_q, _ = mixture.evaluate(state, batch["x"])
         weights, has_samples = importance_weights(state, batch, component_log_density)
         values = tf.where(batch["valid"], batch["log_density"] - beta * log_q, 0)
         reward, elbo = rewards_and_elbo(state, weights, has_samples, values)
 
-        z = tf.transpose(whitened, [1, 0, 2])  # (K, N, D)
-        capacity = tf.shape(z)[0]
-        n_features = tf.shape(z)[2]
+        capacity = tf.shape(weights)[0]
+        n_features = tf.shape(batch["x"])[1]
         n_params = 1 + n_features + n_features * (n_features + 1) // 2
         # each component regresses on its ``M`` samples of largest weight (all
         # of them in small problems), which bounds memory at O(K M P)
-        n_rows = tf.minimum(tf.shape(z)[1], tf.maximum(
+        n_rows = tf.minimum(tf.shape(weights)[1], tf.maximum(
             MORE_SAMPLES_PER_PARAMETER * n_params, 2 * hyper["n_samples_per_component"]))
         fit_weights, rows_used = tf.math.top_k(weights, k=n_rows)  # (K, M)
         fit_weights = fit_weights / tf.maximum(
             tf.reduce_sum(fit_weights, axis=1, keepdims=True), tf.constant(1e-300, dtype))
-        z = tf.gather(z, rows_used, batch_dims=1)  # (K, M, D)
+        # only the (K, M) pairs a fit uses are whitened (never all (K, N))
+        z = tf.linalg.matmul(tf.gather(batch["x"], rows_used) - state["means"][:, None, :],
+                             state["prec_chol"])  # (K, M, D)
         fit_values = tf.gather(values, rows_used)  # (K, M)
         fit_valid = tf.gather(batch["valid"], rows_used)
-        rows, cols = quadratic_feature_pairs(n_features)
+        rows, cols = gaussians.quadratic_feature_pairs(n_features)
         quadratic = tf.gather(z, rows, axis=2) * tf.gather(z, cols, axis=2)
         features = tf.concat([tf.ones_like(z[:, :, :1]), z, quadratic], axis=2)  # (K, M, P)
         # centre the values per component (the constant absorbs it)

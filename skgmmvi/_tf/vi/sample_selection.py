@@ -99,11 +99,11 @@ class ComponentSampleSelection:
         log_weights = tf.where(used, tf.math.log(counts) - tf.math.log(total),
                                tf.constant(-math.inf, x.dtype))
         # only the generators that drew some of the rows are evaluated
+        # (a running log-sum-exp over blocks of them: no (generators, N) matrix)
         index = tf.where(used)[:, 0]
-        log_density, _ = gaussians.log_densities(
-            x, tf.gather(state["gen_means"], index), tf.gather(state["gen_prec_chol"], index))
-        return tf.reduce_logsumexp(tf.gather(log_weights, index)[:, None] + log_density,
-                                   axis=0)
+        return gaussians.log_mixture_density(
+            x, tf.gather(log_weights, index), tf.gather(state["gen_means"], index),
+            tf.gather(state["gen_prec_chol"], index), mixture.mixture_center(state))
 
     def _reusable_rows(self, state, hyper):
         """The database rows an iteration would re-use (valid ones only) and the
@@ -122,8 +122,8 @@ class ComponentSampleSelection:
         tf = tensorflow()
         dtype = state["means"].dtype
         x, log_background = self._reusable_rows(state, hyper)
-        component_log_density, _ = gaussians.log_densities(x, state["means"],
-                                                           state["prec_chol"])
+        component_log_density = gaussians.log_densities(
+            x, state["means"], state["prec_chol"], mixture.mixture_center(state))
         log_w = component_log_density - log_background[None, :]
         log_w = log_w - tf.reduce_logsumexp(log_w, axis=1, keepdims=True)
         ess = 1.0 / tf.reduce_sum(tf.exp(2.0 * log_w), axis=1)
@@ -224,7 +224,7 @@ class MixtureSampleSelection(ComponentSampleSelection):
     def _mixture_ess(self, state, hyper):
         tf = tensorflow()
         x, log_background = self._reusable_rows(state, hyper)
-        _, log_q, _, _ = mixture.evaluate(state, x)
+        log_q = mixture.log_density(state, x)
         log_w = log_q - log_background
         log_w = log_w - tf.reduce_logsumexp(log_w)
         ess = 1.0 / tf.reduce_sum(tf.exp(2.0 * log_w))
