@@ -6,6 +6,7 @@ bookkeeping of ``fit``; the inference methods come from
 initialisation is refined (``_refine``).
 """
 
+import contextlib
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -157,10 +158,17 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
         Returns the training rows' log-responsibilities under the fitted
         parameters when ``final_e_step`` (for ``fit_predict``), else None.
         """
+        with self._guarded(X):
+            return self._fit_unguarded(X, sample_weight, final_e_step)
+
+    @contextlib.contextmanager
+    def _guarded(self, X):
+        """Run a fit step so that failing leaves the estimator as it was, and a
+        bad batch of a stream gets scikit-learn's message (fit and partial_fit)."""
         before = dict(self.__dict__)
         try:
             with bad_batch_errors(type(self).__name__, rows_dtype(X)):
-                return self._fit_unguarded(X, sample_weight, final_e_step)
+                yield
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)

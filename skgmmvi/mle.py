@@ -311,13 +311,8 @@ class MLEGaussianMixture(BaseGaussianMixture):
         self : object
             The updated mixture.
         """
-        before = dict(self.__dict__)
-        try:
+        with self._guarded(X):
             self._partial_fit(X, sample_weight)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            raise
         return self
 
     def _partial_fit(self, X, sample_weight):

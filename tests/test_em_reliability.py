@@ -257,6 +257,27 @@ def test_stream_batches_past_the_head_are_validated(tf, monkeypatch, estimator_c
     assert not hasattr(model, "means_")
 
 
+@pytest.mark.parametrize("bad", ["nan", "negative_weight"])
+def test_partial_fit_stream_batches_past_the_head_are_validated(tf, monkeypatch, bad):
+    """partial_fit on a dataset gets the same message and leaves the model as it was."""
+    monkeypatch.setattr(_stream, "STREAM_INIT_ROWS", 40)
+    monkeypatch.setattr("skgmmvi.mle.STREAM_INIT_ROWS", 40)
+    rng = np.random.RandomState(0)
+    X = rng.randn(120, 2)
+    weight = np.ones(len(X))
+    if bad == "negative_weight":
+        weight[100] = -1.0
+    else:
+        X[100, 1] = np.nan
+    expected = in_memory_message(MLEGaussianMixture(2, random_state=0), X, weight)
+    model = MLEGaussianMixture(2, random_state=0)
+    stream = tf.data.Dataset.from_tensor_slices((X, weight)).batch(20)
+    with pytest.raises(ValueError) as error:
+        model.partial_fit(stream)
+    assert str(error.value) == expected
+    assert not hasattr(model, "means_")
+
+
 # ----------------------------------------------------------------- item 10
 @pytest.mark.parametrize("change", [dict(covariance_type="diag"),
                                     dict(covariance_type="tied"),
