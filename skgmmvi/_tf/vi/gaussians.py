@@ -78,6 +78,20 @@ def _log_density_block(features, means, prec_chol, center):
     return tf.linalg.matmul(_log_density_coefficients(means, prec_chol, center), features)
 
 
+def _block_plan(x, means, center, budget):
+    """``(center, K, N, rows per block, components per block)`` of a blocked
+    evaluation: the centre defaults to the mean of ``means``; a row block's
+    quadratic features, and a (rows, components) block, fit in ``budget``."""
+    tf = tensorflow()
+    if center is None:
+        center = tf.reduce_mean(means, axis=0)
+    n_components = tf.shape(means)[0]
+    n_rows = tf.shape(x)[0]
+    row_size = blocks.block_size(n_rows, n_quadratic_features(tf.shape(x)[1]), budget)
+    return center, n_components, n_rows, row_size, blocks.block_size(n_components,
+                                                                      row_size, budget)
+
+
 def log_densities(x, means, prec_chol, center=None, budget=None):
     """``log N(x_n; mu_k, Sigma_k)`` for every component and row, shape (K, N).
 
@@ -98,12 +112,7 @@ def log_densities(x, means, prec_chol, center=None, budget=None):
         Numbers per block (:data:`.blocks.BLOCK_ELEMENTS` when None).
     """
     tf = tensorflow()
-    if center is None:
-        center = tf.reduce_mean(means, axis=0)
-    n_components = tf.shape(means)[0]
-    n_rows = tf.shape(x)[0]
-    row_size = blocks.block_size(n_rows, n_quadratic_features(tf.shape(x)[1]), budget)
-    size = blocks.block_size(n_components, row_size, budget)
+    center, n_components, n_rows, row_size, size = _block_plan(x, means, center, budget)
 
     def rows_block(rows):  # (rows, K): concatenated along the rows
         features = quadratic_features(tf.gather(x, rows), center)
@@ -137,12 +146,7 @@ def log_mixture_density(x, log_weights, means, prec_chol, center=None, budget=No
         As in :func:`log_densities`.
     """
     tf = tensorflow()
-    if center is None:
-        center = tf.reduce_mean(means, axis=0)
-    n_components = tf.shape(means)[0]
-    n_rows = tf.shape(x)[0]
-    row_size = blocks.block_size(n_rows, n_quadratic_features(tf.shape(x)[1]), budget)
-    size = blocks.block_size(n_components, row_size, budget)
+    center, n_components, n_rows, row_size, size = _block_plan(x, means, center, budget)
     minus_inf = tf.constant(-math.inf, x.dtype)
 
     def rows_block(rows):
