@@ -16,6 +16,8 @@ chunk as its weight.
 import numpy as np
 from scipy.stats import chi2
 
+from ._numpy.gaussian import component_log_prob
+
 #: Rows further than this chi-square tail from every component are unexplained.
 TAIL_PROBABILITY = 1e-6
 
@@ -38,26 +40,16 @@ def mahalanobis_squared(X, means, precisions_cholesky, covariance_type):
 
 
 def responsibility_mass(X, weight, params, covariance_type):
-    """Weighted responsibility mass of each component on the rows, shape (K,)."""
+    """Weighted responsibility mass of each component on the rows, shape (K,)
+    (log-densities from residuals about each mean: the numpy EM path's)."""
     weights, means, _, precisions_cholesky = params
-    distance = mahalanobis_squared(X, means, precisions_cholesky, covariance_type)
-    log_det = _log_det(precisions_cholesky, covariance_type, means.shape)
-    log_prob = np.log(np.maximum(weights, 1e-300)) + log_det[None] - 0.5 * distance
-    log_prob -= log_prob.max(axis=1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        log_prob, _ = component_log_prob(np.asarray(X, np.float64), weights, means,
+                                         precisions_cholesky, covariance_type)
+    log_prob = log_prob.T - log_prob.max(axis=0)[:, None]
     resp = np.exp(log_prob)
     resp /= resp.sum(axis=1, keepdims=True)
     return weight @ resp
-
-
-def _log_det(precisions_cholesky, covariance_type, means_shape):
-    n_components, n_features = means_shape
-    if covariance_type == "full":
-        return np.log(np.diagonal(precisions_cholesky, axis1=1, axis2=2)).sum(axis=1)
-    if covariance_type == "tied":
-        return np.full(n_components, np.log(np.diag(precisions_cholesky)).sum())
-    if covariance_type == "diag":
-        return np.log(precisions_cholesky).sum(axis=1)
-    return n_features * np.log(precisions_cholesky)
 
 
 def unexplained_rows(X, params, covariance_type):
