@@ -22,9 +22,8 @@ NUMPY_MAX_WORK_COMPILED = 3e5
 def em_loop_compiled(covariance_type, dtype):
     """True when this process has compiled TensorFlow's EM loop for these settings
     (read from the loaded backend module; never imports anything)."""
-    backend = sys.modules.get("skgmmvi._tf.em")
-    cache = getattr(backend, "_CACHE", None) or {}
-    return ("em_steps", covariance_type, dtype) in cache
+    cache = getattr(sys.modules.get("skgmmvi._tf.compile_cache"), "COMPILED", None)
+    return cache is not None and ("em", "em_steps", covariance_type, dtype) in cache
 
 
 def tensorflow_sees_gpu():

@@ -407,15 +407,15 @@ def test_temperature_widens_q_to_the_tempered_target():
 
 
 def test_one_trace_serves_new_dimensions_capacities_and_settings():
+    from skgmmvi._tf.compile_cache import COMPILED
     from skgmmvi._tf.vi import iteration
 
     rng = np.random.RandomState(0)
     VariationalGMMTarget(max_iter=3, random_state=0).fit(rng.randn(20, 2))
     samtron = iteration.design_from_code("SAMTRON")
-    chunk_functions = [entry[0] for key, entry in iteration._CACHE.items()
-                       if key[0] == "chunk" and key[-1][-1] == "KernelDensityTarget"
-                       and key[3] is False and key[4] == "float64" and key[2] is False
-                       and key[1] == samtron]
+    chunk_functions = COMPILED.functions(
+        lambda key: key[:2] == ("vi", "chunk") and key[-1][-1] == "KernelDensityTarget"
+        and key[4] is False and key[5] == "float64" and key[3] is False and key[2] == samtron)
     assert len(chunk_functions) == 1
     before = chunk_functions[0].experimental_get_tracing_count()
     VariationalGMMTarget(n_components=3, max_iter=60, add_iters=5, n_samples_per_component=20,

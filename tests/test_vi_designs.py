@@ -10,6 +10,7 @@ pytest.importorskip("tensorflow")
 import tensorflow as tf  # noqa: E402
 
 from skgmmvi import VariationalGMMTarget  # noqa: E402
+from skgmmvi._tf.compile_cache import COMPILED  # noqa: E402
 from skgmmvi._tf.vi import component_update, iteration, mixture  # noqa: E402
 from skgmmvi._tf.vi import ng_estimation, sample_selection, weight_update  # noqa: E402
 from skgmmvi.targets import Target  # noqa: E402
@@ -57,10 +58,11 @@ def test_switched_compilation_traces_once_for_all_designs(switched):
     """After the parametrised test, one chunk function per covariance type."""
     VariationalGMMTarget(TARGET_2D, algorithm="ZEPIDUG", max_iter=2,
                          n_samples_per_component=10, random_state=0).fit()
-    keys = [key for key in iteration._CACHE if key[0] == "chunk" and key[1] == "switched"
-            and key[2] is False and key[-1][2] == "GaussianTestTarget"]
-    assert len(keys) == 1
-    function = iteration._CACHE[keys[0]][0]
+    functions = COMPILED.functions(
+        lambda key: key[:3] == ("vi", "chunk", "switched") and key[3] is False
+        and key[-1][2] == "GaussianTestTarget")
+    assert len(functions) == 1
+    function = functions[0]
     before = function.experimental_get_tracing_count()
     for code in ("SAMTRON", "ZAPYDOG", "SEMIFUX"):
         VariationalGMMTarget(TARGET_2D, algorithm=code, max_iter=2,

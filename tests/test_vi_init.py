@@ -13,6 +13,7 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from skgmmvi import VariationalGMMTarget  # noqa: E402
+from skgmmvi._tf.compile_cache import COMPILED  # noqa: E402
 from skgmmvi._tf.vi import iteration, mode_search  # noqa: E402
 from skgmmvi._tf.vi.target_adapter import CHECK_ROWS, check_rows  # noqa: E402
 from skgmmvi.vi import FIT_CHECK_SAMPLES  # noqa: E402
@@ -212,9 +213,10 @@ def test_data_start_places_components_at_X_and_needs_X():
 def test_search_traces_once_across_instances_dimensions_and_starts():
     VariationalGMMTarget(GaussianTestTarget([20.0, 5.0], np.eye(2)), max_iter=0,
                          random_state=0).fit()
-    key = ("mode_search", "float64", iteration.target_key(GaussianTestTarget([0.0], [[1.0]])))
-    search = iteration._CACHE[key][0]
-    hessian = iteration._CACHE[("mode_hessian",) + key[1:]][0]
+    key = ("vi", "mode_search", "float64",
+           iteration.target_key(GaussianTestTarget([0.0], [[1.0]])))
+    search = COMPILED.functions(lambda cached: cached == key)[0]
+    hessian = COMPILED.functions(lambda cached: cached == ("vi", "mode_hessian") + key[2:])[0]
     before = search.experimental_get_tracing_count(), hessian.experimental_get_tracing_count()
     for n_features, n_components in ((3, 1), (5, 4), (1, 2)):
         target = GaussianTestTarget(np.full(n_features, 30.0), np.eye(n_features))

@@ -364,6 +364,7 @@ def test_new_instances_of_a_bundled_target_reuse_one_trace(name):
 def test_fits_over_seeds_and_sizes_reuse_the_compiled_iteration():
     """The issue's loop over bundled-target instances: one chunk trace in all."""
     from skgmmvi._tf.vi import iteration
+    from skgmmvi._tf.compile_cache import COMPILED
 
     def fit(seed, n_features, n_modes):
         target = GaussianMixtureTarget(n_features, n_modes, random_state=seed)
@@ -371,9 +372,9 @@ def test_fits_over_seeds_and_sizes_reuse_the_compiled_iteration():
                                     random_state=seed).fit()
 
     fit(0, 2, 2)
-    chunks = [entry[0] for key, entry in iteration._CACHE.items()
-              if key[0] == "chunk" and key[-1][-1] == "GaussianMixtureTarget"
-              and key[1] == iteration.SAMTRON and key[2] is False]
+    chunks = COMPILED.functions(
+        lambda key: key[:2] == ("vi", "chunk") and key[-1][-1] == "GaussianMixtureTarget"
+        and key[2] == iteration.SAMTRON and key[3] is False)
     assert len(chunks) == 1
     traces = chunks[0].experimental_get_tracing_count()
     for seed, n_features, n_modes in [(1, 3, 2), (2, 2, 4), (3, 4, 3)]:

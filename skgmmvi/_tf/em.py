@@ -26,8 +26,7 @@ import numpy as np
 from .._cancellation import INIT_CANCELLATION_LIMIT
 from . import gaussian as g
 from ._runtime import device_name, tensorflow, tf_dtype
-
-_CACHE = {}
+from .compile_cache import COMPILED
 
 
 
@@ -45,10 +44,8 @@ def _parameter_shapes(covariance_type):
 
 def _compiled(kind, covariance_type, dtype_name):
     """The compiled kernel ``kind`` for this covariance type and dtype (cached)."""
-    key = (kind, covariance_type, dtype_name)
-    if key not in _CACHE:
-        _CACHE[key] = _BUILDERS[kind](covariance_type, tf_dtype(dtype_name))
-    return _CACHE[key]
+    return COMPILED.get(("em", kind, covariance_type, dtype_name),
+                        lambda: _BUILDERS[kind](covariance_type, tf_dtype(dtype_name)))
 
 
 def _over_chunks(n_rows, batch_size, step, accumulators):

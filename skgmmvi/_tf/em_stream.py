@@ -17,9 +17,8 @@ import numpy as np
 from . import gaussian as g
 from ._runtime import device_name, quiet_graph_mode_notice, tensorflow
 from .batches import unpack_batch, weighted_pairs
+from .compile_cache import COMPILED
 from .em import FitData, IllDefinedCovariance, in_time_slices
-
-_CACHE = {}
 
 
 def _columns(x, center):
@@ -160,12 +159,8 @@ def _m_step(sums, params, accurate, gram, total_weight, center, reg_covar, cov, 
 
 
 def _kernels(covariance_type, strategy):
-    key = (covariance_type, None if strategy is None else id(strategy))
-    kernels = _CACHE.get(key)
-    if kernels is None or kernels.strategy is not strategy:
-        kernels = _Kernels(covariance_type, strategy)
-        _CACHE[key] = kernels
-    return kernels
+    key = ("em_stream", covariance_type, None if strategy is None else id(strategy))
+    return COMPILED.get(key, lambda: _Kernels(covariance_type, strategy), owner=strategy)
 
 
 class StreamFitData:

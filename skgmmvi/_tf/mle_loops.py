@@ -15,17 +15,15 @@ independent of how the epochs are split into calls.
 """
 
 import math
-import threading
 
 from ._runtime import tensorflow, tf_dtype
+from .compile_cache import COMPILED
 from .batches import unpack_batch
 from .mle_optimizers import HYPER_NAMES, apply_update
 
 #: The learning rate is multiplied by this on a plateau (``learning_rate_schedule``).
 DECAY_FACTOR = 0.2
 _SCALE_RANK = {"full": 3, "tied": 2, "diag": 2, "spherical": 1}
-_CACHE = {}
-_CACHE_LOCK = threading.Lock()
 
 
 # ----------------------------------------------------------- the objective
@@ -376,26 +374,23 @@ def compiled(role, kind, covariance_type, dtype, strategy=None):
     """
     if role == "evaluate":
         kind = None  # the objective alone: shared by every optimiser
-    key = (role, kind, covariance_type, dtype,
+    key = ("mle", role, kind, covariance_type, dtype,
            None if strategy is None else id(strategy))
-    with _CACHE_LOCK:
-        entry = _CACHE.get(key)
-        if entry is None or (strategy is not None and entry[1] is not strategy):
-            tdtype = tf_dtype(dtype)
-            if role == "train":
-                function = _build_in_memory(kind, covariance_type, tdtype)
-            elif role == "evaluate":
-                function = _build_evaluate(covariance_type, tdtype)
-            elif role == "stream":
-                function = _build_stream(kind, covariance_type, tdtype)
-            else:
-                function = _build_distributed(kind, covariance_type, tdtype, strategy)
-            entry = (function, strategy)
-            _CACHE[key] = entry
-    return entry[0]
+    return COMPILED.get(key, lambda: _build(role, kind, covariance_type, tf_dtype(dtype),
+                                            strategy), owner=strategy)
+
+
+def _build(role, kind, covariance_type, tdtype, strategy):
+    """A new compiled function ``role`` (see :func:`compiled`)."""
+    if role == "train":
+        return _build_in_memory(kind, covariance_type, tdtype)
+    if role == "evaluate":
+        return _build_evaluate(covariance_type, tdtype)
+    if role == "stream":
+        return _build_stream(kind, covariance_type, tdtype)
+    return _build_distributed(kind, covariance_type, tdtype, strategy)
 
 
 def cache_size():
     """Number of compiled structures held (for tests of the no-retrace promise)."""
-    with _CACHE_LOCK:
-        return len(_CACHE)
+    return sum(1 for key in COMPILED.keys() if key[0] == "mle")

@@ -40,6 +40,7 @@ import collections
 import numpy as np
 
 from .._runtime import device_name, tensorflow, tf_dtype
+from ..compile_cache import COMPILED
 from . import adaptation, component_stepsize, component_update, database, mixture
 from . import ng_estimation, sample_selection, weight_stepsize, weight_update
 from .target_adapter import (check_rows, check_target, numpy_values_and_grads,
@@ -204,8 +205,6 @@ def capacity_headroom(n_active):
     return max(4, n_active // 4)
 
 
-_CACHE = collections.OrderedDict()
-_CACHE_SIZE = 16
 
 
 class Iteration:
@@ -295,11 +294,14 @@ def _spec_like(value):
 
 def _compiled(kind, design, diagonal, dtype_name, target, state, hyper, params,
               reuse=False):
-    key = (kind, design, diagonal, reuse, dtype_name, parameter_signature(params),
+    key = ("vi", kind, design, diagonal, reuse, dtype_name, parameter_signature(params),
            target_key(target) if target is not None else None)
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key][0]
+    return COMPILED.get(key, lambda: _build(kind, design, diagonal, dtype_name, target, state,
+                                            hyper, params, reuse), keep=target)
+
+
+def _build(kind, design, diagonal, dtype_name, target, state, hyper, params, reuse):
+    """A new compiled function ``kind`` (see :func:`_compiled`)."""
     tf = tensorflow()
     iteration = Iteration(design, diagonal, reuse) if design is not None else None
     state_spec = {k: _spec_like(v) for k, v in state.items()}
@@ -363,9 +365,6 @@ def _compiled(kind, design, diagonal, dtype_name, target, state, hyper, params,
         def function(x, params):
             return tf.cast(target_log_density(target, x, params), dtype)
 
-    _CACHE[key] = (function, target)  # keep the target alive: its id may be the key
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
     return function
 
 

@@ -42,7 +42,8 @@ import collections
 import numpy as np
 
 from .._runtime import device_name, tensorflow, tf_dtype
-from .iteration import TargetEvaluator, _CACHE, _CACHE_SIZE, _spec_like
+from ..compile_cache import COMPILED
+from .iteration import TargetEvaluator, _spec_like
 from .iteration import target_key, target_parameters, target_values_and_grads
 
 #: Log-densities below this carry no usable information (their gradients are
@@ -79,15 +80,7 @@ Start = collections.namedtuple("Start", "means covariances n_evaluations searche
 
 # ------------------------------------------------------------ compiled parts
 def _cached(kind, dtype_name, target, build):
-    key = (kind, dtype_name, target_key(target))
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key][0]
-    function = build()
-    _CACHE[key] = (function, target)  # keep the target alive: its id may be the key
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return function
+    return COMPILED.get(("vi", kind, dtype_name, target_key(target)), build, keep=target)
 
 
 def _values_and_grads(target, dtype):
