@@ -92,13 +92,8 @@ def plot_density(model, X, path):
 def run_picture(model, X, out_dir):
     """Write ``demo_density.png`` to ``out_dir`` and say where, or why not.
 
-    Parameters
-    ----------
-    model : skgmmvi.EMGaussianMixture
-        Fitted on ``X``.
-    X : ndarray of shape (n_samples, 2)
-    out_dir : pathlib.Path
-        Existing output folder.
+    ``model`` and ``X`` are as in :func:`plot_density`; ``out_dir`` is an
+    existing folder (a :class:`pathlib.Path`).
     """
     section("5. Picture")
     path = (out_dir / PNG_NAME).resolve()

@@ -3,11 +3,11 @@
 import numpy as np
 
 from ._base import Target
-from ._dimension_free import check_dimension, sample_dimension
-from ._utils import LOG_2PI, check_rng, tf_module
+from ._dimension_free import AnyDimension, sample_dimension
+from ._utils import LOG_2PI, cast_like, check_rng, tf_module
 
 
-class BananaTarget(Target):
+class BananaTarget(AnyDimension, Target):
     """Twisted Gaussian of Haario, Saksman and Tamminen, normalised.
 
     Draw ``u`` with ``u_1 ~ N(0, 10^2)`` and the other coordinates ``N(0, 1)``,
@@ -37,18 +37,10 @@ class BananaTarget(Target):
     _x1_scale = 10.0
 
     def __init__(self, n_features=2, curvature=0.1):
-        self.n_features = check_dimension(n_features, 2, "BananaTarget")
+        self.n_features = self._validate_dimension(n_features)
         if not np.isfinite(curvature):
             raise ValueError(f"curvature must be finite, got {curvature!r}.")
         self.curvature = float(curvature)
-
-    def _validate_dimension(self, n_features):
-        return check_dimension(n_features, 2, "BananaTarget")
-
-    def check_n_features(self, n_features):
-        """Raise a ValueError when ``n_features`` does not fit this target."""
-        self._validate_dimension(n_features)
-        super().check_n_features(n_features)
 
     def graph_parameters(self):
         """The twist ``b`` and the scale of the first coordinate."""
@@ -59,8 +51,7 @@ class BananaTarget(Target):
         """Normalised log-density of each row of ``x`` (TensorFlow); D read from ``x``."""
         tf = tf_module()
         dtype = x.dtype
-        curvature, scale = tf.cast(curvature, dtype), tf.cast(scale, dtype)
-        d = tf.cast(tf.shape(x)[1], dtype)
+        curvature, scale, d = cast_like(x, curvature, scale, tf.shape(x)[1])
         x1, x2 = x[:, 0], x[:, 1]
         z1 = x1 / scale
         z2 = x2 - curvature * (tf.square(x1) - tf.square(scale))

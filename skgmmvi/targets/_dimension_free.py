@@ -10,6 +10,24 @@ def check_dimension(n_features, minimum, name):
     return int(n_features)
 
 
+class AnyDimension:
+    """Mixin for targets defined in every dimension of at least ``minimum_dimension``.
+
+    ``n_features=None`` means "any dimension": the estimator then takes D from its
+    data, and :meth:`check_n_features` checks only the minimum.
+    """
+
+    minimum_dimension = 2
+
+    def _validate_dimension(self, n_features):
+        return check_dimension(n_features, self.minimum_dimension, type(self).__name__)
+
+    def check_n_features(self, n_features):
+        """Raise a ValueError when ``n_features`` does not fit this target."""
+        self._validate_dimension(n_features)
+        super().check_n_features(n_features)
+
+
 def sample_dimension(target, n_features):
     """Dimension of draws: the target's own, else the ``n_features`` argument."""
     if target.n_features is not None:

@@ -3,11 +3,11 @@
 import numpy as np
 
 from ._base import Target
-from ._dimension_free import check_dimension, sample_dimension
+from ._dimension_free import AnyDimension, sample_dimension
 from ._utils import LOG_2PI, check_rng, tf_module
 
 
-class FunnelTarget(Target):
+class FunnelTarget(AnyDimension, Target):
     """Neal's funnel, normalised.
 
     ``v = x_1 ~ N(0, scale^2)`` and, given v, ``x_i ~ N(0, exp(v))`` (variance
@@ -21,8 +21,8 @@ class FunnelTarget(Target):
     Parameters
     ----------
     n_features : int >= 2 or None, default=10
-        Dimension D. None means any dimension: :meth:`log_density` then reads D
-        from its input, and an estimator takes D from its data at fit time.
+        Dimension D, or None for any dimension (read from the input of
+        :meth:`log_density`, and from the data at fit time).
     scale : float, default=3.0
         Standard deviation of ``v``.
 
@@ -35,18 +35,10 @@ class FunnelTarget(Target):
     log_normalizer = 0.0
 
     def __init__(self, n_features=10, scale=3.0):
-        self.n_features = check_dimension(n_features, 2, "FunnelTarget")
+        self.n_features = self._validate_dimension(n_features)
         if not (np.isfinite(scale) and scale > 0):
             raise ValueError(f"scale must be positive, got {scale!r}.")
         self.scale = float(scale)
-
-    def _validate_dimension(self, n_features):
-        return check_dimension(n_features, 2, "FunnelTarget")
-
-    def check_n_features(self, n_features):
-        """Raise a ValueError when ``n_features`` does not fit this target."""
-        self._validate_dimension(n_features)
-        super().check_n_features(n_features)
 
     def graph_parameters(self):
         """The standard deviation of ``v``."""

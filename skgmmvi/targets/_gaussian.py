@@ -3,8 +3,8 @@
 import numpy as np
 
 from ._base import Target
-from ._utils import (LOG_2PI, as_mean, check_n_modes_features, cholesky, count_near,
-                     precision_cholesky, check_rng, tf_module)
+from ._utils import (LOG_2PI, as_mean, cast_like, check_n_modes_features, check_rng,
+                     cholesky, count_near, precision_cholesky, tf_module)
 
 
 def _mixture_log_density(x, log_weights, means, prec_chol):
@@ -27,8 +27,7 @@ def _mixture_log_density(x, log_weights, means, prec_chol):
     """
     tf = tf_module()
     dtype = x.dtype
-    log_weights, means, prec_chol = (tf.cast(a, dtype) for a in (log_weights, means,
-                                                                   prec_chol))
+    log_weights, means, prec_chol = cast_like(x, log_weights, means, prec_chol)
     n_features = tf.cast(tf.shape(means)[1], dtype)
     # Per component: log w_k - D/2 log(2 pi) + sum(log diag P_k).
     const = (log_weights - 0.5 * n_features * tf.constant(LOG_2PI, dtype)

@@ -3,7 +3,7 @@
 import numpy as np
 
 from ._base import Target
-from ._utils import LOG_2PI, check_rng, tf_module
+from ._utils import LOG_2PI, cast_like, check_rng, tf_module
 
 
 class LogisticRegressionPosterior(Target):
@@ -68,8 +68,7 @@ class LogisticRegressionPosterior(Target):
         """Log prior plus log-likelihood of each row of weights ``x`` (TensorFlow)."""
         tf = tf_module()
         dtype = x.dtype
-        negated, prior_scale = tf.cast(negated, dtype), tf.cast(prior_scale, dtype)
-        d = tf.cast(tf.shape(x)[1], dtype)
+        negated, prior_scale, d = cast_like(x, negated, prior_scale, tf.shape(x)[1])
         # Rows -t_i x_i: the negated margins are x @ negated^T.
         log_lik = _sum_log_sigmoid(x, negated)
         const = -d * (tf.math.log(prior_scale) + tf.constant(0.5 * LOG_2PI, dtype))

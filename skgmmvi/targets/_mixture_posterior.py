@@ -3,7 +3,7 @@
 import numpy as np
 
 from ._base import Target
-from ._utils import LOG_2PI, check_rng, tf_module
+from ._utils import LOG_2PI, as_points, cast_like, check_rng, tf_module
 
 DEFAULT_DATA = (1.1, 2.1, 2.0, 1.9, 0.0, -0.1, -0.05)
 
@@ -97,8 +97,8 @@ class MixtureModelPosterior(Target):
         """Unnormalised log-posterior of each row of ``x`` (TensorFlow)."""
         tf = tf_module()
         dtype = x.dtype
-        data, scale, a, b, c = (tf.cast(v, dtype) for v in (
-            data, mean_prior_scale, sigma_shape, sigma_rate, concentration))
+        data, scale, a, b, c = cast_like(
+            x, data, mean_prior_scale, sigma_shape, sigma_rate, concentration)
         k = tf.cast(n_components, tf.int32)
         k_real = tf.cast(k, dtype)
         mu, s, z = x[:, :k], x[:, k:2 * k], x[:, 2 * k:]
@@ -122,13 +122,6 @@ class MixtureModelPosterior(Target):
 
     # -- numpy helpers -----------------------------------------------------
 
-    def _as_theta(self, theta):
-        theta = np.asarray(theta, dtype=np.float64)
-        if theta.shape[-1:] != (self.n_features,):
-            raise ValueError(f"theta must have {self.n_features} entries in its last axis, "
-                             f"got shape {theta.shape}.")
-        return theta
-
     def unpack(self, theta):
         """Model parameters of ``theta``.
 
@@ -141,7 +134,7 @@ class MixtureModelPosterior(Target):
         dict
             ``"mu"``, ``"sigma"`` and ``"pi"``, each of shape (K,) or (n, K).
         """
-        theta = self._as_theta(theta)
+        theta = as_points(theta, self.n_features, "theta")
         k = self.n_components
         return {"mu": theta[..., :k].copy(), "sigma": np.exp(theta[..., k:2 * k]),
                 "pi": np.exp(_log_softmax_last_zero(theta[..., 2 * k:]))}
@@ -187,7 +180,7 @@ class MixtureModelPosterior(Target):
         -------
         ndarray of shape (n, len(points), K)
         """
-        theta = np.atleast_2d(self._as_theta(theta))
+        theta = np.atleast_2d(as_points(theta, self.n_features, "theta"))
         k = self.n_components
         x = self.data if points is None else self.data[np.asarray(points)]
         mu, s = theta[:, None, :k], theta[:, None, k:2 * k]

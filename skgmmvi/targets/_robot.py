@@ -3,7 +3,7 @@
 import numpy as np
 
 from ._base import Target
-from ._utils import LOG_2PI, check_rng, count_near, tf_module
+from ._utils import LOG_2PI, cast_like, check_rng, count_near, tf_module
 
 _GOALS = {1: [[7.0, 0.0]], 4: [[7.0, 0.0], [-7.0, 0.0], [0.0, 7.0], [0.0, -7.0]]}
 
@@ -69,8 +69,7 @@ class PlanarRobotTarget(Target):
         """Log prior plus best-goal log-likelihood of each row of ``x`` (TensorFlow)."""
         tf = tf_module()
         dtype = x.dtype
-        prior_stds, goals, std = (tf.cast(a, dtype) for a in (prior_stds, goals,
-                                                              likelihood_std))
+        prior_stds, goals, std = cast_like(x, prior_stds, goals, likelihood_std)
         log_2pi = tf.constant(LOG_2PI, dtype)
         n_links = tf.cast(tf.shape(prior_stds)[0], dtype)
         prior_const = -tf.reduce_sum(tf.math.log(prior_stds)) - 0.5 * n_links * log_2pi

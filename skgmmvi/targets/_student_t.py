@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from ._base import Target
-from ._utils import (check_n_modes_features, check_rng, cholesky, count_near,
+from ._utils import (cast_like, check_n_modes_features, check_rng, cholesky, count_near,
                      precision_cholesky, tf_module)
 
 
@@ -33,15 +33,20 @@ class StudentTMixtureTarget(Target):
     Parameters
     ----------
     n_features : int, default=20
+        Dimension D.
     n_modes : int, default=10
+        Number of Student-t components (equal weights).
     df : float, default=2
         Degrees of freedom (> 0). With ``df <= 2`` the covariance is infinite.
     random_state : int, RandomState or None, default=0
+        Seed of the means and scale matrices.
 
     Attributes
     ----------
     weights : ndarray of shape (n_modes,)
+        The mixture weights, ``1 / n_modes`` each.
     means : ndarray of shape (n_modes, n_features)
+        The components' locations.
     scale_matrices : ndarray of shape (n_modes, n_features, n_features)
         ``(A^T A + I)^{-1}`` per component.
     log_normalizer : float
@@ -82,8 +87,7 @@ class StudentTMixtureTarget(Target):
         """Normalised mixture log-density of each row of ``x`` (TensorFlow)."""
         tf = tf_module()
         dtype = x.dtype
-        log_weights, means, prec_chol, v = (tf.cast(a, dtype) for a in (log_weights, means,
-                                                                          prec_chol, df))
+        log_weights, means, prec_chol, v = cast_like(x, log_weights, means, prec_chol, df)
         d = tf.cast(tf.shape(means)[1], dtype)
         const = (log_weights + tf.math.lgamma(0.5 * (v + d)) - tf.math.lgamma(0.5 * v)
                  - 0.5 * d * tf.math.log(v * tf.constant(math.pi, dtype))

@@ -4,7 +4,7 @@ import numpy as np
 from scipy.special import expit, log_expit
 
 from ._base import Target
-from ._utils import tf_module
+from ._utils import as_points, tf_module
 
 #: Transform kinds, by their integer code in :attr:`TransformedTarget.kinds`.
 KINDS = ("identity", "lower", "upper", "interval", "softplus")
@@ -166,13 +166,6 @@ class TransformedTarget(Target):
         self.log_normalizer = getattr(target, "log_normalizer", None)
 
     # ----------------------------------------------------------- numpy maps
-    def _as_rows(self, points, name):
-        points = np.asarray(points, dtype=np.float64)
-        if points.ndim != 2 or points.shape[1] != self.n_features:
-            raise ValueError(f"{name} must have shape (n, {self.n_features}), "
-                             f"got {points.shape}.")
-        return points
-
     def forward(self, u):
         """Constrained points ``x = T(u)`` of unconstrained ones (e.g. samples of q).
 
@@ -184,7 +177,7 @@ class TransformedTarget(Target):
         -------
         ndarray of shape (n, D)
         """
-        u = self._as_rows(u, "u")
+        u = as_points(u, self.n_features, "u", rows_only=True)
         return _forward_and_log_jacobian(u, self.kinds, self.low, self.high, _NumpyOps)[0]
 
     def inverse(self, x):
@@ -199,7 +192,7 @@ class TransformedTarget(Target):
         -------
         ndarray of shape (n, D)
         """
-        x = self._as_rows(x, "x")
+        x = as_points(x, self.n_features, "x", rows_only=True)
         k, low, high = self.kinds, self.low, self.high
         with np.errstate(divide="ignore", invalid="ignore"):
             shifted = np.where(k == 2, high - x, x - low)
@@ -213,7 +206,7 @@ class TransformedTarget(Target):
 
     def log_det_jacobian(self, u):
         """``sum_j log |dT_j / du_j|`` of each row of ``u``; ndarray of shape (n,)."""
-        u = self._as_rows(u, "u")
+        u = as_points(u, self.n_features, "u", rows_only=True)
         log_jac = _forward_and_log_jacobian(u, self.kinds, self.low, self.high, _NumpyOps)[1]
         return np.sum(log_jac, axis=1)
 
@@ -246,7 +239,7 @@ class TransformedTarget(Target):
         """
         if self.uses_tensorflow:
             return super().log_density_and_grad(x)
-        u = self._as_rows(x, "x")
+        u = as_points(x, self.n_features, "x", rows_only=True)
         constrained, log_jac = _forward_and_log_jacobian(u, self.kinds, self.low, self.high,
                                                          _NumpyOps)
         value, grad = self.target.log_density_and_grad(constrained)

@@ -15,6 +15,27 @@ def tf_module():
     return tensorflow()
 
 
+def cast_like(x, *values):
+    """``values`` cast to the dtype of the tensor ``x``, as a tuple (TensorFlow)."""
+    tf = tf_module()
+    return tuple(tf.cast(value, x.dtype) for value in values)
+
+
+def as_points(points, n_features, name, rows_only=False):
+    """``points`` as a float64 array whose last axis has ``n_features`` entries.
+
+    With ``rows_only`` the array must be 2-D, of shape (n, n_features). Raises a
+    ValueError naming ``name`` and the shape received otherwise.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    wrong_rank = rows_only and points.ndim != 2
+    if wrong_rank or points.shape[-1:] != (n_features,):
+        expected = f"shape (n, {n_features})" if rows_only else \
+            f"{n_features} entries in its last axis"
+        raise ValueError(f"{name} must have {expected}, got shape {points.shape}.")
+    return points
+
+
 def as_mean(mean, name="mean"):
     """Validate a finite 1-D mean vector and return it as float64."""
     mean = np.asarray(mean, dtype=np.float64)
