@@ -113,19 +113,10 @@ def component_log_prob(rows, weights, means, precision_chol, covariance_type):
 
     Residuals ``x_b - mu_k`` are formed before whitening, so rows far from the
     centre or from each other keep their accuracy, and rows beyond the float
-    range give ``-inf``, not NaN.
-
-    Parameters
-    ----------
-    rows : ndarray of shape (B, D), float64
-    weights, means, precision_chol : ndarray
-    covariance_type : str
-
-    Returns
-    -------
-    log_prob : ndarray of shape (K, B)
-    residuals : ndarray of shape (K, B, D)
-        ``x_b - mu_k``, for the M-step statistics.
+    range give ``-inf``, not NaN. Takes float64 rows of shape (B, D) and the
+    mixture's numpy parameters; returns ``log_prob`` of shape (K, B) and the
+    residuals ``x_b - mu_k`` of shape (K, B, D), which the M-step statistics use
+    (the TensorFlow path's ``component_log_prob`` has the same contract).
     """
     residuals = rows[None, :, :] - means[:, None, :]
     if covariance_type in ("full", "tied"):
