@@ -60,6 +60,10 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
         "strategy": [None, HasMethods(["run", "reduce", "scope"])],
     }
 
+    #: Whether the fit depends only on the ratios of the sample weights, so that
+    #: they may be rescaled by a power of two (False where priors count rows).
+    _scale_free_weights = True
+
     # ------------------------------------------------------------------ fitting
     @abstractmethod
     def _start_fit(self, X, sample_weight, compute_dtype, stream=None):
@@ -114,7 +118,8 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
                 raise ValueError(
                     "sample_weight must have a positive sum; got all weights zero. "
                     "Give at least one sample a positive weight.")
-            sample_weight = _checks.normalized_sample_weight(sample_weight)
+            if self._scale_free_weights:
+                sample_weight = _checks.normalized_sample_weight(sample_weight)
         return X, sample_weight
 
     def _checked_inits(self, n_features):

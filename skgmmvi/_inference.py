@@ -112,6 +112,12 @@ class FittedMixtureMixin:
     def _fitted_parameters(self):
         return (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
 
+    def _scoring_parameters(self):
+        """``(weights, means, covariances, precisions_cholesky)`` that score rows:
+        ``log w_k + log N(x | mean_k, covariance_k)`` (a variational mixture
+        passes its expected log-weights and log-determinants in ``w_k``)."""
+        return self._fitted_parameters()
+
     def _log_prob_resp(self, X):
         """(log p(x), log responsibilities) of validated rows under the fit."""
         n_components, n_features = self.means_.shape
@@ -120,7 +126,7 @@ class FittedMixtureMixin:
         if _score_in_numpy(X, n_components, n_features):
             from ._numpy.em import log_prob_resp
 
-            log_norm, log_resp = log_prob_resp(X, self._fitted_parameters(),
+            log_norm, log_resp = log_prob_resp(X, self._scoring_parameters(),
                                                self.covariance_type, batch)
         else:
             from ._tf._runtime import quiet_tensorflow
@@ -128,7 +134,7 @@ class FittedMixtureMixin:
 
             with quiet_tensorflow():
                 log_norm, log_resp = log_prob_resp(
-                    X, self._fitted_parameters(), self.covariance_type, batch,
+                    X, self._scoring_parameters(), self.covariance_type, batch,
                     getattr(self, "dtype", "float64"))
         return log_norm.astype(self.means_.dtype), log_resp.astype(self.means_.dtype)
 
