@@ -300,11 +300,3 @@ class BayesianGaussianMixture(EMLoopMixin, BaseGaussianMixture):
         self.mean_precision_ = np.asarray(mean_precision, out_dtype)
         self.degrees_of_freedom_ = (out_dtype(nu) if self.covariance_type == "tied"
                                     else np.asarray(nu, out_dtype))
-
-    def _fit_backend(self, n_samples, n_features, streamed):
-        backend = super()._fit_backend(n_samples, n_features, streamed)
-        if backend == "tensorflow" and (self.backend == "tensorflow" or streamed):
-            raise NotImplementedError(
-                "BayesianGaussianMixture fits in numpy only so far; use backend='numpy' "
-                "(or 'auto') with in-memory arrays.")
-        return "numpy"

@@ -82,6 +82,10 @@ class EMLoopMixin:
                                 objective=objective or MaximumLikelihood)
         from ._tf.em import FitData
 
+        if streamed and objective is not None:
+            raise NotImplementedError(
+                f"{type(self).__name__} fits in-memory arrays only so far: pass X as "
+                "an array and strategy=None.")
         if streamed:
             from ._tf.em_stream import StreamFitData, rows_dataset
 
@@ -91,7 +95,7 @@ class EMLoopMixin:
             return StreamFitData(dataset, X, sample_weight, self.covariance_type, batch,
                                  compute_dtype, strategy=self.strategy)
         return FitData(X, sample_weight, self.covariance_type,
-                       self._batch_rows(X.shape[1]), compute_dtype)
+                       self._batch_rows(X.shape[1]), compute_dtype, objective=objective)
 
     def _initial_parameters(self, fit_state, labels, resp, X_init, weight_init):
         return fit_state.initial_parameters(self.n_components, self.reg_covar,

@@ -21,7 +21,7 @@ FITTED = ["weights_", "means_", "covariances_", "precisions_", "precisions_chole
           "mean_precision_", "degrees_of_freedom_", "covariance_prior_", "mean_prior_"]
 PRIORS = ["weight_concentration_prior_", "mean_precision_prior_",
           "degrees_of_freedom_prior_"]
-BACKENDS = ["numpy"]
+BACKENDS = ["numpy", "tensorflow"]
 
 
 @pytest.fixture(params=BACKENDS)

@@ -40,6 +40,11 @@ class Priors:
     degrees_of_freedom: float
     covariance: np.ndarray
 
+    def loop_tensors(self):
+        """The values the compiled loop takes as its prior tensors, in order."""
+        return (self.weight_concentration, self.mean_precision, self.mean,
+                self.degrees_of_freedom, self.covariance)
+
 
 def expected_log_weights(concentration, prior_type):
     """``E[log pi_k]`` under the weights' posterior, shape (K,)."""
