@@ -191,7 +191,7 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
             raise ValueError(
                 "fit_predict needs the rows in memory; with a tf.data.Dataset, call fit "
                 "and then predict on the batches.")
-        return StreamSource(X)
+        return StreamSource(X, scale_weights=self._scale_free_weights)
 
     def _fit_unguarded(self, X, sample_weight, final_e_step):
         previous_n_features = getattr(self, "n_features_in_", None)

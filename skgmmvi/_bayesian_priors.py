@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.utils import check_array
 
 from . import _checks
-from ._numpy.bayesian import Priors
+from ._numpy.bayesian import Priors, covariance_prior_from_scatter
 
 
 def _weighted_moments(X, weight):
@@ -23,17 +23,12 @@ def _weighted_moments(X, weight):
 def default_covariance_prior(X, weight, covariance_type):
     """The sample covariance with ``sum(weight) - 1`` degrees of freedom, shaped
     for ``covariance_type`` (scikit-learn's ``np.cov`` / ``np.var(ddof=1)``)."""
-    total = float(np.sum(weight))
-    if not total > 1.0:
-        raise ValueError(
-            "The default covariance_prior is the sample covariance of X, which needs "
-            f"a total sample weight above 1; got {total!r}. Pass covariance_prior "
-            "explicitly or use larger sample weights.")
     _, centred = _weighted_moments(X, weight)
     if covariance_type in ("full", "tied"):
-        return (centred.T * weight) @ centred / (total - 1.0)
-    variances = weight @ centred**2 / (total - 1.0)
-    return variances if covariance_type == "diag" else float(np.mean(variances))
+        scatter = (centred.T * weight) @ centred
+    else:  # only the diagonal is needed
+        scatter = np.diag(weight @ centred**2)
+    return covariance_prior_from_scatter(scatter, float(np.sum(weight)), covariance_type)
 
 
 def _checked_covariance_prior(covariance_prior, covariance_type, n_features):
@@ -87,5 +82,7 @@ def checked_priors(estimator, X, weight):
               "degrees_of_freedom_prior_": dof, "covariance_prior_": covariance}
     priors = Priors(estimator.weight_concentration_prior_type, float(concentration),
                     float(mean_precision), np.asarray(mean, np.float64), float(dof),
-                    np.asarray(covariance, np.float64))
+                    np.asarray(covariance, np.float64),
+                    default_mean=estimator.mean_prior is None,
+                    default_covariance=estimator.covariance_prior is None)
     return priors, fitted

@@ -273,6 +273,18 @@ class BayesianGaussianMixture(EMLoopMixin, BaseGaussianMixture):
             setattr(self, name, value)
         return VariationalObjective(priors, self.covariance_type)
 
+    def _start_fit(self, X, sample_weight, compute_dtype, stream=None):
+        fit_state = super()._start_fit(X, sample_weight, compute_dtype, stream=stream)
+        priors = fit_state.objective.priors
+        if stream is not None:  # defaults from all rows of the dataset, not its head
+            if priors.default_mean:
+                self.mean_prior_ = priors.mean.astype(X.dtype)
+            if priors.default_covariance:
+                self.covariance_prior_ = (float(priors.covariance)
+                                          if self.covariance_type == "spherical"
+                                          else priors.covariance)
+        return fit_state
+
     def _fitted_parameters(self):
         """The loop's 7-tuple of the fitted posterior (for ``warm_start``)."""
         concentration = np.asarray(self.weight_concentration_, np.float64)

@@ -82,10 +82,6 @@ class EMLoopMixin:
                                 objective=objective or MaximumLikelihood)
         from ._tf.em import FitData
 
-        if streamed and objective is not None:
-            raise NotImplementedError(
-                f"{type(self).__name__} fits in-memory arrays only so far: pass X as "
-                "an array and strategy=None.")
         if streamed:
             from ._tf.em_stream import StreamFitData, rows_dataset
 
@@ -93,7 +89,8 @@ class EMLoopMixin:
             dataset = (stream.dataset if stream is not None
                        else rows_dataset(X, sample_weight, batch))
             return StreamFitData(dataset, X, sample_weight, self.covariance_type, batch,
-                                 compute_dtype, strategy=self.strategy)
+                                 compute_dtype, strategy=self.strategy,
+                                 objective=objective)
         return FitData(X, sample_weight, self.covariance_type,
                        self._batch_rows(X.shape[1]), compute_dtype, objective=objective)
 

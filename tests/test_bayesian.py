@@ -235,3 +235,60 @@ def test_float32_input_gives_float32_fit(small_blobs, backend):
                           BayesianGaussianMixture(n_components=3)])
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_numpy_and_tensorflow_backends_agree_with_weights(small_blobs, covariance_type):
+    weight = np.tile([1.0, 2.5, 0.5], len(small_blobs) // 3)
+    params = dict(n_components=4, covariance_type=covariance_type, random_state=1,
+                  tol=1e-8, max_iter=60, weight_concentration_prior=0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fits = [BayesianGaussianMixture(backend=backend, **params).fit(
+            small_blobs, sample_weight=weight) for backend in ("numpy", "tensorflow")]
+    assert fits[0].n_iter_ == fits[1].n_iter_
+    for name in FITTED + ["lower_bounds_"]:
+        assert_allclose(np.asarray(getattr(fits[1], name)),
+                        np.asarray(getattr(fits[0], name)), rtol=1e-10, atol=1e-13,
+                        err_msg=name)
+
+
+@pytest.fixture(scope="module")
+def tf():
+    from skgmmvi._tf._runtime import tensorflow
+
+    return tensorflow()
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_dataset_input_equals_in_memory_fit(tf, small_blobs, covariance_type, weighted):
+    weight = np.tile([1.0, 2.0, 0.5], len(small_blobs) // 3) if weighted else None
+    source = small_blobs if weight is None else (small_blobs, weight)
+    dataset = tf.data.Dataset.from_tensor_slices(source).batch(32)
+    params = dict(n_components=3, covariance_type=covariance_type, random_state=0,
+                  tol=1e-10, max_iter=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        in_memory = BayesianGaussianMixture(**params).fit(small_blobs,
+                                                          sample_weight=weight)
+        streamed = BayesianGaussianMixture(**params).fit(dataset)
+    assert streamed.n_iter_ == in_memory.n_iter_
+    for name in FITTED + ["lower_bounds_"]:
+        assert_allclose(np.asarray(getattr(streamed, name)),
+                        np.asarray(getattr(in_memory, name)), rtol=1e-9, atol=1e-12,
+                        err_msg=name)
+
+
+def test_strategy_fit_equals_single_device(tf, small_blobs):
+    params = dict(n_components=3, random_state=0, tol=1e-10, max_iter=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        single = BayesianGaussianMixture(**params).fit(small_blobs)
+        strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+        distributed = BayesianGaussianMixture(strategy=strategy, **params).fit(
+            small_blobs)
+    assert distributed.n_iter_ == single.n_iter_
+    for name in FITTED:
+        assert_allclose(np.asarray(getattr(distributed, name)),
+                        np.asarray(getattr(single, name)), rtol=1e-9, err_msg=name)

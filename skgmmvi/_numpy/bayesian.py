@@ -20,7 +20,7 @@ distribution. All arithmetic is float64.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
@@ -29,9 +29,30 @@ from . import gaussian as g
 from .em import softmax_parts
 
 
+def covariance_prior_from_scatter(scatter, total_weight, covariance_type):
+    """The sample covariance ``scatter / (total - 1)`` shaped for ``covariance_type``
+    (scikit-learn's default ``covariance_prior``); ``scatter`` is
+    ``sum_n w_n (x_n - mean)(x_n - mean)^T``."""
+    if not total_weight > 1.0:
+        raise ValueError(
+            "The default covariance_prior is the sample covariance of X, which needs "
+            f"a total sample weight above 1; got {total_weight!r}. Pass "
+            "covariance_prior explicitly or use larger sample weights.")
+    covariance = np.asarray(scatter, np.float64) / (total_weight - 1.0)
+    if covariance_type in ("full", "tied"):
+        return covariance
+    variances = np.diagonal(covariance).copy()
+    return variances if covariance_type == "diag" else float(np.mean(variances))
+
+
 @dataclass(frozen=True)
 class Priors:
-    """The prior of a variational mixture (scikit-learn's ``*_prior_``)."""
+    """The prior of a variational mixture (scikit-learn's ``*_prior_``).
+
+    ``default_mean`` and ``default_covariance`` say whether ``mean`` and
+    ``covariance`` are the data's moments (scikit-learn's defaults), which a
+    fit that streams the data replaces by those of all its rows.
+    """
 
     prior_type: str
     weight_concentration: float
@@ -39,6 +60,22 @@ class Priors:
     mean: np.ndarray
     degrees_of_freedom: float
     covariance: np.ndarray
+    default_mean: bool = False
+    default_covariance: bool = False
+
+    def needs_data_moments(self):
+        """True when the mean or the covariance is a default from the data."""
+        return self.default_mean or self.default_covariance
+
+    def with_data_moments(self, mean, scatter, total_weight, covariance_type):
+        """These priors with the defaults taken from the given moments of the data."""
+        changes = {}
+        if self.default_mean:
+            changes["mean"] = np.asarray(mean, np.float64)
+        if self.default_covariance:
+            changes["covariance"] = np.asarray(covariance_prior_from_scatter(
+                scatter, total_weight, covariance_type), np.float64)
+        return replace(self, **changes)
 
     def loop_tensors(self):
         """The values the compiled loop takes as its prior tensors, in order."""
@@ -129,6 +166,13 @@ class VariationalObjective:
     def __init__(self, priors, covariance_type):
         self.priors = priors
         self.covariance_type = covariance_type
+
+    def with_data_moments(self, mean, scatter, total_weight):
+        """These hooks with the prior's defaults from the given data moments
+        (mean and ``sum_n w_n (x_n - mean)(x_n - mean)^T``)."""
+        return VariationalObjective(
+            self.priors.with_data_moments(mean, scatter, total_weight,
+                                          self.covariance_type), self.covariance_type)
 
     @staticmethod
     def e_step(log_prob, weight):
