@@ -292,3 +292,30 @@ def test_strategy_fit_equals_single_device(tf, small_blobs):
     for name in FITTED:
         assert_allclose(np.asarray(getattr(distributed, name)),
                         np.asarray(getattr(single, name)), rtol=1e-9, err_msg=name)
+
+
+def test_verbose_output_matches_sklearn(small_blobs, capsys, backend):
+    params = dict(n_components=3, random_state=0, verbose=1, verbose_interval=2,
+                  init_params="random", n_init=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        BayesianGaussianMixture(backend=backend, **params).fit(small_blobs)
+        ours = capsys.readouterr().out
+        SklearnBGM(**params).fit(small_blobs)
+        ref = capsys.readouterr().out
+    assert ours == ref
+    assert "Iteration 2" in ours
+
+
+def test_pickle_and_failed_fit_leaves_the_model_as_it_was(small_blobs):
+    import pickle
+
+    model = BayesianGaussianMixture(n_components=3, random_state=0).fit(small_blobs)
+    restored = pickle.loads(pickle.dumps(model))
+    assert_allclose(restored.score_samples(small_blobs), model.score_samples(small_blobs))
+    means = model.means_.copy()
+    model.set_params(degrees_of_freedom_prior=0.5)
+    with pytest.raises(ValueError, match="degrees_of_freedom_prior"):
+        model.fit(small_blobs + 1.0)
+    np.testing.assert_array_equal(model.means_, means)
+    assert model.degrees_of_freedom_prior_ == small_blobs.shape[1]
