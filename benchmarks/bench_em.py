@@ -349,13 +349,18 @@ def run_child(spec):
     return result
 
 
-def measure_in_child(spec):
-    """Run :func:`run_child` in a fresh Python process and return its result.
+def measure_in_child(spec, script=None, extra_environment=None):
+    """Run a benchmark script's child mode in a fresh Python process.
 
     Parameters
     ----------
     spec : dict
-        See :func:`run_child`.
+        See :func:`run_child`; passed to the child as JSON after ``--child``.
+    script : str, default=None
+        The script to re-invoke (it must accept ``--child SPEC`` and print its
+        result as the last line of JSON); None means this file.
+    extra_environment : dict, default=None
+        Variables added to the child's environment (e.g. thread counts).
 
     Returns
     -------
@@ -363,8 +368,9 @@ def measure_in_child(spec):
         The child's result, or None when the child failed (its stderr is
         echoed to this process's stderr).
     """
-    command = [sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)]
-    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    script = os.path.abspath(__file__) if script is None else script
+    command = [sys.executable, script, "--child", json.dumps(spec)]
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(extra_environment or {}))
     completed = subprocess.run(command, capture_output=True, text=True,
                                env=environment, check=False)
     lines = completed.stdout.strip().splitlines()
@@ -416,26 +422,28 @@ def table_row(config, dtype, sklearn_result, skgmmvi_result):
     return cells
 
 
-def column_widths(rows):
+def column_widths(rows, columns=TABLE_COLUMNS):
     """Width of each column: the longest of its header and cells.
 
     Parameters
     ----------
     rows : list of list of str
+    columns : list of str, default=TABLE_COLUMNS
+        The column headers.
 
     Returns
     -------
     widths : list of int
     """
-    return [max(len(text) for text in column) for column in zip(TABLE_COLUMNS, *rows)]
+    return [max(len(text) for text in column) for column in zip(columns, *rows)]
 
 
-def _aligned(cells, widths):
-    return "  ".join(text.rjust(width) if index in RIGHT_ALIGNED else text.ljust(width)
+def _aligned(cells, widths, right_aligned):
+    return "  ".join(text.rjust(width) if index in right_aligned else text.ljust(width)
                      for index, (text, width) in enumerate(zip(cells, widths))).rstrip()
 
 
-def format_table(rows, rst=False):
+def format_table(rows, rst=False, columns=TABLE_COLUMNS, right_aligned=RIGHT_ALIGNED):
     """The results as a fixed-width text table, or a reStructuredText simple table.
 
     Parameters
@@ -444,15 +452,19 @@ def format_table(rows, rst=False):
         Cells from :func:`table_row`.
     rst : bool, default=False
         Frame the table with ``=`` rules as reStructuredText requires.
+    columns : list of str, default=TABLE_COLUMNS
+        The column headers.
+    right_aligned : set of int, default=RIGHT_ALIGNED
+        Indices of the columns aligned to the right (numbers).
 
     Returns
     -------
     text : str
     """
-    widths = column_widths(rows)
+    widths = column_widths(rows, columns)
     rule = "  ".join(("=" if rst else "-") * width for width in widths)
-    lines = ([rule] if rst else []) + [_aligned(TABLE_COLUMNS, widths), rule]
-    lines += [_aligned(cells, widths) for cells in rows]
+    lines = ([rule] if rst else []) + [_aligned(columns, widths, right_aligned), rule]
+    lines += [_aligned(cells, widths, right_aligned) for cells in rows]
     if rst:
         lines.append(rule)
     return "\n".join(lines)
@@ -497,6 +509,60 @@ def header_lines(args, versions, peak_reset):
 
 
 # -------------------------------------------------------------------------- main
+def add_common_arguments(parser, configs, iteration_name="EM"):
+    """Add the options shared with sibling benchmarks to ``parser``.
+
+    ``--quick``, ``--configs``, ``--repeats``, ``--iters``, ``--rst`` and the
+    hidden ``--child``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    configs : list of tuple
+        The configurations that ``--configs`` selects from by index.
+    iteration_name : str, default="EM"
+        What one iteration is called in the help of ``--iters``.
+    """
+    parser.add_argument("--quick", action="store_true",
+                        help="divide every N by 10 (smoke run)")
+    parser.add_argument("--configs", default=None,
+                        help="comma-separated configuration indices (default: all of "
+                             + ", ".join(f"{i}={c}" for i, c in enumerate(configs)) + ")")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed fits per cell; the median is reported (default 3)")
+    parser.add_argument("--iters", type=int, default=20,
+                        help=f"{iteration_name} iterations per fit (default 20)")
+    parser.add_argument("--rst", action="store_true",
+                        help="also print the table as a reStructuredText simple table")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+
+
+def check_common_arguments(parser, args, configs):
+    """Check the options of :func:`add_common_arguments`; set ``args.config_indices``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        Reports bad values (and exits).
+    args : argparse.Namespace
+        The parsed arguments; gains ``config_indices`` (list of int).
+    configs : list of tuple
+        The configurations that ``--configs`` selects from by index.
+    """
+    if args.repeats < 1 or args.iters < 1:
+        parser.error("--repeats and --iters must be at least 1")
+    if args.configs is None:
+        args.config_indices = list(range(len(configs)))
+        return
+    try:
+        args.config_indices = [int(part) for part in args.configs.split(",") if part]
+    except ValueError:
+        parser.error("--configs takes comma-separated integers")
+    if not args.config_indices or not all(0 <= index < len(configs)
+                                           for index in args.config_indices):
+        parser.error(f"--configs: indices must be in 0..{len(configs) - 1}")
+
+
 def parse_arguments(argv=None):
     """Parse the command line.
 
@@ -512,31 +578,9 @@ def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(
         description="Benchmark skgmmvi.EMGaussianMixture against "
                     "sklearn.mixture.GaussianMixture.")
-    parser.add_argument("--quick", action="store_true",
-                        help="divide every N by 10 (smoke run)")
-    parser.add_argument("--configs", default=None,
-                        help="comma-separated configuration indices (default: all of "
-                             + ", ".join(f"{i}={c}" for i, c in enumerate(CONFIGS)) + ")")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="timed fits per cell; the median is reported (default 3)")
-    parser.add_argument("--iters", type=int, default=20,
-                        help="EM iterations per fit (default 20)")
-    parser.add_argument("--rst", action="store_true",
-                        help="also print the table as a reStructuredText simple table")
-    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    add_common_arguments(parser, CONFIGS)
     args = parser.parse_args(argv)
-    if args.repeats < 1 or args.iters < 1:
-        parser.error("--repeats and --iters must be at least 1")
-    if args.configs is None:
-        args.config_indices = list(range(len(CONFIGS)))
-    else:
-        try:
-            args.config_indices = [int(part) for part in args.configs.split(",") if part]
-        except ValueError:
-            parser.error("--configs takes comma-separated integers")
-        if not args.config_indices or not all(0 <= index < len(CONFIGS)
-                                               for index in args.config_indices):
-            parser.error(f"--configs: indices must be in 0..{len(CONFIGS) - 1}")
+    check_common_arguments(parser, args, CONFIGS)
     return args
 
 

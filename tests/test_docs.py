@@ -27,7 +27,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GALLERY = ["plot_density_clustering", "plot_model_selection",
            "plot_em_weighted_density", "plot_mle_vs_em", "plot_vi_targets",
            "plot_breast_cancer_posterior", "plot_mixture_posterior",
-           "plot_planar_robot", "plot_constrained_target"]
+           "plot_planar_robot", "plot_constrained_target", "plot_concentration_prior"]
 MISSING = [name for name in ("sphinx", "numpydoc", "sphinx_gallery", "matplotlib")
            if importlib.util.find_spec(name) is None]
 pytestmark = pytest.mark.skipif(
