@@ -99,9 +99,14 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
     def _set_run_extras(self, extras):
         """Store what :meth:`_run_extras` returned for the kept initialisation."""
 
+    def _chunk_row_limit(self):
+        """``batch_size``: rows processed at once, a bound on memory."""
+        return self.batch_size
+
     def _batch_rows(self, n_features):
+        """Rows per backend chunk of a fit (and of scoring, through the same limit)."""
         return batch_rows(n_features, self.covariance_type, self.n_components,
-                          self.batch_size)
+                          self._chunk_row_limit())
 
     def _validate_fit_input(self, X, sample_weight):
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
