@@ -69,7 +69,7 @@ def mixture_mean_and_sd(vi):
 def psis_sample(vi, n_samples, seed):
     """Samples of q, their self-normalised PSIS weights and the k-hat of the
     weights (the estimates they give are trustworthy below KHAT_THRESHOLD)."""
-    from skgmmvi._tf.vi.iteration import TargetEvaluator
+    from skgmmvi._tf.vi.compile import TargetEvaluator
 
     x, _ = vi.sample(n_samples)  # uses the estimator's random_state
     rng = np.random.default_rng(seed)
@@ -212,7 +212,7 @@ def test_exact_mixture_answers_match_prior_monte_carlo():
 
 def test_exact_mixture_answers_one_component_match_the_target_by_quadrature():
     # K = 1: a 2-D integral of the target's own density over (mu, log sigma)
-    from skgmmvi._tf.vi.iteration import TargetEvaluator
+    from skgmmvi._tf.vi.compile import TargetEvaluator
 
     target = MixtureModelPosterior(n_components=1)
     exact_log_z, exact_same = mixture_posterior_exact(target)
