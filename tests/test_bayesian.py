@@ -341,3 +341,18 @@ def test_auto_backend_reads_its_own_compiled_loop(small_blobs):
     assert em_loop_compiled("diag", "float64", "em_steps:dirichlet_distribution")
     model = BayesianGaussianMixture(n_components=2, covariance_type="diag")
     assert model._compiled_loop_kind() == "em_steps:dirichlet_process"
+
+
+def test_switched_off_components_give_no_warning_and_sklearns_fit(small_blobs,
+                                                                   backend):
+    """A tiny concentration prior drives E[log pi_k] of unused components to about
+    -1e300: their responsibilities are 0, with no log(0) warnings."""
+    params = dict(n_components=6, weight_concentration_prior=1e-300, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = BayesianGaussianMixture(backend=backend, **params).fit(small_blobs)
+        scores = ours.score_samples(small_blobs)
+    ref = SklearnBGM(**params).fit(small_blobs)
+    assert np.sum(ref.weights_ > 1e-6) == 3
+    assert_same_fit(ours, ref)
+    assert_allclose(scores, ref.score_samples(small_blobs), rtol=1e-9)
