@@ -356,3 +356,14 @@ def test_switched_off_components_give_no_warning_and_sklearns_fit(small_blobs,
     assert np.sum(ref.weights_ > 1e-6) == 3
     assert_same_fit(ours, ref)
     assert_allclose(scores, ref.score_samples(small_blobs), rtol=1e-9)
+
+
+def test_batch_size_changes_no_result(small_blobs, backend):
+    params = dict(n_components=3, random_state=0, tol=1e-8, backend=backend)
+    whole = BayesianGaussianMixture(**params).fit(small_blobs)
+    chunked = BayesianGaussianMixture(batch_size=16, **params).fit(small_blobs)
+    assert chunked.n_iter_ == whole.n_iter_
+    for name in FITTED + ["lower_bounds_"]:
+        assert_allclose(np.asarray(getattr(chunked, name)),
+                        np.asarray(getattr(whole, name)), rtol=1e-10, atol=1e-13,
+                        err_msg=name)
