@@ -184,7 +184,7 @@ def print_cost(dimensions):
 def print_time_split(n_features=100):
     """Where one iteration's time goes at D = n_features (StudentT target)."""
     from skgmmvi import VariationalGMMTarget
-    from skgmmvi._tf.vi.iteration import TargetEvaluator
+    from skgmmvi._tf.vi.compile import TargetEvaluator
     from skgmmvi.targets import StudentTMixtureTarget
 
     target = StudentTMixtureTarget(n_features=n_features, n_modes=10, random_state=0)

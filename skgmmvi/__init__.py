@@ -6,10 +6,11 @@ import it); :func:`warm_up` pays its start-up and tracing up front.
 """
 
 from ._warm_up import warm_up
+from .bayesian import BayesianGaussianMixture
 from .em import EMGaussianMixture, GaussianMixture
 from .mle import MLEGaussianMixture
 from .vi import VariationalGMMTarget
 
-__all__ = ["EMGaussianMixture", "GaussianMixture", "MLEGaussianMixture",
+__all__ = ["BayesianGaussianMixture", "EMGaussianMixture", "GaussianMixture", "MLEGaussianMixture",
            "VariationalGMMTarget", "warm_up"]
 __version__ = "0.1.0"

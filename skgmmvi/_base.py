@@ -60,6 +60,10 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
         "strategy": [None, HasMethods(["run", "reduce", "scope"])],
     }
 
+    #: Whether the fit depends only on the ratios of the sample weights, so that
+    #: they may be rescaled by a power of two (False where priors count rows).
+    _scale_free_weights = True
+
     # ------------------------------------------------------------------ fitting
     @abstractmethod
     def _start_fit(self, X, sample_weight, compute_dtype, stream=None):
@@ -95,9 +99,14 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
     def _set_run_extras(self, extras):
         """Store what :meth:`_run_extras` returned for the kept initialisation."""
 
+    def _chunk_row_limit(self):
+        """``batch_size``: rows processed at once, a bound on memory."""
+        return self.batch_size
+
     def _batch_rows(self, n_features):
+        """Rows per backend chunk of a fit (and of scoring, through the same limit)."""
         return batch_rows(n_features, self.covariance_type, self.n_components,
-                          self.batch_size)
+                          self._chunk_row_limit())
 
     def _validate_fit_input(self, X, sample_weight):
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
@@ -114,7 +123,8 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
                 raise ValueError(
                     "sample_weight must have a positive sum; got all weights zero. "
                     "Give at least one sample a positive weight.")
-            sample_weight = _checks.normalized_sample_weight(sample_weight)
+            if self._scale_free_weights:
+                sample_weight = _checks.normalized_sample_weight(sample_weight)
         return X, sample_weight
 
     def _checked_inits(self, n_features):
@@ -186,7 +196,7 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
             raise ValueError(
                 "fit_predict needs the rows in memory; with a tf.data.Dataset, call fit "
                 "and then predict on the batches.")
-        return StreamSource(X)
+        return StreamSource(X, scale_weights=self._scale_free_weights)
 
     def _fit_unguarded(self, X, sample_weight, final_e_step):
         previous_n_features = getattr(self, "n_features_in_", None)

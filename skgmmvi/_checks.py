@@ -42,7 +42,7 @@ def check_means(means, n_components, n_features):
     return means
 
 
-def _check_symmetric_positive_definite(matrices, covariance_type):
+def check_symmetric_positive_definite(matrices, covariance_type):
     for matrix in matrices:
         if not (np.all(np.isclose(matrix, matrix.T))
                 and np.all(np.linalg.eigvalsh(matrix) > 0.0)):
@@ -65,9 +65,9 @@ def check_precisions(precisions, covariance_type, n_components, n_features):
     }[covariance_type]
     check_shape(precisions, expected, "%s precision" % covariance_type)
     if covariance_type == "full":
-        _check_symmetric_positive_definite(precisions, covariance_type)
+        check_symmetric_positive_definite(precisions, covariance_type)
     elif covariance_type == "tied":
-        _check_symmetric_positive_definite(precisions[None], covariance_type)
+        check_symmetric_positive_definite(precisions[None], covariance_type)
     elif np.any(precisions <= 0.0):
         raise ValueError("'%s precision' should be positive" % covariance_type)
     return precisions

@@ -38,7 +38,8 @@ _FEATURE_MAP_SAFE_ABS = 1e100
 
 
 def batch_rows(n_features, covariance_type, n_components, batch_size=None):
-    """Rows per backend chunk: ``batch_size``, or about 2^19 numbers per chunk."""
+    """Rows per backend chunk: ``batch_size`` (a bound on rows the user set), or
+    about 2^19 numbers per chunk."""
     if batch_size is not None:
         return int(batch_size)
     width = n_features_of_phi(n_features, covariance_type) + n_components
@@ -79,8 +80,8 @@ def _score_in_numpy(X, n_components, n_features):
 class FittedMixtureMixin:
     """Methods that read a fitted mixture (mixin for the estimators).
 
-    The estimator must have ``covariance_type`` and may have ``batch_size`` and
-    ``dtype`` parameters; ``fit`` stores parameters through :meth:`_set_fitted`.
+    The estimator must have ``covariance_type`` and may have a ``dtype``
+    parameter and bound the rows per chunk (:meth:`_chunk_row_limit`); ``fit`` stores parameters through :meth:`_set_fitted`.
     The methods of :data:`TENSORFLOW_METHODS` a subclass defines run with
     TensorFlow's loggers silenced.
     """
@@ -112,15 +113,29 @@ class FittedMixtureMixin:
     def _fitted_parameters(self):
         return (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
 
+    def _scoring_parameters(self):
+        """``(weights, means, covariances, precisions_cholesky)`` that score rows:
+        ``log w_k + log N(x | mean_k, covariance_k)`` (a variational mixture
+        passes its expected log-weights and log-determinants in ``w_k``)."""
+        return self._fitted_parameters()
+
+    def _chunk_row_limit(self):
+        """The user's bound on rows per backend chunk, or None (memory budget only).
+
+        Only a parameter that bounds memory belongs here (EM's ``batch_size``);
+        an optimiser's mini-batch size does not.
+        """
+        return None
+
     def _log_prob_resp(self, X):
         """(log p(x), log responsibilities) of validated rows under the fit."""
         n_components, n_features = self.means_.shape
         batch = batch_rows(n_features, self.covariance_type, n_components,
-                           getattr(self, "batch_size", None))
+                           self._chunk_row_limit())
         if _score_in_numpy(X, n_components, n_features):
             from ._numpy.em import log_prob_resp
 
-            log_norm, log_resp = log_prob_resp(X, self._fitted_parameters(),
+            log_norm, log_resp = log_prob_resp(X, self._scoring_parameters(),
                                                self.covariance_type, batch)
         else:
             from ._tf._runtime import quiet_tensorflow
@@ -128,7 +143,7 @@ class FittedMixtureMixin:
 
             with quiet_tensorflow():
                 log_norm, log_resp = log_prob_resp(
-                    X, self._fitted_parameters(), self.covariance_type, batch,
+                    X, self._scoring_parameters(), self.covariance_type, batch,
                     getattr(self, "dtype", "float64"))
         return log_norm.astype(self.means_.dtype), log_resp.astype(self.means_.dtype)
 

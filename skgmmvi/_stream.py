@@ -90,6 +90,9 @@ class StreamSource:
     ----------
     dataset : tf.data.Dataset
         Elements ``rows`` or ``(rows, weights)``.
+    scale_weights : bool, default=True
+        Whether :meth:`head` rescales the stream's weights by a power of two as
+        in-memory weights are (False for fits whose priors count rows).
 
     Attributes
     ----------
@@ -100,7 +103,8 @@ class StreamSource:
         Whether the elements carry sample weights.
     """
 
-    def __init__(self, dataset):
+    def __init__(self, dataset, scale_weights=True):
+        self.scale_weights = scale_weights
         spec_class = _tensor_spec_class()
         spec = dataset.element_spec
         self.weighted = isinstance(spec, tuple) and len(spec) == 2
@@ -138,7 +142,8 @@ class StreamSource:
         if not self.weighted:
             return X, None
         weight = np.asarray(element[1].numpy(), dtype=np.float64)
-        self._scale_weights_as(weight)
+        if self.scale_weights:
+            self._scale_weights_as(weight)
         return X, weight
 
     def _scale_weights_as(self, weight):

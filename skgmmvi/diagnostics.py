@@ -39,6 +39,12 @@ PRIOR_SHAPE = 0.5
 #: Tail weights within this relative spread of the largest are equal up to
 #: rounding (an exact proposal): there is no tail to fit.
 RELATIVE_SPREAD_FLOOR = 1e-8
+#: Largest span (in nats) of the log-ratios of the tail that a generalized
+#: Pareto fit resolves: the tail's weights are ``exp(log ratio - largest)``, and
+#: below about -708 they underflow to zero in double precision. A wider tail is
+#: as heavy as ratios can be at this precision (one sample carries all the
+#: weight): k-hat is infinite.
+MAX_TAIL_LOG_SPAN = 700.0
 
 
 class PoorFitWarning(UserWarning):
@@ -113,7 +119,8 @@ def pareto_smooth(log_ratios):
         Smoothed log weights (unnormalised, same scale as the input).
     k_hat : float
         Shape of the fitted tail; ``inf`` when fewer than 5 finite ratios leave
-        nothing to fit, ``-inf`` when the largest ratios agree to within
+        nothing to fit or when the tail spans more than ``MAX_TAIL_LOG_SPAN``
+        nats (its smaller weights underflow next to the largest), ``-inf`` when the largest ratios agree to within
         ``RELATIVE_SPREAD_FLOOR`` (no tail: q is proportional to p~).
     """
     log_ratios = np.asarray(log_ratios, dtype=np.float64)
@@ -128,6 +135,8 @@ def pareto_smooth(log_ratios):
     order = finite[np.argsort(log_ratios[finite])]
     tail, top = order[-n_tail:], log_ratios[order[-1]]
     threshold = log_ratios[order[-n_tail - 1]]
+    if top - threshold > MAX_TAIL_LOG_SPAN:
+        return smoothed, math.inf
     exceedances = np.exp(log_ratios[tail] - top) - math.exp(threshold - top)
     if np.max(exceedances) < RELATIVE_SPREAD_FLOOR:
         # the tail's weights agree to rounding (q proportional to p~): no tail to fit
@@ -222,6 +231,15 @@ def diagnose_samples(log_p, log_q, temperature=1.0):
 
 def advice(diagnostics):
     """What to try when ``diagnostics.pareto_k`` exceeds :data:`KHAT_THRESHOLD`."""
+    if math.isinf(diagnostics.pareto_k):
+        return (f"The fitted mixture is not an approximation of the target: its samples "
+                f"lie where the target has next to no mass (the importance ratios p~/q "
+                f"span more than e^{MAX_TAIL_LOG_SPAN:.0f} or are almost all zero, so the "
+                f"Pareto k-hat is infinite; ELBO {diagnostics.elbo:.4g}, ESS {diagnostics.ess:.0f} of "
+                f"{diagnostics.n_samples}), and log_evidence() is meaningless. The fit "
+                f"started far from the target's mass, or stopped before reaching it: "
+                f"start q near the mass (init='auto', or init_mean with a smaller "
+                f"init_scale, or X near the mass), or fit longer (max_iter).")
     return (f"The fitted mixture is not a trustworthy approximation of the target: the "
             f"Pareto k-hat of the importance ratios p~/q is {diagnostics.pareto_k:.2f} "
             f"(> {KHAT_THRESHOLD}; ESS {diagnostics.ess:.0f} of {diagnostics.n_samples}), "

@@ -37,7 +37,80 @@ def tensorflow_sees_gpu():
         return False
 
 
-class EMGaussianMixture(BaseGaussianMixture):
+class EMLoopMixin:
+    """How an estimator fits with the EM loop of either backend (a mixin).
+
+    Chooses the backend (``backend``, ``strategy`` and the size of the work),
+    prepares its per-fit state and runs its loop; an estimator whose loop
+    differs from EM's in the E-step term, the M-step algebra or the objective
+    (the variational Bayesian mixture) returns its hooks from
+    :meth:`_loop_objective`.
+    """
+
+    # ------------------------------------------------------------ backend glue
+    def _fit_backend(self, n_samples, n_features, streamed):
+        """'numpy' or 'tensorflow': the backend this fit runs on."""
+        if self.backend == "numpy":
+            if streamed:
+                raise ValueError(
+                    "backend='numpy' fits in-memory arrays only; a tf.data.Dataset or a "
+                    "strategy needs backend='tensorflow' (or 'auto').")
+            return "numpy"
+        if self.backend == "tensorflow" or streamed or tensorflow_sees_gpu():
+            return "tensorflow"
+        work = n_samples * self.n_components * n_features_of_phi(n_features,
+                                                                 self.covariance_type)
+        limit = (NUMPY_MAX_WORK_COMPILED if em_loop_compiled(self.covariance_type,
+                                                             self.dtype)
+                 else NUMPY_MAX_WORK)
+        return "numpy" if work <= limit else "tensorflow"
+
+    def _loop_objective(self, X, sample_weight):
+        """The hooks of the EM loop for this estimator (None: EM's own)."""
+        return None
+
+    def _start_fit(self, X, sample_weight, compute_dtype, stream=None):
+        objective = self._loop_objective(X, sample_weight)
+        streamed = stream is not None or self.strategy is not None
+        backend = self._fit_backend(X.shape[0], X.shape[1], streamed)
+        if backend == "numpy":
+            from ._numpy.em import FitData as NumpyFitData
+            from ._numpy.em import MaximumLikelihood
+
+            return NumpyFitData(X, sample_weight, self.covariance_type,
+                                self._batch_rows(X.shape[1]), compute_dtype,
+                                objective=objective or MaximumLikelihood)
+        from ._tf.em import FitData
+
+        if streamed:
+            from ._tf.em_stream import StreamFitData, rows_dataset
+
+            batch = self._batch_rows(X.shape[1])
+            dataset = (stream.dataset if stream is not None
+                       else rows_dataset(X, sample_weight, batch))
+            return StreamFitData(dataset, X, sample_weight, self.covariance_type, batch,
+                                 compute_dtype, strategy=self.strategy,
+                                 objective=objective)
+        return FitData(X, sample_weight, self.covariance_type,
+                       self._batch_rows(X.shape[1]), compute_dtype, objective=objective)
+
+    def _initial_parameters(self, fit_state, labels, resp, X_init, weight_init):
+        return fit_state.initial_parameters(self.n_components, self.reg_covar,
+                                            labels=labels, resp=resp, X=X_init,
+                                            sample_weight=weight_init)
+
+    def _refine(self, fit_state, params, n_steps, previous_lower_bound):
+        return fit_state.em_steps(params, n_steps, self.tol, self.reg_covar,
+                                  previous_lower_bound)
+
+    def _ill_defined(self):
+        from ._numpy.em import IllDefinedCovariance as NumpyIllDefined
+        from ._tf.em import IllDefinedCovariance
+
+        return (IllDefinedCovariance, NumpyIllDefined)
+
+
+class EMGaussianMixture(EMLoopMixin, BaseGaussianMixture):
     """Gaussian mixture fitted by expectation-maximisation (EM) on TensorFlow.
 
     A drop-in replacement for :class:`sklearn.mixture.GaussianMixture`: the same
@@ -254,60 +327,6 @@ class EMGaussianMixture(BaseGaussianMixture):
             Component labels.
         """
         return self._fit(X, sample_weight, final_e_step=True).argmax(axis=1)
-
-    # ------------------------------------------------------------ backend glue
-    def _fit_backend(self, n_samples, n_features, streamed):
-        """'numpy' or 'tensorflow': the backend this fit runs on."""
-        if self.backend == "numpy":
-            if streamed:
-                raise ValueError(
-                    "backend='numpy' fits in-memory arrays only; a tf.data.Dataset or a "
-                    "strategy needs backend='tensorflow' (or 'auto').")
-            return "numpy"
-        if self.backend == "tensorflow" or streamed or tensorflow_sees_gpu():
-            return "tensorflow"
-        work = n_samples * self.n_components * n_features_of_phi(n_features,
-                                                                 self.covariance_type)
-        limit = (NUMPY_MAX_WORK_COMPILED if em_loop_compiled(self.covariance_type,
-                                                             self.dtype)
-                 else NUMPY_MAX_WORK)
-        return "numpy" if work <= limit else "tensorflow"
-
-    def _start_fit(self, X, sample_weight, compute_dtype, stream=None):
-        streamed = stream is not None or self.strategy is not None
-        backend = self._fit_backend(X.shape[0], X.shape[1], streamed)
-        if backend == "numpy":
-            from ._numpy.em import FitData as NumpyFitData
-
-            return NumpyFitData(X, sample_weight, self.covariance_type,
-                                self._batch_rows(X.shape[1]), compute_dtype)
-        from ._tf.em import FitData
-
-        if streamed:
-            from ._tf.em_stream import StreamFitData, rows_dataset
-
-            batch = self._batch_rows(X.shape[1])
-            dataset = (stream.dataset if stream is not None
-                       else rows_dataset(X, sample_weight, batch))
-            return StreamFitData(dataset, X, sample_weight, self.covariance_type, batch,
-                                 compute_dtype, strategy=self.strategy)
-        return FitData(X, sample_weight, self.covariance_type,
-                       self._batch_rows(X.shape[1]), compute_dtype)
-
-    def _initial_parameters(self, fit_state, labels, resp, X_init, weight_init):
-        return fit_state.initial_parameters(self.n_components, self.reg_covar,
-                                            labels=labels, resp=resp, X=X_init,
-                                            sample_weight=weight_init)
-
-    def _refine(self, fit_state, params, n_steps, previous_lower_bound):
-        return fit_state.em_steps(params, n_steps, self.tol, self.reg_covar,
-                                  previous_lower_bound)
-
-    def _ill_defined(self):
-        from ._numpy.em import IllDefinedCovariance as NumpyIllDefined
-        from ._tf.em import IllDefinedCovariance
-
-        return (IllDefinedCovariance, NumpyIllDefined)
 
 
 class GaussianMixture(EMGaussianMixture):

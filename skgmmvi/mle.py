@@ -9,7 +9,6 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._base import BaseGaussianMixture
-from ._inference import batch_rows
 from ._mle_reseed import reseed, reset_slots, responsibility_mass
 from ._stream import STREAM_INIT_ROWS
 
@@ -389,6 +388,12 @@ class MLEGaussianMixture(BaseGaussianMixture):
                 else StreamData(stream.dataset, compute_dtype))
         return _RunState(data, make_em_data, seed)
 
+    def _chunk_row_limit(self):
+        """None: ``batch_size`` is the optimiser's mini-batch, not a bound on the rows
+        of a chunk; initialisation, full-batch gradients and scoring chunk by the
+        memory budget."""
+        return None
+
     def _reseed_starved(self, fit_state, X, weight, params, running):
         """Re-seed the most starved component on the chunk's unexplained rows."""
         params = tuple(np.asarray(p, np.float64) for p in params)
@@ -450,8 +455,7 @@ class MLEGaussianMixture(BaseGaussianMixture):
                 n_epochs=n_steps, tol=self.tol, n_iter_no_change=self.n_iter_no_change,
                 reg_covar=self.reg_covar, stalled_epochs=fit_state.stalled_epochs,
                 previous_log_lik=previous_lower_bound, batch_size=self.batch_size,
-                chunk_size=batch_rows(n_features, self.covariance_type,
-                                      self.n_components),
+                chunk_size=self._batch_rows(n_features),
                 shuffle=self.shuffle,
                 seed=(int(fit_state.seed[0]),
                       int(fit_state.seed[1]) + fit_state.epochs_done),

@@ -453,7 +453,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
 
     def _design(self):
         """The effective design (preset, then the module parameters) as a dict."""
-        from ._tf.vi.iteration import design_from_code
+        from ._tf.vi.design import design_from_code
 
         name = self.algorithm
         code = ALGORITHMS.get(name.lower(), name) if isinstance(name, str) else name
@@ -476,7 +476,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         return design
 
     def _fit(self, X):
-        from ._tf.vi.iteration import Design, VariationalRun, code_of
+        from ._tf.vi.design import Design, code_of
+        from ._tf.vi.run import VariationalRun
 
         design = self._design()
         target, X = self._resolve_target(X)
@@ -647,8 +648,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         """Check the target at ``rows`` (draws of the prior start) before the mode
         search evaluates it (shapes, dtypes, gradient path; errors say what to
         do). Returns whether it has a usable gradient, which the search needs."""
-        from ._tf.vi.iteration import target_parameters
-        from ._tf.vi.target_adapter import check_target
+        from ._tf.vi.target_adapter import check_target, target_parameters
 
         needs_grad = self._design()["ng_estimation"] != "more"
         return check_target(target, rows, self.dtype, needs_grad,
@@ -784,7 +784,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         return np.vstack(pieces)
 
     def _log_ratios(self, n_samples, random_state):
-        from ._tf.vi.iteration import TargetEvaluator
+        from ._tf.vi.compile import TargetEvaluator
 
         check_is_fitted(self)
         if n_samples < 1:

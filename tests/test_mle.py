@@ -298,3 +298,51 @@ def test_verbose_prints_progress(blobs3, capsys):
     assert "Initialization 0" in out
     assert out.count("  Iteration") == 2
     assert "did not converge" in out
+
+
+def test_batch_size_does_not_chunk_initialisation_or_scoring(blobs3, monkeypatch):
+    """``batch_size`` is the optimiser's mini-batch: the initialisation's EM data and
+    predict chunk rows by the memory budget, not 32 rows at a time."""
+    from skgmmvi._numpy import em as numpy_em
+    from skgmmvi._tf import em as tf_em
+
+    chunks = {}
+    em_fit_data, score = tf_em.FitData, numpy_em.log_prob_resp
+
+    def recording_fit_data(X, sample_weight, covariance_type, batch, dtype):
+        chunks["initialisation"] = batch
+        return em_fit_data(X, sample_weight, covariance_type, batch, dtype)
+
+    def recording_score(X, params, covariance_type, batch):
+        chunks["scoring"] = batch
+        return score(X, params, covariance_type, batch)
+
+    monkeypatch.setattr(tf_em, "FitData", recording_fit_data)
+    monkeypatch.setattr(numpy_em, "log_prob_resp", recording_score)
+    model = MLEGaussianMixture(3, batch_size=32, max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(blobs3)
+    model.predict(blobs3)
+    assert chunks["initialisation"] >= len(blobs3)
+    assert chunks["scoring"] >= len(blobs3)
+    reference = MLEGaussianMixture(3, max_iter=2, random_state=0)
+    assert model._batch_rows(3) == reference._batch_rows(3)
+
+
+def test_em_batch_size_still_bounds_the_scoring_chunks(blobs3, monkeypatch):
+    """For EM, ``batch_size`` bounds the rows held at once, in scoring too."""
+    from skgmmvi._numpy import em as numpy_em
+
+    chunks = []
+    score = numpy_em.log_prob_resp
+
+    def recording_score(X, params, covariance_type, batch):
+        chunks.append(batch)
+        return score(X, params, covariance_type, batch)
+
+    model = EMGaussianMixture(3, batch_size=32, max_iter=5, random_state=0,
+                              backend="numpy").fit(blobs3)
+    monkeypatch.setattr(numpy_em, "log_prob_resp", recording_score)
+    model.predict(blobs3)
+    assert chunks == [32]

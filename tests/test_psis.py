@@ -1,13 +1,14 @@
 """Pareto smoothed importance sampling (skgmmvi.diagnostics) against known behaviour,
 and the diagnostics of a fitted VariationalGMMTarget."""
 
+import warnings
 
 import numpy as np
 import pytest
 from scipy import stats
 
 from skgmmvi import VariationalGMMTarget
-from skgmmvi.diagnostics import (KHAT_THRESHOLD, PoorFitWarning, diagnose_samples,
+from skgmmvi.diagnostics import (KHAT_THRESHOLD, PoorFitWarning, advice, diagnose_samples,
                                  fit_generalized_pareto, pareto_smooth, tail_length)
 from skgmmvi.targets import GaussianTarget, StudentTMixtureTarget
 
@@ -79,6 +80,22 @@ def test_smoothing_truncates_at_the_largest_raw_weight_and_keeps_order():
     np.testing.assert_array_equal(smoothed[body], log_ratios[body])
 
 
+def test_ratios_spanning_more_than_double_precision_have_infinite_khat():
+    # ratios whose tail spans more than e^700 cannot be fitted (its smaller
+    # weights underflow next to the largest); before this check such ratios
+    # (a fit stuck where log p~ ~ -1e17) came out with k-hat 0.04
+    z = np.random.default_rng(3).normal(size=2000)
+    for scale in (1e3, 1e17):
+        _, k = pareto_smooth(scale * z - 4e18 * (scale > 1e16))
+        assert k == np.inf
+    result = diagnose_samples(1e17 * z, np.zeros(2000))
+    assert result.pareto_k == np.inf and result.ess < 2
+    assert "init='auto'" in advice(result) and "init_scale" in advice(result)
+    # just inside the resolvable span the fit still works, and says "very heavy"
+    _, k = pareto_smooth(100.0 * z)
+    assert KHAT_THRESHOLD < k < np.inf
+
+
 def test_zero_weights_are_honest():
     log_p = np.array([-np.inf] * 3 + list(np.linspace(-1, 0, 97)))
     result = diagnose_samples(log_p, np.zeros(100))
@@ -115,3 +132,27 @@ def test_a_single_gaussian_fitted_to_a_heavy_tailed_target_warns():
         vi.fit()
     assert vi.pareto_k_ > KHAT_THRESHOLD
     assert vi.diagnose(random_state=3).pareto_k > KHAT_THRESHOLD
+
+
+def _needle_target():
+    """A stand-in for a start far from a narrow posterior (a 103-D stochastic
+    volatility model started at init_scale 10 had log p~ ~ -1e18 at every
+    sample of q): q's samples at scale 10 sit where log p~ ~ -1e17."""
+    return GaussianTarget(mean=np.zeros(3), covariance=1e-16 * np.eye(3))
+
+
+def test_a_fit_stuck_where_the_target_is_astronomically_low_warns():
+    vi = VariationalGMMTarget(_needle_target(), init="prior", max_iter=10, tol=None,
+                              random_state=0)
+    with pytest.warns(PoorFitWarning, match="init='auto'.*init_scale"):
+        vi.fit()
+    assert vi.elbo_history_[-1] < -1e10
+    assert vi.pareto_k_ == np.inf
+
+
+def test_the_same_target_started_from_its_mode_does_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        vi = VariationalGMMTarget(_needle_target(), random_state=0).fit()
+    assert vi.pareto_k_ < KHAT_THRESHOLD
+    assert abs(vi.diagnose(2000, random_state=1).elbo) < 0.05  # log Z = 0

@@ -408,11 +408,11 @@ def test_temperature_widens_q_to_the_tempered_target():
 
 def test_one_trace_serves_new_dimensions_capacities_and_settings():
     from skgmmvi._tf.compile_cache import COMPILED
-    from skgmmvi._tf.vi import iteration
+    from skgmmvi._tf.vi import design
 
     rng = np.random.RandomState(0)
     VariationalGMMTarget(max_iter=3, random_state=0).fit(rng.randn(20, 2))
-    samtron = iteration.design_from_code("SAMTRON")
+    samtron = design.design_from_code("SAMTRON")
     chunk_functions = COMPILED.functions(
         lambda key: key[:2] == ("vi", "chunk") and key[-1][-1] == "KernelDensityTarget"
         and key[4] is False and key[5] == "float64" and key[3] is False and key[2] == samtron)

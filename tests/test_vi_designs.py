@@ -11,7 +11,7 @@ import tensorflow as tf  # noqa: E402
 
 from skgmmvi import VariationalGMMTarget  # noqa: E402
 from skgmmvi._tf.compile_cache import COMPILED  # noqa: E402
-from skgmmvi._tf.vi import component_update, iteration, mixture  # noqa: E402
+from skgmmvi._tf.vi import component_update, design, mixture  # noqa: E402
 from skgmmvi._tf.vi import ng_estimation, sample_selection, weight_update  # noqa: E402
 from skgmmvi.targets import Target  # noqa: E402
 
@@ -19,7 +19,7 @@ from test_vi import GaussianTestTarget  # noqa: E402
 from test_vi_modules import HYPER, gaussian_batch, random_spd, state_of  # noqa: E402
 
 CODE_WORDS = ["".join(letters) for letters in itertools.product(
-    *(list(letters) for letters in iteration.CODE_LETTERS.values()))]
+    *(list(letters) for letters in design.CODE_LETTERS.values()))]
 TARGET_2D = GaussianTestTarget([1.0, -1.0], [[2.0, 0.5], [0.5, 1.0]])
 
 
@@ -31,7 +31,7 @@ def test_there_are_432_code_words():
 @pytest.fixture(scope="module")
 def switched():
     """Fits inside compile one switched iteration for all designs."""
-    with iteration.all_options_compiled():
+    with design.all_options_compiled():
         yield
 
 
@@ -320,7 +320,7 @@ def test_named_settings_and_code_words(name, code):
     vi = VariationalGMMTarget(TARGET_2D, algorithm=name, max_iter=2,
                               n_samples_per_component=10, random_state=0).fit()
     assert vi.design_code_ == code
-    assert vi.design_ == iteration.design_from_code(code)._asdict()
+    assert vi.design_ == design.design_from_code(code)._asdict()
 
 
 def test_module_parameters_override_the_preset():

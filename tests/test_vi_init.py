@@ -14,8 +14,9 @@ pytest.importorskip("tensorflow")
 
 from skgmmvi import VariationalGMMTarget  # noqa: E402
 from skgmmvi._tf.compile_cache import COMPILED  # noqa: E402
-from skgmmvi._tf.vi import iteration, mode_search  # noqa: E402
-from skgmmvi._tf.vi.target_adapter import CHECK_ROWS, check_rows  # noqa: E402
+from skgmmvi._tf.vi import mode_search  # noqa: E402
+from skgmmvi._tf.vi.compile import TargetEvaluator  # noqa: E402
+from skgmmvi._tf.vi.target_adapter import CHECK_ROWS, check_rows, target_key  # noqa: E402
 from skgmmvi.vi import FIT_CHECK_SAMPLES  # noqa: E402
 from skgmmvi.targets import Target  # noqa: E402
 
@@ -115,7 +116,7 @@ def test_more_components_than_modes_repeat_the_best_mode():
 def test_target_astronomically_low_at_the_default_scale_gets_a_shrunken_start():
     target = CoshWell(4)
     rng = np.random.RandomState(0)
-    evaluator = iteration.TargetEvaluator(target, "float64")
+    evaluator = TargetEvaluator(target, "float64")
     log_p = evaluator(rng.standard_normal((200, 4)) * 10.0)
     assert np.mean(np.isfinite(log_p) & (log_p > mode_search.ASTRONOMICALLY_LOW)) < 0.5
     variances, log_p, _, used = mode_search._usable_scale(
@@ -214,7 +215,7 @@ def test_search_traces_once_across_instances_dimensions_and_starts():
     VariationalGMMTarget(GaussianTestTarget([20.0, 5.0], np.eye(2)), max_iter=0,
                          random_state=0).fit()
     key = ("vi", "mode_search", "float64",
-           iteration.target_key(GaussianTestTarget([0.0], [[1.0]])))
+           target_key(GaussianTestTarget([0.0], [[1.0]])))
     search = COMPILED.functions(lambda cached: cached == key)[0]
     hessian = COMPILED.functions(lambda cached: cached == ("vi", "mode_hessian") + key[2:])[0]
     before = search.experimental_get_tracing_count(), hessian.experimental_get_tracing_count()

@@ -29,7 +29,13 @@ from exact_answers import (far_gaussian, funnel_moments, mixture_posterior_exact
                            stiff_shifted_gaussian)
 
 #: The seed problem's bars are not met by the defaults, init='auto' included
-#: (issue 12 open); strict, so a change that meets them must remove the marker.
+#: (issue 12 open), and not by luck either: with random_state 0, 1 and 2 the
+#: PSIS log evidence is 0.62 to 0.70 below the exact value and k-hat is 1.07
+#: to 1.20 (3000 iterations and 50 components: 0.67 below, k-hat 1.35). About
+#: 78% of the posterior's mass has an empty component (exponential tails in its
+#: log sigma and weight logit) and about 21% a singleton cluster (a funnel:
+#: mu_k -> x_n as sigma_k -> 0), which q does not cover. Strict, so a change
+#: that meets them must remove the marker.
 SEED_BARS_OPEN = pytest.mark.xfail(
     reason="defaults miss part of the seed posterior's mass (issue 12 open)", strict=True)
 #: Eight schools: the defaults stop (converged_) with the worst coordinate
@@ -61,15 +67,16 @@ def mixture_mean_and_sd(vi):
 
 
 def psis_sample(vi, n_samples, seed):
-    """Samples of q with their self-normalised PSIS weights."""
-    from skgmmvi._tf.vi.iteration import TargetEvaluator
+    """Samples of q, their self-normalised PSIS weights and the k-hat of the
+    weights (the estimates they give are trustworthy below KHAT_THRESHOLD)."""
+    from skgmmvi._tf.vi.compile import TargetEvaluator
 
     x, _ = vi.sample(n_samples)  # uses the estimator's random_state
     rng = np.random.default_rng(seed)
     x = x[rng.permutation(len(x))]
     log_p = TargetEvaluator(vi.target_, "float64")(x)
-    log_weights, _ = pareto_smooth(log_p - vi.score_samples(x))
-    return x, np.exp(log_weights - logsumexp(log_weights))
+    log_weights, k_hat = pareto_smooth(log_p - vi.score_samples(x))
+    return x, np.exp(log_weights - logsumexp(log_weights)), k_hat
 
 
 # --------------------------------------------------------------- seed problem
@@ -104,7 +111,11 @@ def test_seed_problem_log_evidence_within_005_of_exact():
 def test_seed_problem_co_assignment_within_002_of_exact():
     vi = _seed_fit()
     _, exact = mixture_posterior_exact(vi.target_)
-    x, weights = psis_sample(vi, 100000, seed=2)
+    x, weights, k_hat = psis_sample(vi, 100000, seed=2)
+    # with k-hat above the threshold the weighted estimate is noise (with
+    # random_state 0, 1, 2 it missed by +0.11, -0.10, +0.04): passing by luck
+    # is not meeting the bar
+    assert k_hat < KHAT_THRESHOLD, k_hat
     estimate = vi.target_.co_assignment_probability(x, 0, 1, weights=weights)
     assert abs(estimate - exact) < 0.02
 
@@ -201,7 +212,7 @@ def test_exact_mixture_answers_match_prior_monte_carlo():
 
 def test_exact_mixture_answers_one_component_match_the_target_by_quadrature():
     # K = 1: a 2-D integral of the target's own density over (mu, log sigma)
-    from skgmmvi._tf.vi.iteration import TargetEvaluator
+    from skgmmvi._tf.vi.compile import TargetEvaluator
 
     target = MixtureModelPosterior(n_components=1)
     exact_log_z, exact_same = mixture_posterior_exact(target)

@@ -8,14 +8,10 @@ dimension comes from the X of each check.
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skgmmvi import VariationalGMMTarget
+from skgmmvi.targets import FunnelTarget
 
-ESTIMATORS = [VariationalGMMTarget()]
-try:  # the reference targets live in skgmmvi.targets once that branch is merged
-    from skgmmvi.targets import FunnelTarget
-except ImportError:  # pragma: no cover - before the merge
-    FunnelTarget = None
-if FunnelTarget is not None:
-    ESTIMATORS.append(VariationalGMMTarget(FunnelTarget(n_features=None), max_iter=50))
+ESTIMATORS = [VariationalGMMTarget(),
+              VariationalGMMTarget(FunnelTarget(n_features=None), max_iter=50)]
 
 
 @parametrize_with_checks(ESTIMATORS)

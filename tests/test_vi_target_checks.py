@@ -316,12 +316,11 @@ def test_a_hook_only_target_has_a_log_density_and_fits():
 # ------------------------------------- item 13: no retrace per new instance
 def _target_function(target):
     """The compiled target-only function of ``target``'s graph key."""
-    from skgmmvi._tf.vi import iteration
+    from skgmmvi._tf.vi.compile import TargetEvaluator, compiled
 
-    evaluator = iteration.TargetEvaluator(target, "float64")
-    params = iteration.target_parameters(target, np.float64)
-    return evaluator, iteration._compiled("target", None, None, "float64", target, {}, {},
-                                          params)
+    evaluator = TargetEvaluator(target, "float64")
+    return evaluator, compiled("target", None, None, "float64", target, evaluator.signature,
+                               {}, {}, evaluator.params)
 
 
 INSTANCES = {
@@ -363,8 +362,8 @@ def test_new_instances_of_a_bundled_target_reuse_one_trace(name):
 
 def test_fits_over_seeds_and_sizes_reuse_the_compiled_iteration():
     """The issue's loop over bundled-target instances: one chunk trace in all."""
-    from skgmmvi._tf.vi import iteration
     from skgmmvi._tf.compile_cache import COMPILED
+    from skgmmvi._tf.vi.design import design_from_code
 
     def fit(seed, n_features, n_modes):
         target = GaussianMixtureTarget(n_features, n_modes, random_state=seed)
@@ -374,7 +373,7 @@ def test_fits_over_seeds_and_sizes_reuse_the_compiled_iteration():
     fit(0, 2, 2)
     chunks = COMPILED.functions(
         lambda key: key[:2] == ("vi", "chunk") and key[-1][-1] == "GaussianMixtureTarget"
-        and key[2] == iteration.SAMTRON and key[3] is False)
+        and key[2] == design_from_code("SAMTRON") and key[3] is False)
     assert len(chunks) == 1
     traces = chunks[0].experimental_get_tracing_count()
     for seed, n_features, n_modes in [(1, 3, 2), (2, 2, 4), (3, 4, 3)]:

@@ -30,6 +30,17 @@ class IllDefinedCovariance(ArithmeticError):
     """An M-step produced a covariance that is not positive definite."""
 
 
+def softmax_parts(log_prob):
+    """``(exp(log_prob - peak), its sum over components, log-sum-exp)`` of (K, batch)
+    log-probabilities: the pieces of a softmax over components."""
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        peak = np.max(log_prob, axis=0, keepdims=True)
+        unnorm = np.exp(log_prob - peak)
+        total = np.sum(unnorm, axis=0, keepdims=True)
+        log_norm = (np.log(total) + peak)[0]
+    return unnorm, total, log_norm
+
+
 def _normalised(log_prob, weight):
     """Softmax over components of (K, batch) log-probabilities, times ``weight``.
 
@@ -37,13 +48,35 @@ def _normalised(log_prob, weight):
     weighted log-likelihood sum, to which rows of weight 0 add nothing even where
     their density underflows.
     """
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        peak = np.max(log_prob, axis=0, keepdims=True)
-        unnorm = np.exp(log_prob - peak)
-        total = np.sum(unnorm, axis=0, keepdims=True)
-        log_norm = (np.log(total) + peak)[0]
+    unnorm, total, log_norm = softmax_parts(log_prob)
+    with np.errstate(invalid="ignore", over="ignore"):
         log_lik = float(np.sum(np.where(weight == 0, 0.0, log_norm * weight)))
     return unnorm * (weight / total), log_lik
+
+
+class MaximumLikelihood:
+    """EM's hooks of the loop (the default of :class:`FitData`).
+
+    A loop variant (the variational Bayesian mixture of
+    :mod:`skgmmvi._numpy.bayesian`) supplies the same three methods: the
+    E-step's responsibilities and its term of the objective, the M-step from EM's
+    maximum-likelihood parameters, and the objective after an iteration.
+    """
+
+    @staticmethod
+    def e_step(log_prob, weight):
+        """``(resp * w, sum_n w_n log p(x_n))`` of (K, batch) log-probabilities."""
+        return _normalised(log_prob, weight)
+
+    @staticmethod
+    def m_step(params, total_weight):
+        """EM's parameters are the M-step's result."""
+        return params
+
+    @staticmethod
+    def lower_bound(e_step_term, params, total_weight):
+        """The mean log-likelihood of the rows."""
+        return e_step_term / total_weight
 
 
 def _finite(params):
@@ -56,14 +89,18 @@ class FitData:
 
     Takes the parameters of :class:`skgmmvi._tf.em.FitData`; the rows are held
     in ``dtype`` as there, and each chunk is cast to float64 as it is read.
+    ``objective`` holds the loop's hooks (:class:`MaximumLikelihood` for EM).
     """
 
-    def __init__(self, X, sample_weight, covariance_type, batch_size, dtype):
+    def __init__(self, X, sample_weight, covariance_type, batch_size, dtype,
+                 objective=MaximumLikelihood):
         self.covariance_type = covariance_type
+        self.objective = objective
         self.dtype = dtype
         self.batch_size = int(batch_size)
         self.X = np.asarray(X).astype(dtype, copy=False)
         self.weight = np.asarray(sample_weight, np.float64)
+        self.total_weight = float(np.sum(self.weight))
         self.pairs = g.upper_pairs(X.shape[1]) if covariance_type == "full" else None
         total = sum(chunk.T @ w for chunk, w in self._chunks(self.X, self.weight))
         self.center = total / np.sum(self.weight, dtype=np.float64)
@@ -111,20 +148,20 @@ class FitData:
 
     def _feature_map_step(self, params, reg_covar):
         """One EM iteration with the feature map about the data's mean."""
-        weights, means, _, precision_chol = params
+        weights, means, _, precision_chol = params[:4]
         coef = g.coefficients(weights, means - self.center, precision_chol,
                               self.covariance_type, self.pairs)
         tied = precision_chol if self.covariance_type == "tied" else None
 
         def responsibilities(start, phi, w):
-            return _normalised(coef @ phi, w)
+            return self.objective.e_step(coef @ phi, w)
 
         stats, log_lik = self._feature_statistics(self.X, self.weight, responsibilities,
                                                   tied)
         new = g.parameters_from_statistics(
             stats, self.gram, np.sum(self.weight), self.center, reg_covar,
             self.covariance_type, self.pairs, normalize_by="counts")
-        return new, log_lik
+        return self.objective.m_step(new, self.total_weight), log_lik
 
     def _residual_statistics(self, X, weight, params, responsibilities):
         """Residual statistics ``(S0, S1, S2)`` about the means of ``params`` and the
@@ -133,7 +170,7 @@ class FitData:
         ``responsibilities(start, log_prob, w)`` gives ``(r * w, log_lik)`` of a
         chunk from its per-component log-densities (K, batch).
         """
-        weights, means, _, precision_chol = params
+        weights, means, _, precision_chol = params[:4]
         totals, log_lik, start = None, 0.0, 0
         for rows, w in self._chunks(X, weight, rows=self._residual_rows(len(means))):
             log_prob, residuals = g.component_log_prob(rows, weights, means,
@@ -149,9 +186,10 @@ class FitData:
         """One EM iteration about each component's entering mean (far-apart data)."""
         statistics, log_lik = self._residual_statistics(
             self.X, self.weight, params,
-            lambda start, log_prob, w: _normalised(log_prob, w))
-        return (g.parameters_from_residuals(statistics, params[1], reg_covar,
-                                            self.covariance_type), log_lik)
+            lambda start, log_prob, w: self.objective.e_step(log_prob, w))
+        new = g.parameters_from_residuals(statistics, params[1], reg_covar,
+                                          self.covariance_type)
+        return self.objective.m_step(new, self.total_weight), log_lik
 
     # ------------------------------------------------------------ public API
     def initial_parameters(self, n_components, reg_covar, labels=None, resp=None,
@@ -185,6 +223,7 @@ class FitData:
                                    self.covariance_type) <= INIT_CANCELLATION_LIMIT:
             params = self._covariances_about_means(rows, weight, source, params,
                                                    reg_covar)
+        params = self.objective.m_step(params, float(np.sum(weight)))
         if not all(np.all(np.isfinite(p)) for p in params):
             raise IllDefinedCovariance()
         return params
@@ -232,7 +271,7 @@ class FitData:
 
     def _em_loop(self, params, n_steps, tol, reg_covar, previous_lower_bound):
         params = tuple(np.asarray(p, np.float64) for p in params)
-        total_weight = float(np.sum(self.weight))
+        total_weight = self.total_weight
         history, lower_bound, converged = [], float(previous_lower_bound), False
         for _ in range(int(n_steps)):
             rho = g.centre_distance(params[1] - self.center, params[3],
@@ -240,7 +279,8 @@ class FitData:
             step = (self._feature_map_step if rho <= CANCELLATION_LIMIT
                     else self._component_step)
             new_params, log_lik = step(params, reg_covar)
-            new_lower_bound = log_lik / total_weight
+            new_lower_bound = self.objective.lower_bound(log_lik, new_params,
+                                                         total_weight)
             history.append(new_lower_bound)
             if not _finite(new_params):
                 raise IllDefinedCovariance()

@@ -23,8 +23,6 @@ _TF = None
 _QUIET_DEPTH = 0
 _ORIGINAL_FD = []  # the real descriptor 2 while it points at /dev/null (innermost last)
 
-DTYPES = ("float64", "float32")
-
 
 @contextlib.contextmanager
 def _silenced_stderr():

@@ -119,17 +119,45 @@ def _accumulate_statistics(Xt, center, covariance_type, pairs, tied_chol, batch_
     return g.canonical_statistics(tf.transpose(stats), covariance_type, pairs), log_lik
 
 
-def _e_step_responsibilities(coef, weight):
+class MaximumLikelihood:
+    """EM's hooks of the compiled loop (the numpy twin is
+    :class:`skgmmvi._numpy.em.MaximumLikelihood`; the variational Bayesian
+    mixture's are in :mod:`skgmmvi._tf.bayesian`). EM has no extra parameters
+    and no prior."""
+
+    @staticmethod
+    def extra_specs():
+        return ()
+
+    @staticmethod
+    def prior_specs():
+        return ()
+
+    @staticmethod
+    def e_step(log_prob, weight):
+        """``(resp * w, weighted log-likelihood)``: see ``weighted_responsibilities``."""
+        return g.weighted_responsibilities(log_prob, weight)
+
+    @staticmethod
+    def m_step(params, total_weight, priors):
+        return params
+
+    @staticmethod
+    def lower_bound(e_step_term, params, total_weight, priors):
+        return e_step_term / total_weight
+
+
+def _e_step_responsibilities(coef, weight, e_step):
     """Responsibility rule of the E-step: softmax over components of ``coef @ phi``.
 
-    The weighted log-likelihood ignores rows of weight 0 even where their
-    density underflows.
+    ``e_step(log_prob, weight)`` gives the weighted responsibilities and the
+    chunk's term of the objective (for EM, the weighted log-likelihood, which
+    ignores rows of weight 0 even where their density underflows).
     """
     weight_row = weight[None, :]
 
     def responsibilities(start, stop, phi):
-        return g.weighted_responsibilities(tensorflow().matmul(coef, phi),
-                                           weight_row[:, start:stop])
+        return e_step(tensorflow().matmul(coef, phi), weight_row[:, start:stop])
 
     return responsibilities
 
@@ -142,7 +170,7 @@ def _accumulate_residual_statistics(Xt, params, covariance_type, batch_size, res
     Returns ``((S0, S1, S2), log_lik)`` (see :func:`gaussian.residual_statistics`).
     """
     tf = tensorflow()
-    weights, means, _, precision_chol = params
+    weights, means, _, precision_chol = params[:4]
 
     def step(start, stop, s0, s1, s2, log_lik):
         log_prob, residuals = g.component_log_prob(
@@ -158,42 +186,46 @@ def _accumulate_residual_statistics(Xt, params, covariance_type, batch_size, res
     return out[:3], out[3]
 
 
-def _em_iteration(params, fit, covariance_type, pairs, reg_covar):
-    """One E-step and M-step from ``params``: ``(new_params, weighted log-likelihood)``.
+def _em_iteration(params, fit, covariance_type, pairs, reg_covar, objective, priors):
+    """One E-step and M-step from ``params``: ``(new_params, E-step term)``.
 
     ``fit`` is ``(Xt, weight, center, gram, batch_size, total_weight)``. The feature
     map about ``center`` is used while it is accurate (see
     :func:`gaussian.use_feature_map`), else residuals about each component's mean.
+    ``objective`` holds the loop's hooks (:class:`MaximumLikelihood` for EM, whose
+    E-step term is the weighted log-likelihood) and ``priors`` its prior tensors.
     """
     tf = tensorflow()
     Xt, weight, center, gram, batch_size, total_weight = fit
 
     def feature_map_iteration():
-        weights, means, _, precision_chol = params
+        weights, means, _, precision_chol = params[:4]
         coef = g.coefficients(weights, means - center, precision_chol, covariance_type,
                               pairs)
         tied = precision_chol if covariance_type == "tied" else None
         stats, log_lik = _accumulate_statistics(
             Xt, center, covariance_type, pairs, tied, batch_size, tf.shape(means)[0],
-            _e_step_responsibilities(coef, weight))
-        return g.parameters_from_statistics(
+            _e_step_responsibilities(coef, weight, objective.e_step))
+        new = g.parameters_from_statistics(
             stats, gram, total_weight, center, reg_covar, covariance_type, pairs,
-            normalize_by="counts"), log_lik
+            normalize_by="counts")
+        return objective.m_step(new, total_weight, priors), log_lik
 
     def residual_iteration():
         def resp_of(start, stop, log_prob):
-            return g.weighted_responsibilities(log_prob, weight[None, start:stop])
+            return objective.e_step(log_prob, weight[None, start:stop])
 
         statistics, log_lik = _accumulate_residual_statistics(
             Xt, params, covariance_type, batch_size, resp_of)
-        return g.parameters_from_residuals(statistics, params[1], reg_covar,
-                                           covariance_type), log_lik
+        new = g.parameters_from_residuals(statistics, params[1], reg_covar,
+                                          covariance_type)
+        return objective.m_step(new, total_weight, priors), log_lik
 
     return tf.cond(g.use_feature_map(params[1], center, params[3], covariance_type),
                    feature_map_iteration, residual_iteration)
 
 
-def _build_em_steps(covariance_type, data_dtype):
+def _build_em_steps(covariance_type, data_dtype, objective=MaximumLikelihood):
     tf = tensorflow()
     dtype = tf.float64
     w_shape, m_shape, c_shape, p_shape = _parameter_shapes(covariance_type)
@@ -203,7 +235,9 @@ def _build_em_steps(covariance_type, data_dtype):
         spec([None], dtype),  # sample weight
         spec([None], dtype),  # centre
         spec([None, None], dtype),  # gram (tied)
-        spec(w_shape, dtype), spec(m_shape, dtype), spec(c_shape, dtype), spec(p_shape, dtype),
+        (spec(w_shape, dtype), spec(m_shape, dtype), spec(c_shape, dtype),
+         spec(p_shape, dtype)) + objective.extra_specs(),  # parameters
+        objective.prior_specs(),  # prior tensors (none for EM)
         spec([], tf.int32),  # n_steps
         spec([], dtype),  # tol
         spec([], dtype),  # reg_covar
@@ -212,8 +246,8 @@ def _build_em_steps(covariance_type, data_dtype):
     ]
 
     @tf.function(input_signature=signature, autograph=False)
-    def em_steps(Xt, weight, center, gram, weights, means, covariances, precision_chol,
-                 n_steps, tol, reg_covar, batch_size, previous_lower_bound):
+    def em_steps(Xt, weight, center, gram, params, priors, n_steps, tol, reg_covar,
+                 batch_size, previous_lower_bound):
         pairs = _pairs_if_full(covariance_type, tf.shape(Xt)[0] - 1)
         total_weight = tf.reduce_sum(weight)
 
@@ -223,8 +257,9 @@ def _build_em_steps(covariance_type, data_dtype):
         def body(it, params, lower_bound, history, converged, ok):
             new_params, log_lik = _em_iteration(
                 params, (Xt, weight, center, gram, batch_size, total_weight),
-                covariance_type, pairs, reg_covar)
-            new_lower_bound = log_lik / total_weight
+                covariance_type, pairs, reg_covar, objective, priors)
+            new_lower_bound = objective.lower_bound(log_lik, new_params, total_weight,
+                                                    priors)
             new_ok = g.all_finite(new_params[3]) & g.all_finite(new_params[1])
             kept = tuple(tf.where(new_ok, new, old) for new, old in zip(new_params, params))
             change = new_lower_bound - lower_bound
@@ -232,7 +267,7 @@ def _build_em_steps(covariance_type, data_dtype):
                     tf.abs(change) < tol, new_ok)
 
         history = tf.TensorArray(dtype, size=0, dynamic_size=True)
-        params = (weights, means, covariances, precision_chol)
+        params = tuple(params)
         it, params, lower_bound, history, converged, ok = tf.while_loop(
             cond, body,
             (tf.constant(0), params, previous_lower_bound, history, tf.constant(False),
@@ -381,8 +416,21 @@ def _build_gram(covariance_type, data_dtype):
     return gram
 
 
+def _build_bayesian_steps(prior_type):
+    """Builder of the compiled loop of a variational mixture with ``prior_type``."""
+    def build(covariance_type, data_dtype):
+        from .bayesian import VariationalObjective
+
+        return _build_em_steps(covariance_type, data_dtype,
+                               VariationalObjective(covariance_type, prior_type))
+
+    return build
+
+
 _BUILDERS = {
     "em_steps": _build_em_steps,
+    "em_steps:dirichlet_process": _build_bayesian_steps("dirichlet_process"),
+    "em_steps:dirichlet_distribution": _build_bayesian_steps("dirichlet_distribution"),
     "init": _build_init,
     "log_prob": _build_log_prob,
     "gram": _build_gram,
@@ -401,11 +449,20 @@ class FitData:
     covariance_type : str
     batch_size : int
     dtype : {"float64", "float32"}
+    objective : None or skgmmvi._numpy.bayesian.VariationalObjective
+        None for EM; a variational mixture's numpy hooks, whose prior the
+        compiled loop receives as tensors.
     """
 
-    def __init__(self, X, sample_weight, covariance_type, batch_size, dtype):
+    def __init__(self, X, sample_weight, covariance_type, batch_size, dtype,
+                 objective=None):
         tf = tensorflow()
         self.covariance_type = covariance_type
+        self.objective = objective
+        self.loop_kind = ("em_steps" if objective is None
+                          else "em_steps:" + objective.priors.prior_type)
+        self.prior_tensors = () if objective is None else tuple(
+            tf.constant(value, tf.float64) for value in objective.priors.loop_tensors())
         self.dtype = dtype
         self.batch_size = tf.constant(int(batch_size), tf.int32)
         self.device = device_name()
@@ -447,6 +504,9 @@ class FitData:
                 tf.constant(int(n_components), tf.int32), self._const(reg_covar),
                 self.batch_size)
         params = tuple(t.numpy() for t in out)
+        if self.objective is not None:
+            total = np.sum(self.weight.numpy() if X is None else sample_weight)
+            params = self.objective.m_step(params, float(total))
         if not all(np.all(np.isfinite(p)) for p in params):
             raise IllDefinedCovariance()
         return params
@@ -467,25 +527,26 @@ class FitData:
         Returns
         -------
         params : tuple of ndarray
-            (weights, means, covariances, precision_chol) after the last M-step.
+            (weights, means, covariances, precision_chol) after the last M-step
+            (and a variational mixture's extra parameters).
         lower_bounds : ndarray of shape (n_done,)
-            The mean log-likelihood before each M-step.
+            The objective after each iteration (EM: the mean log-likelihood
+            of the E-step).
         converged : bool
         """
         tf = tensorflow()
         with tf.device(self.device):
-            out = _compiled("em_steps", self.covariance_type, self.dtype)(
+            out = _compiled(self.loop_kind, self.covariance_type, self.dtype)(
                 self.Xt, self.weight, self.center, self.gram,
-                *(self._const(np.asarray(p)) for p in params),
+                tuple(self._const(np.asarray(p)) for p in params), self.prior_tensors,
                 tf.constant(int(n_steps), tf.int32), self._const(tol),
                 self._const(reg_covar), self.batch_size,
                 self._const(previous_lower_bound))
-        weights, means, covariances, precision_chol, _, history, _, converged, ok = out
+        n_params = len(params)
+        _, history, _, converged, ok = out[n_params:]
         if not bool(ok):
             raise IllDefinedCovariance()
-        params = (weights.numpy(), means.numpy(), covariances.numpy(),
-                  precision_chol.numpy())
-        return params, history.numpy(), bool(converged)
+        return tuple(p.numpy() for p in out[:n_params]), history.numpy(), bool(converged)
 
 
 #: Wall time one call of a compiled EM loop aims at, so that Python (and Ctrl-C)
@@ -545,7 +606,7 @@ def log_prob_resp(X, params, covariance_type, batch_size, dtype):
     log_resp : ndarray of shape (n_samples, n_components)
     """
     tf = tensorflow()
-    weights, means, _, precision_chol = params
+    weights, means, _, precision_chol = params[:4]
     f64 = tf.float64
     center = np.asarray(weights, np.float64) @ np.asarray(means, np.float64)
     with tf.device(device_name()):

@@ -18,7 +18,7 @@ from . import gaussian as g
 from ._runtime import device_name, quiet_graph_mode_notice, tensorflow
 from .batches import unpack_batch, weighted_pairs
 from .compile_cache import COMPILED
-from .em import FitData, IllDefinedCovariance, in_time_slices
+from .em import FitData, IllDefinedCovariance, MaximumLikelihood, in_time_slices
 
 
 def _columns(x, center):
@@ -29,9 +29,12 @@ def _columns(x, center):
 
 
 class _Kernels:
-    """Compiled passes over a dataset for one covariance type and strategy."""
+    """Compiled passes over a dataset for one covariance type and strategy.
 
-    def __init__(self, covariance_type, strategy):
+    ``objective`` holds the loop's hooks (see :func:`skgmmvi._tf.em._em_iteration`).
+    """
+
+    def __init__(self, covariance_type, strategy, objective=MaximumLikelihood):
         tf = tensorflow()
         self.strategy = strategy
         dtype = tf.float64
@@ -63,7 +66,7 @@ class _Kernels:
             of the result never sits inside a conditional branch.
             """
             x, w = unpack_batch((x, w), dtype)
-            weights, means, _, precision_chol = params
+            weights, means, _, precision_chol = params[:4]
             pairs = (g.upper_triangle_pairs(tf.shape(x)[1]) if cov == "full" else None)
             zeros = g.zero_residual_statistics(tf.shape(means)[0], tf.shape(means)[1],
                                                cov, dtype)
@@ -72,14 +75,13 @@ class _Kernels:
                 coef = g.coefficients(weights, means - center, precision_chol, cov, pairs)
                 phi = g.features(_columns(x, center), cov, pairs,
                                  precision_chol if cov == "tied" else None)
-                resp_w, log_lik = g.weighted_responsibilities(tf.matmul(coef, phi),
-                                                              w[None, :])
+                resp_w, log_lik = objective.e_step(tf.matmul(coef, phi), w[None, :])
                 return (tf.matmul(phi, resp_w, transpose_b=True),) + zeros + (log_lik,)
 
             def residuals():
                 log_prob, diff = g.component_log_prob(x, weights, means, precision_chol,
                                                       cov)
-                resp_w, log_lik = g.weighted_responsibilities(log_prob, w[None, :])
+                resp_w, log_lik = objective.e_step(log_prob, w[None, :])
                 n_phi = tf.shape(g.features(tf.zeros(tf.stack([tf.shape(x)[1] + 1, 0]),
                                                      dtype), cov, pairs, precision_chol))[0]
                 return ((tf.zeros(tf.stack([n_phi, tf.shape(means)[0]]), dtype),)
@@ -106,15 +108,14 @@ class _Kernels:
             return acc
 
         @tf.function(reduce_retracing=True)
-        def em_steps(dataset, center, gram_matrix, total_weight, weights, means,
-                     covariances, precision_chol, n_steps, tol, reg_covar,
-                     previous_lower_bound):
+        def em_steps(dataset, center, gram_matrix, total_weight, params, priors,
+                     n_steps, tol, reg_covar, previous_lower_bound):
             n_features = tf.shape(center)[0]
-            n_components = tf.shape(means)[0]
+            n_components = tf.shape(params[1])[0]
             pairs = g.upper_triangle_pairs(n_features) if cov == "full" else None
             n_phi = tf.shape(g.features(tf.zeros(tf.stack([n_features + 1, 0]), dtype),
                                         cov, pairs, tf.eye(n_features, dtype=dtype)))[0]
-            params = (weights, means, covariances, precision_chol)
+            params = tuple(params)
             history = tf.TensorArray(dtype, size=0, dynamic_size=True)
             it = tf.constant(0)
             lower_bound = previous_lower_bound
@@ -128,10 +129,11 @@ class _Kernels:
                 for x, w in dataset:
                     batch = over_replicas(batch_statistics, x, w, center, params, accurate)
                     sums = tuple(a + b for a, b in zip(sums, batch))
-                new_params = _m_step(sums, params, accurate, gram_matrix, total_weight,
-                                     center, reg_covar, cov, pairs)
-                log_lik = sums[-1]
-                new_lower_bound = log_lik / total_weight
+                new_params = objective.m_step(
+                    _m_step(sums, params, accurate, gram_matrix, total_weight, center,
+                            reg_covar, cov, pairs), total_weight, priors)
+                new_lower_bound = objective.lower_bound(sums[-1], new_params,
+                                                        total_weight, priors)
                 ok = g.all_finite(new_params[3]) & g.all_finite(new_params[1])
                 params = tuple(tf.where(ok, new, old) for new, old in zip(new_params, params))
                 converged = tf.abs(new_lower_bound - lower_bound) < tol
@@ -158,9 +160,20 @@ def _m_step(sums, params, accurate, gram, total_weight, center, reg_covar, cov, 
     return tf.cond(accurate, from_feature_map, from_residuals)
 
 
-def _kernels(covariance_type, strategy):
+def _kernels(covariance_type, strategy, prior_type=None):
+    """The compiled passes (EM's, or a variational mixture's with ``prior_type``)."""
     key = ("em_stream", covariance_type, None if strategy is None else id(strategy))
-    return COMPILED.get(key, lambda: _Kernels(covariance_type, strategy), owner=strategy)
+    if prior_type is None:
+        return COMPILED.get(key, lambda: _Kernels(covariance_type, strategy),
+                            owner=strategy)
+
+    def build():
+        from .bayesian import VariationalObjective
+
+        return _Kernels(covariance_type, strategy,
+                        VariationalObjective(covariance_type, prior_type))
+
+    return COMPILED.get(key + (prior_type,), build, owner=strategy)
 
 
 class StreamFitData:
@@ -177,16 +190,19 @@ class StreamFitData:
         Rows per chunk for the initialisation kernels.
     dtype : {"float64", "float32"}
     strategy : tf.distribute.Strategy or None
+    objective : None or skgmmvi._numpy.bayesian.VariationalObjective
+        None for EM; a variational mixture's hooks, whose data-dependent prior
+        defaults are replaced by the moments of the whole dataset
+        (``self.objective``).
     """
 
     def __init__(self, dataset, init_rows, init_weight, covariance_type, batch_size,
-                 dtype, strategy=None):
+                 dtype, strategy=None, objective=None):
         tf = tensorflow()
         self.covariance_type = covariance_type
         self.strategy = strategy
-        self.kernels = _kernels(covariance_type, strategy)
-        self.init_data = FitData(init_rows, init_weight, covariance_type, batch_size,
-                                 dtype)
+        self.kernels = _kernels(covariance_type, strategy,
+                                None if objective is None else objective.priors.prior_type)
         dataset = weighted_pairs(dataset)
         if strategy is not None:
             dataset = strategy.experimental_distribute_dataset(dataset)
@@ -199,10 +215,21 @@ class StreamFitData:
             raise ValueError("The dataset's rows have no positive weight in total; "
                              "give at least one row a positive weight.")
         self.center = first / total
-        if covariance_type == "tied":
+        needs_scatter = objective is not None and objective.priors.needs_data_moments()
+        if covariance_type == "tied" or needs_scatter:
             with self._scope(), quiet_graph_mode_notice():
                 self.gram = self.kernels.gram(self.dataset, self.center)
         else:
+            self.gram = tf.zeros([0, 0], tf.float64)
+        if needs_scatter:
+            objective = objective.with_data_moments(
+                self.center.numpy(), self.gram.numpy(), float(total))
+        self.objective = objective
+        self.prior_tensors = () if objective is None else tuple(
+            tf.constant(value, tf.float64) for value in objective.priors.loop_tensors())
+        self.init_data = FitData(init_rows, init_weight, covariance_type, batch_size,
+                                 dtype, objective=objective)
+        if covariance_type != "tied":
             self.gram = tf.zeros([0, 0], tf.float64)
 
     def _scope(self):
@@ -236,14 +263,14 @@ class StreamFitData:
         with self._scope(), quiet_graph_mode_notice():
             out = self.kernels.em_steps(
                 self.dataset, self.center, self.gram, self.total_weight,
-                *(const(p) for p in params), tf.constant(int(n_steps)), const(tol),
-                const(reg_covar), const(previous_lower_bound))
-        weights, means, covariances, precision_chol, history, converged, ok = out
+                tuple(const(p) for p in params), self.prior_tensors,
+                tf.constant(int(n_steps)), const(tol), const(reg_covar),
+                const(previous_lower_bound))
+        n_params = len(params)
+        history, converged, ok = out[n_params:]
         if not bool(ok):
             raise IllDefinedCovariance()
-        params = (weights.numpy(), means.numpy(), covariances.numpy(),
-                  precision_chol.numpy())
-        return params, history.numpy(), bool(converged)
+        return tuple(p.numpy() for p in out[:n_params]), history.numpy(), bool(converged)
 
 
 def rows_dataset(X, sample_weight, batch_size):

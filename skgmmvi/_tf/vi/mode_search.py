@@ -43,8 +43,9 @@ import numpy as np
 
 from .._runtime import device_name, tensorflow, tf_dtype
 from ..compile_cache import COMPILED
-from .iteration import TargetEvaluator, _spec_like
-from .iteration import target_key, target_parameters, target_values_and_grads
+from .compile import TargetEvaluator
+from .compile import spec_like as _spec_like
+from .target_adapter import target_key, target_parameters, target_values_and_grads
 
 #: Log-densities below this carry no usable information (their gradients are
 #: astronomically large, their weights zero): such samples count as unusable.

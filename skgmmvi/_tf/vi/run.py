@@ -1,0 +1,268 @@
+"""The host loop of one VI fit: :class:`VariationalRun` (numpy in, numpy out).
+
+It keeps the state as tensors between compiled calls (:mod:`.compile`), runs the
+iterations in chunks, and grows the component capacity and the sample database
+between chunks when an addition could find no free slot.
+"""
+
+import collections
+
+import numpy as np
+
+from .._runtime import device_name, tensorflow
+from . import database, mixture
+from .compile import compiled, target_signature
+from .design import HYPER_DEFAULTS, INT_HYPER, MODULE_OPTIONS, compiled_design, option_codes
+from .target_adapter import check_rows, check_target, numpy_values_and_grads, target_parameters
+
+
+#: Rows of the reservoir of candidate locations for new components (the
+#: reference draws its candidates from 100000 random database samples).
+RESERVOIR_SIZE = 100000
+
+
+def capacity_headroom(n_active):
+    """Free slots the host adds when the mixture runs out of room.
+
+    The compiled iteration works on every slot, active or not (its cost grows
+    with the capacity times the number of samples), and growing costs no retrace
+    (every dimension of the compiled signature is dynamic), only one copy of the
+    state. So the capacity grows in small steps, a quarter of the active
+    components and at least four slots, instead of doubling.
+    """
+    return max(4, n_active // 4)
+
+
+class VariationalRun:
+    """The state of one fit and the loop over iterations (numpy in, numpy out).
+
+    Lives only during ``fit``. Holds the state as tensors between compiled
+    calls; grows the component capacity (by :func:`capacity_headroom`, up to
+    ``max_components``) and
+    the sample database between calls when an addition could find no free slot.
+
+    Parameters
+    ----------
+    target : Target
+    design : Design
+    diagonal : bool
+    dtype_name : {"float64", "float32"}
+    hyper : dict
+        Hyperparameters (see ``hyper_tensors``).
+    means : ndarray of shape (K, D)
+    covariances : ndarray of shape (K, D, D)
+    seed : ndarray of two int32
+    """
+
+    def __init__(self, target, design, diagonal, dtype_name, hyper, means, covariances,
+                 seed):
+        self.target = target
+        self.design = design
+        self.diagonal = diagonal
+        self.dtype_name = dtype_name
+        self.dtype = np.dtype(dtype_name)
+        self.hyper = dict(HYPER_DEFAULTS)
+        self.hyper.update(hyper)
+        self.hyper.update(option_codes(design))
+        self.hyper["seed"] = np.asarray(seed, np.int32)
+        self.compiled_design = compiled_design(design)
+        self.max_components = int(hyper["max_components"])
+        self.adaptive = design.component_adaptation == "adaptive"
+        self.numpy_target = not getattr(target, "uses_tensorflow", True)
+        self.ratio_reused = float(hyper.get("ratio_reused", 0.0))
+        self.reuse = self.ratio_reused > 0
+        self.hyper["n_reused_per_component"] = int(
+            np.floor(self.ratio_reused * int(hyper["n_samples_per_component"])))
+        self.hyper.pop("ratio_reused", None)
+        n_components = means.shape[0]
+        capacity = n_components + 1 if self.adaptive else n_components
+        capacity = max(n_components, min(capacity, self.max_components))
+        self.state = self._initial_state(means, covariances, capacity)
+        self.params = target_parameters(target, self.dtype)
+        self.signature = target_signature(None if self.numpy_target else target, self.params)
+        check_target(target, check_rows(means, covariances, seed), dtype_name,
+                     design.ng_estimation != "more", self.params)
+        self.device = device_name()
+        self._to_tensors()
+
+    # ------------------------------------------------------------------ state
+    def _history_length(self):
+        if self.compiled_design == "switched":  # room for every option's history
+            return max(option.history_length(self.hyper["del_iters"])
+                       for option in MODULE_OPTIONS["component_adaptation"].values())
+        return MODULE_OPTIONS["component_adaptation"][
+            self.design.component_adaptation].history_length(self.hyper["del_iters"])
+
+    def _generator_blocks(self):
+        return MODULE_OPTIONS["sample_selection"][
+            self.design.sample_selection].generator_blocks(self.ratio_reused)
+
+    def _database_capacity(self, capacity):
+        per_iteration = int(self.hyper["n_samples_per_component"]) * capacity
+        return (int(np.ceil(self.ratio_reused)) + 2) * per_iteration
+
+    def _generators(self, capacity, n_features):
+        rows = self._generator_blocks() * capacity
+        return {"gen_means": np.zeros((rows, n_features), self.dtype),
+                "gen_prec_chol": np.tile(np.eye(n_features, dtype=self.dtype), (rows, 1, 1))}
+
+    def _initial_state(self, means, covariances, capacity):
+        dtype = self.dtype
+        n_features = means.shape[1]
+        state = mixture.initial_mixture(means, covariances, capacity, dtype)
+        state.update(database.initial_database(self._database_capacity(capacity),
+                                               n_features, dtype))
+        state.update(self._per_component_defaults(capacity))
+        state.update(self._generators(capacity, n_features))
+        state.update(database.initial_reservoir(RESERVOIR_SIZE, n_features, dtype))
+        state.update({
+            "weight_stepsize": dtype.type(self.hyper["weight_stepsize"]),
+            "last_elbo": dtype.type(np.nan),
+            "n_evaluations": np.int64(0),
+            "iteration": np.int32(0),
+            "n_add_calls": np.int32(0),
+        })
+        return state
+
+    def _per_component_defaults(self, capacity):
+        dtype = self.dtype
+        length = self._history_length()
+        return {
+            "component_stepsize": np.full(capacity, self.hyper["component_stepsize"], dtype),
+            "last_reward": np.full(capacity, np.nan, dtype),
+            "log_eta": np.full(capacity, np.nan, dtype),
+            "more_log_ridge": np.full(capacity, np.log(self.hyper["more_ridge"]), dtype),
+            "reward_history": np.full((capacity, length), np.nan, dtype),
+            "weight_history": np.full((capacity, length), np.nan, dtype),
+        }
+
+    def _to_tensors(self):
+        tf = tensorflow()
+        with tf.device(self.device):
+            self.state_t = {k: tf.constant(v) for k, v in self.state.items()}
+            hyper = {}
+            for k, v in self.hyper.items():
+                if k in INT_HYPER or k == "seed":
+                    hyper[k] = tf.constant(np.asarray(v, np.int32))
+                else:
+                    hyper[k] = tf.constant(np.asarray(v, self.dtype))
+            self.hyper_t = hyper
+            self.params_t = tuple(tf.constant(p) for p in self.params)
+
+    def _to_numpy(self):
+        self.state = {k: v.numpy() for k, v in self.state_t.items()}
+
+    @property
+    def capacity(self):
+        return int(self.state_t["active"].shape[0])
+
+    def n_active(self):
+        return int(np.sum(self.state_t["active"].numpy()))
+
+    def _grow(self, capacity):
+        self._to_numpy()
+        state = self.state
+        grown = mixture.pad_mixture({k: state[k] for k in mixture.MIXTURE_KEYS}, capacity)
+        extra = self._per_component_defaults(capacity - self.capacity)
+        for key, value in extra.items():
+            grown[key] = np.concatenate([state[key], value])
+        grown.update(database.resize_database(
+            {k: state[k] for k in database.DATABASE_KEYS}, self._database_capacity(capacity)))
+        # generator slots are numbered per capacity: start the table afresh (the
+        # resized database marks its rows as not re-usable)
+        grown.update(self._generators(capacity, state["means"].shape[1]))
+        for key in state:
+            if key not in grown:
+                grown[key] = state[key]
+        self.state = grown
+        self._to_tensors()
+
+    def _chunk_length(self, remaining):
+        """Iterations until an addition could lack a free slot (growing if needed)."""
+        if not self.adaptive:
+            return remaining
+        n_active = self.n_active()
+        if self.capacity - n_active < 2 and self.capacity < self.max_components:
+            self._grow(min(self.max_components, n_active + capacity_headroom(n_active)))
+        free = self.capacity - n_active
+        if self.capacity >= self.max_components or free <= 0:
+            return remaining
+        every = int(self.hyper["add_iters"])
+        done = int(self.state_t["iteration"].numpy())
+        return max(1, min(remaining, (done // every + free + 1) * every - 1 - done))
+
+    # ------------------------------------------------------------- iterating
+    def run(self, n_iterations, chunk=None):
+        """Run up to ``n_iterations``; yield the records of each compiled chunk.
+
+        ``chunk`` caps the iterations per compiled call (so the caller can look
+        at the records, e.g. for a stopping rule or a progress line, without a
+        retrace). The capacity grows only at the boundaries that
+        :meth:`_chunk_length` plans, whatever ``chunk`` is, so the result does
+        not depend on ``chunk``. Stops early (after yielding) when an iteration
+        had no sample with a finite target value.
+        """
+        remaining = int(n_iterations)
+        planned = 0  # iterations left until the next planned boundary
+        while remaining > 0:
+            if planned == 0:
+                planned = self._chunk_length(remaining)
+            length = planned if chunk is None else min(planned, chunk)
+            records = self._run_numpy(length) if self.numpy_target else self._run_tf(length)
+            yield records
+            n_done = len(records["elbo"])
+            remaining -= n_done
+            planned -= n_done
+            if n_done < length or (n_done and records["n_valid"][-1] == 0):
+                return
+
+    def _run_tf(self, length):
+        tf = tensorflow()
+        function = compiled("chunk", self.compiled_design, self.diagonal, self.dtype_name,
+                            self.target, self.signature, self.state_t, self.hyper_t,
+                            self.params_t, self.reuse)
+        with tf.device(self.device):
+            self.state_t, records = function(self.state_t, self.hyper_t, self.params_t,
+                                             tf.constant(int(length), tf.int32))
+        return {k: v.numpy() for k, v in records.items()}
+
+    def _run_numpy(self, length):
+        tf = tensorflow()
+        propose = compiled("propose", self.compiled_design, self.diagonal, self.dtype_name,
+                           None, self.signature, self.state_t, self.hyper_t, (), self.reuse)
+        finish = compiled("finish", self.compiled_design, self.diagonal, self.dtype_name,
+                          None, self.signature, self.state_t, self.hyper_t, (), self.reuse)
+        collected = collections.defaultdict(list)
+        for _ in range(length):
+            with tf.device(self.device):
+                self.state_t, x, component = propose(self.state_t, self.hyper_t)
+            value, grad = numpy_values_and_grads(self.target, x.numpy(), self.dtype,
+                                                 self.design.ng_estimation != "more")
+            with tf.device(self.device):
+                self.state_t, record = finish(self.state_t, self.hyper_t, x, component,
+                                              tf.constant(value), tf.constant(grad))
+            for key, v in record.items():
+                collected[key].append(v.numpy())
+            if collected["n_valid"][-1] == 0:
+                break
+        return {k: np.asarray(v) for k, v in collected.items()}
+
+    # ---------------------------------------------------------------- result
+    def mixture(self):
+        """Active components as numpy: ``(weights, means, precisions)``."""
+        active = self.state_t["active"].numpy()
+        log_weights = self.state_t["log_weights"].numpy().astype(np.float64)[active]
+        weights = np.exp(log_weights - np.logaddexp.reduce(log_weights))
+        means = self.state_t["means"].numpy().astype(np.float64)[active]
+        chol = self.state_t["prec_chol"].numpy().astype(np.float64)[active]
+        precisions = chol @ np.transpose(chol, (0, 2, 1))
+        return weights, means, precisions
+
+    def precision_factors(self):
+        """Lower Cholesky factors ``P_k`` (``Lambda_k = P_k P_k^T``) of the active
+        components, float64 numpy."""
+        active = self.state_t["active"].numpy()
+        return self.state_t["prec_chol"].numpy().astype(np.float64)[active]
+
+    def n_evaluations(self):
+        return int(self.state_t["n_evaluations"].numpy())
