@@ -35,7 +35,9 @@ TensorFlow's start-up and tracing are not timed. Then it times the fits.
 
 ``--threads single,default`` (the default) runs the whole table twice: once
 with ``OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1`` in the children
-and once with the default thread counts. The load of the machine (``uptime``)
+and once with the default thread counts. These variables limit scikit-learn's
+BLAS and OpenMP and skgmmvi's numpy backend; TensorFlow's own thread pools keep
+their default size (the cores) in both settings. The load of the machine (``uptime``)
 is printed before and after: wall times move with it on a shared machine.
 
 Usage
@@ -347,7 +349,8 @@ def header_lines(args, versions, threads):
     lines : list of str
     """
     version_text = ", ".join(f"{name} {version}" for name, version in versions.items())
-    thread_text = ("OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1"
+    thread_text = ("OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1 "
+                   "(TensorFlow's own pools at their default)"
                    if threads == "single" else "default thread counts")
     return [
         f"== threads: {thread_text} ==",
