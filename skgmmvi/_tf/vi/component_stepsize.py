@@ -87,6 +87,7 @@ class DecayingComponentStepsize(_StepsizeState):
 
     name = "decaying"
     code = "D"
+    hyper_defaults = {"component_stepsize_decay": 0.55}
 
     def step(self, state, hyper, estimates):
         tf = tensorflow()

@@ -51,14 +51,11 @@ OPTION_HYPER = tuple("option_" + module for module in MODULE_OPTIONS)
 INT_HYPER = ("n_samples_per_component", "n_reused_per_component", "add_iters",
              "del_iters", "max_components") + OPTION_HYPER
 
-#: Hyperparameters of options that the estimator may leave out.
-HYPER_DEFAULTS = {
-    "component_stepsize_decay": 0.55,
-    "weight_stepsize_decay": 0.55,
-    "more_ridge": 1e-10,
-    "more_ridge_min": 1e-14,
-    "more_ridge_max": 1e3,
-}
+#: Hyperparameters of options that the estimator may leave out (every option's,
+#: since a switched iteration runs them all).
+HYPER_DEFAULTS = {key: value for options in MODULE_OPTIONS.values()
+                  for option in options.values()
+                  for key, value in option.hyper_defaults.items()}
 
 #: True inside :class:`all_options_compiled`.
 _SWITCHED = contextvars.ContextVar("skgmmvi_vi_switched", default=False)
@@ -121,6 +118,14 @@ def option_codes(design):
     """Integer code of each module's option (its position in :data:`MODULE_OPTIONS`)."""
     return {"option_" + module: list(MODULE_OPTIONS[module]).index(getattr(design, module))
             for module in MODULE_OPTIONS}
+
+
+def needs_gradient(design):
+    """Whether a compiled ``design`` (or ``"switched"``) uses target gradients."""
+    estimators = MODULE_OPTIONS["ng_estimation"]
+    if design == "switched":
+        return any(option.needs_gradient for option in estimators.values())
+    return estimators[design.ng_estimation].needs_gradient
 
 
 def make_option(module, name, diagonal, reuse):

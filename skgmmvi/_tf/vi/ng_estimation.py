@@ -18,7 +18,7 @@ Expectations use self-normalised importance weights ``q(x|k) / q_bg(x)`` over
 the batch; samples with a non-finite target value or gradient get weight zero.
 """
 
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import numpy as np
 
@@ -76,6 +76,7 @@ class SteinEstimator(Option):
 
     name = "stein"
     code = "S"
+    needs_gradient = True
 
     @classmethod
     def from_structure(cls, diagonal, reuse):
@@ -178,6 +179,8 @@ class MoreEstimator(Option):
 
     name = "more"
     code = "Z"
+    needs_gradient = False
+    hyper_defaults = {"more_ridge": 1e-10, "more_ridge_min": 1e-14, "more_ridge_max": 1e3}
 
     @classmethod
     def from_structure(cls, diagonal, reuse):
@@ -268,6 +271,10 @@ class MoreEstimator(Option):
 
 class NgEstimation(OptionInterface, Protocol):
     """Interface of a natural-gradient estimator (see the module docstring)."""
+
+    #: Whether the estimates use the target's gradient (else the target is
+    #: evaluated without automatic differentiation).
+    needs_gradient: ClassVar[bool]
 
     def estimate(self, state, hyper, batch):
         """The estimates (``grad``, ``hessian``, ``reward``, ``has_samples``, ``elbo``)."""

@@ -8,6 +8,8 @@ class derives from :class:`Option` and carries
 
 * ``name``: its value of the estimator parameter (e.g. ``"trust-region"``);
 * ``code``: its letter in the seven-letter code word (e.g. ``"T"``);
+* ``hyper_defaults``: values of its own hyperparameters that the estimator
+  may leave out;
 * its state: the host asks each option that may run for its
   :meth:`~Option.initial_state` and, when the component capacity grows, for its
   :meth:`~Option.grown_state`, so the host never lists a module's state keys.
@@ -32,6 +34,7 @@ class OptionInterface(Protocol):
 
     name: ClassVar[str]
     code: ClassVar[str]
+    hyper_defaults: ClassVar[dict]
 
     @classmethod
     def from_structure(cls, diagonal, reuse):
@@ -57,6 +60,7 @@ class Option:
 
     name = None
     code = None
+    hyper_defaults = {}  # never mutated: options that have defaults set their own
 
     @classmethod
     def from_structure(cls, diagonal, reuse):

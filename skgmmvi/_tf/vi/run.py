@@ -12,7 +12,8 @@ import numpy as np
 from .._runtime import device_name, tensorflow
 from . import mixture
 from .compile import compiled, target_signature
-from .design import HYPER_DEFAULTS, INT_HYPER, compiled_design, option_codes, state_options
+from .design import (HYPER_DEFAULTS, INT_HYPER, compiled_design, needs_gradient,
+                     option_codes, state_options)
 from .option import StateSetup
 from .target_adapter import check_rows, check_target, numpy_values_and_grads, target_parameters
 
@@ -77,7 +78,7 @@ class VariationalRun:
         self.params = target_parameters(target, self.dtype)
         self.signature = target_signature(None if self.numpy_target else target, self.params)
         check_target(target, check_rows(means, covariances, seed), dtype_name,
-                     design.ng_estimation != "more", self.params)
+                     needs_gradient(design), self.params)
         self.device = device_name()
         self._to_tensors()
 
@@ -192,7 +193,7 @@ class VariationalRun:
             with tf.device(self.device):
                 self.state_t, x, component = propose(self.state_t, self.hyper_t)
             value, grad = numpy_values_and_grads(self.target, x.numpy(), self.dtype,
-                                                 self.design.ng_estimation != "more")
+                                                 needs_gradient(self.design))
             with tf.device(self.device):
                 self.state_t, record = finish(self.state_t, self.hyper_t, x, component,
                                               tf.constant(value), tf.constant(grad))

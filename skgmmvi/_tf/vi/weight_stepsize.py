@@ -67,6 +67,7 @@ class DecayingWeightStepsize(_StepsizeState):
 
     name = "decaying"
     code = "G"
+    hyper_defaults = {"weight_stepsize_decay": 0.55}
 
     def step(self, state, hyper, estimates):
         tf = tensorflow()
