@@ -35,8 +35,8 @@ class VariationalRun:
 
     Lives only during ``fit``. Holds the state as tensors between compiled
     calls; grows the component capacity (by :func:`capacity_headroom`, up to
-    ``max_components``) and
-    the sample database between calls when an addition could find no free slot.
+    ``max_components``) between calls when an addition could find no free slot,
+    each option growing its own state (the sample selection its database).
 
     Parameters
     ----------
@@ -45,7 +45,8 @@ class VariationalRun:
     diagonal : bool
     dtype_name : {"float64", "float32"}
     hyper : dict
-        Hyperparameters (see ``hyper_tensors``).
+        Hyperparameters (the estimator's ``_hyperparameters``; the options'
+        ``hyper_defaults`` fill in what it leaves out).
     means : ndarray of shape (K, D)
     covariances : ndarray of shape (K, D, D)
     seed : ndarray of two int32
