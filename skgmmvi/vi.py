@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _checks, diagnostics
 from ._inference import FittedMixtureMixin
+from ._tf.vi.design import MODULE_OPTIONS, MODULE_PARAMETERS
 from ._tf.vi.target_adapter import (check_is_target, warn_if_outside_support,
                                     warn_undefined_values)
 from .targets import KernelDensityTarget, Target
@@ -23,35 +24,12 @@ from .targets import KernelDensityTarget, Target
 ADD_THRESHOLDS = (5000.0, 1000.0, 500.0, 200.0, 100.0, 50.0)
 #: Default scale (standard deviation) of the initial components without data.
 DEFAULT_INIT_SCALE = 10.0
-#: Module options of the SAMTRON setting, in the order of its code word.
-SAMTRON_DESIGN = {
-    "ng_estimation": "stein", "component_adaptation": "adaptive",
-    "sample_selection": "component", "component_update": "trust-region",
-    "component_stepsize": "improvement", "weight_update": "trust-region",
-    "weight_stepsize": "improvement",
-}
 #: Named settings of the unified framework and their code words.
 ALGORITHMS = {"samtron": "SAMTRON", "vips": "ZAMTRUX", "ibayes": "SEPYFUX",
               "lin2019": "SEPIFUX"}
-#: Estimator parameter -> backend module it overrides.
-MODULE_PARAMETERS = {
-    "ng_estimation": "ng_estimation",
-    "component_adaptation": "component_adaptation",
-    "sample_selection": "sample_selection",
-    "component_update": "component_update",
-    "component_stepsize_schedule": "component_stepsize",
-    "weight_update": "weight_update",
-    "weight_stepsize_schedule": "weight_stepsize",
-}
-MODULE_CHOICES = {
-    "ng_estimation": {"stein", "more"},
-    "component_adaptation": {"fixed", "adaptive"},
-    "sample_selection": {"component", "mixture"},
-    "component_update": {"direct", "iblr", "trust-region"},
-    "component_stepsize_schedule": {"fixed", "decaying", "improvement"},
-    "weight_update": {"direct", "trust-region"},
-    "weight_stepsize_schedule": {"fixed", "decaying", "improvement"},
-}
+#: Estimator parameter -> its choices (the option names of the module it overrides).
+MODULE_CHOICES = {parameter: set(MODULE_OPTIONS[module])
+                  for parameter, module in MODULE_PARAMETERS.items()}
 #: Samples of q drawn after ``fit`` for its checks: the fraction outside the
 #: target's support and the Pareto k-hat (``pareto_k_``).
 FIT_CHECK_SAMPLES = 2000

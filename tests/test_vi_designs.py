@@ -372,3 +372,84 @@ def test_more_fits_a_numpy_target_without_gradients():
     np.testing.assert_allclose(np.diag(vi.covariances_[0]), [2.0, 0.5], rtol=0.05)
     with pytest.raises(ValueError, match="need target gradients"):
         VariationalGMMTarget(GradientFreeGaussian(), max_iter=2).fit()
+
+
+# ------------------------------------- options own their identity and state
+def _interface_of(python_module):
+    from skgmmvi._tf.vi.option import OptionInterface
+
+    interfaces = [value for value in vars(python_module).values()
+                  if isinstance(value, type) and OptionInterface in value.__mro__[1:]
+                  and getattr(value, "_is_protocol", False)]
+    assert len(interfaces) == 1, python_module.__name__
+    return interfaces[0]
+
+
+@pytest.mark.parametrize("module", list(design.MODULES))
+def test_every_option_implements_its_module_interface(module):
+    _, python_module = design.MODULES[module]
+    interface = _interface_of(python_module)
+    methods = [name for name, value in vars(interface).items()
+               if callable(value) and not name.startswith("_")]
+    assert methods, interface
+    for option in python_module.OPTIONS:
+        assert isinstance(option.name, str) and len(option.code) == 1, option
+        for method in methods:
+            assert callable(getattr(option, method, None)), (option, method)
+    letters = [option.code for option in python_module.OPTIONS]
+    assert len(set(letters)) == len(letters)
+
+
+def test_tables_are_derived_from_the_option_classes():
+    from skgmmvi.vi import MODULE_CHOICES
+
+    for module, (parameter, python_module) in design.MODULES.items():
+        names = [option.name for option in python_module.OPTIONS]
+        assert list(design.MODULE_OPTIONS[module]) == names
+        assert design.CODE_LETTERS[module] == {o.code: o.name for o in python_module.OPTIONS}
+        assert design.MODULE_PARAMETERS[parameter] == module
+        assert MODULE_CHOICES[parameter] == set(names)
+
+
+@pytest.mark.parametrize("compiled", ["SAMTRON", "SEPIDUG", "switched"])
+def test_option_state_grows_with_the_capacity(compiled):
+    """Initial state at capacity 3 grown to 7 has the shapes of an initial state
+    at 7, keeps the existing slots and gives the new ones the initial values."""
+    from skgmmvi._tf.vi.option import StateSetup
+
+    hyper = dict(design.HYPER_DEFAULTS, component_stepsize=0.05, weight_stepsize=0.1,
+                 n_samples_per_component=5, del_iters=12)
+    setup = StateSetup(hyper, np.dtype("float64"), 2, 1.5)
+    options = design.state_options(compiled if compiled == "switched"
+                                   else design.design_from_code(compiled))
+    small, large = {"active": np.ones(3, bool)}, {}
+    for option in options:
+        small.update(option.initial_state(setup, 3))
+        large.update(option.initial_state(setup, 7))
+    grown = {}
+    for option in options:
+        grown.update(option.grown_state(small, setup, 7))
+    assert set(grown) == set(large) - {"active"}
+    for key, value in grown.items():
+        assert value.shape == large[key].shape and value.dtype == large[key].dtype, key
+    for key in ("component_stepsize", "last_reward"):
+        np.testing.assert_array_equal(grown[key][3:], large[key][3:])
+    if compiled == "switched":  # every option's keys are there
+        assert {"log_eta", "more_log_ridge", "reward_history", "n_add_calls"} <= set(grown)
+    if compiled == "SEPIDUG":  # no trust region, no MORE, no adaptation: no such keys
+        assert not {"log_eta", "more_log_ridge", "reward_history"} & set(grown)
+
+
+def test_switched_compilation_is_local_to_a_thread():
+    import threading
+
+    samtron = design.design_from_code("SAMTRON")
+    before = design.compiled_design(samtron)  # the module's `switched` fixture may be on
+    seen = []
+    with design.all_options_compiled():
+        worker = threading.Thread(target=lambda: seen.append(design.compiled_design(samtron)))
+        worker.start()
+        worker.join()
+        assert design.compiled_design(samtron) == "switched"
+    assert seen == [samtron]  # a new thread starts outside the context
+    assert design.compiled_design(samtron) == before

@@ -7,16 +7,19 @@ Interface of every option:
     ``reset(state, slot_mask)`` lets the other modules forget what they kept
     about a slot that receives a new component.
 
-``history_length(del_iters)`` tells the host how many columns of per-component
-history the option keeps (state keys ``reward_history``, ``weight_history``).
+(:class:`ComponentAdaptation`.) State of the ``adaptive`` option:
+``reward_history`` and ``weight_history`` (K_max, ``history_length(del_iters)``)
+and ``n_add_calls`` (int32, additions so far; it picks the add threshold).
 """
 
 import math
+from typing import Protocol
 
 import numpy as np
 
 from .._runtime import tensorflow
 from . import database, gaussians, mixture
+from .option import Option, OptionInterface
 
 #: Log of the initial weight of an added component.
 LOG_NEW_WEIGHT = float(np.log(1e-29))
@@ -27,20 +30,17 @@ def filter_half_width(del_iters):
     return max(1, int(del_iters) // 3)
 
 
-class FixedComponents:
+class FixedComponents(Option):
     """Keep the initial components."""
 
     name = "fixed"
-
-    @staticmethod
-    def history_length(del_iters):
-        return 1
+    code = "E"
 
     def adapt(self, state, hyper, estimates, seed, reset):
         return state
 
 
-class AdaptiveComponents:
+class AdaptiveComponents(Option):
     """VIPS heuristics for adding and deleting components.
 
     *Add* (every ``add_iters`` iterations, while fewer than ``max_components``
@@ -59,10 +59,22 @@ class AdaptiveComponents:
     """
 
     name = "adaptive"
+    code = "A"
 
     @staticmethod
     def history_length(del_iters):
+        """Columns of reward and weight history kept per component."""
         return int(del_iters) + 2 * filter_half_width(del_iters)
+
+    @classmethod
+    def slot_state(cls, setup, n_slots):
+        shape = (n_slots, cls.history_length(setup.hyper["del_iters"]))
+        return {"reward_history": np.full(shape, np.nan, setup.dtype),
+                "weight_history": np.full(shape, np.nan, setup.dtype)}
+
+    @classmethod
+    def scalar_state(cls, setup):
+        return {"n_add_calls": np.int32(0)}
 
     def adapt(self, state, hyper, estimates, seed, reset):
         tf = tensorflow()
@@ -168,3 +180,14 @@ class AdaptiveComponents:
         out["weight_history"] = tf.where(is_slot[:, None], nan, state["weight_history"])
         out["n_add_calls"] = state["n_add_calls"] + 1
         return reset(out, is_slot)
+
+
+class ComponentAdaptation(OptionInterface, Protocol):
+    """Interface of a component adaptation option."""
+
+    def adapt(self, state, hyper, estimates, seed, reset):
+        """State after adding and deleting components (see the module docstring)."""
+
+
+#: The options, in the order of their integer codes in switched compilation.
+OPTIONS = (FixedComponents, AdaptiveComponents)

@@ -21,6 +21,7 @@ import numpy as np
 
 from .._runtime import device_name, tensorflow, tf_dtype
 from ..compile_cache import COMPILED
+from .design import needs_gradient
 from .iteration import Iteration
 from .target_adapter import (numpy_values_and_grads, parameter_signature, target_key,
                              target_log_density, target_parameters,
@@ -78,11 +79,6 @@ def _specs(state, hyper):
             {k: spec_like(v) for k, v in hyper.items()})
 
 
-def _needs_grad(design):
-    """Zero-order estimates (``more``) need no target gradient (no autodiff)."""
-    return design == "switched" or design.ng_estimation != "more"
-
-
 def _evaluate(target, x, params, needs_grad):
     tf = tensorflow()
     with tf.name_scope("target"):
@@ -99,7 +95,7 @@ def _build_chunk(design, diagonal, reuse, dtype_name, target, state, hyper, para
     state_spec, hyper_spec = _specs(state, hyper)
     params_spec = tuple(spec_like(p) for p in params)
     dtype = tf_dtype(dtype_name)
-    needs_grad = _needs_grad(design)
+    needs_grad = needs_gradient(design)  # zero-order estimates: no autodiff
 
     @tf.function(autograph=False, input_signature=[state_spec, hyper_spec, params_spec,
                                                    tf.TensorSpec([], tf.int32)])

@@ -7,11 +7,16 @@ Interface of every option (``fixed``, ``decaying``, ``improvement``):
     ``stepsizes`` has shape (K_max,). ``reset(state, hyper, slot_mask)`` gives new
     components the initial step size.
 
-State keys: ``component_stepsize`` (K_max,), ``last_reward`` (K_max,; NaN until a
-component has a reward).
+(:class:`ComponentStepsize`.) State keys of every option: ``component_stepsize``
+(K_max,), ``last_reward`` (K_max,; NaN until a component has a reward).
 """
 
+from typing import Protocol
+
+import numpy as np
+
 from .._runtime import tensorflow
+from .option import Option, OptionInterface
 
 
 def _reset(state, hyper, slot_mask):
@@ -25,17 +30,29 @@ def _reset(state, hyper, slot_mask):
     return out
 
 
-class FixedComponentStepsize:
+class _StepsizeState(Option):
+    """State every component step-size option keeps (see the module docstring)."""
+
+    reset = staticmethod(_reset)
+
+    @classmethod
+    def slot_state(cls, setup, n_slots):
+        return {"component_stepsize": np.full(n_slots, setup.hyper["component_stepsize"],
+                                              setup.dtype),
+                "last_reward": np.full(n_slots, np.nan, setup.dtype)}
+
+
+class FixedComponentStepsize(_StepsizeState):
     """The initial step size, always."""
 
     name = "fixed"
-    reset = staticmethod(_reset)
+    code = "F"
 
     def step(self, state, hyper, estimates):
         return state, state["component_stepsize"]
 
 
-class ImprovementComponentStepsize:
+class ImprovementComponentStepsize(_StepsizeState):
     """Per component: grow the step size when its reward improved since the last
     iteration, shrink it otherwise, clipped to ``[min, max]``.
 
@@ -43,7 +60,7 @@ class ImprovementComponentStepsize:
     """
 
     name = "improvement"
-    reset = staticmethod(_reset)
+    code = "R"
 
     def step(self, state, hyper, estimates):
         tf = tensorflow()
@@ -63,13 +80,14 @@ class ImprovementComponentStepsize:
         return out, out["component_stepsize"]
 
 
-class DecayingComponentStepsize:
+class DecayingComponentStepsize(_StepsizeState):
     """``s_0 / (1 + n^a)`` with ``n`` the number of updates the component received,
     ``s_0 = hyper["component_stepsize"]`` and ``a =
     hyper["component_stepsize_decay"]`` (0.55 by default)."""
 
     name = "decaying"
-    reset = staticmethod(_reset)
+    code = "D"
+    hyper_defaults = {"component_stepsize_decay": 0.55}
 
     def step(self, state, hyper, estimates):
         tf = tensorflow()
@@ -80,3 +98,17 @@ class DecayingComponentStepsize:
         out = dict(state)
         out["component_stepsize"] = stepsize
         return out, stepsize
+
+
+class ComponentStepsize(OptionInterface, Protocol):
+    """Interface of a component step-size option."""
+
+    def step(self, state, hyper, estimates):
+        """``(state, stepsizes)``, ``stepsizes`` of shape (K_max,)."""
+
+    def reset(self, state, hyper, slot_mask):
+        """State in which the slots of ``slot_mask`` start afresh."""
+
+
+#: The options, in the order of their integer codes in switched compilation.
+OPTIONS = (FixedComponentStepsize, DecayingComponentStepsize, ImprovementComponentStepsize)

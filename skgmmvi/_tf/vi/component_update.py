@@ -8,13 +8,18 @@ Interface of every option (``trust-region``, ``direct``, ``iblr``):
     precision is not positive definite is rejected: the old component is kept.
     ``reset(state, hyper, slot_mask)`` forgets per-component memory of new slots.
 
-State key of the trust-region option: ``log_eta`` (K_max,; NaN = no warm start).
+(:class:`ComponentUpdate`.) State key of the trust-region option: ``log_eta``
+(K_max,; NaN = no warm start).
 """
 
 import math
+from typing import Protocol
+
+import numpy as np
 
 from .._runtime import tensorflow
 from . import gaussians
+from .option import Option, OptionInterface
 
 #: Upper end of the bracket of log eta (eta = e^80 is a vanishing step).
 LOG_ETA_MAX = 80.0
@@ -46,18 +51,17 @@ def natural_parameter_step(means, prec_chol, precision, grad, hessian, eta):
 def trust_region_search(means, prec_chol, grad, hessian, bound, beta, warm_log_eta, todo):
     """Batched bisection on ``log eta`` so that ``KL(new || old) = bound`` per component.
 
-    All components are searched at once. The bracket is ``[log eta_min, 80]``:
-    ``eta >= beta``, and ``Lambda - H / eta`` is positive definite exactly when
-    ``eta`` exceeds the largest eigenvalue of the whitened Hessian
-    ``P^{-1} H P^{-T}`` (one batched ``eigvalsh`` per call), so ``eta_min`` is the
-    larger of ``beta`` and 1.001 times that eigenvalue; trial points thus never
-    meet a failing Cholesky factorisation (which TensorFlow would log). The
-    first trial point is the previous ``log eta`` when it lies inside (warm
-    start). A trial whose KL exceeds the bound, or whose
-    precision is not positive definite, is a step too large. A component's
-    search ends when the KL is within 10 % of the bound or the bracket is
-    narrower than 1e-3; it then takes the feasible end of the bracket. When even
-    ``eta = beta`` stays inside the trust region, that full step is taken.
+    All components are searched at once. The bracket is ``[log eta_min, 80]``: ``eta >=
+    beta``, and ``Lambda - H / eta`` is positive definite exactly when ``eta`` exceeds
+    the largest eigenvalue of the whitened Hessian ``P^{-1} H P^{-T}`` (one batched
+    ``eigvalsh`` per call), so ``eta_min`` is the larger of ``beta`` and 1.001 times
+    that eigenvalue; trial points thus never meet a failing Cholesky factorisation
+    (which TensorFlow would log). The first trial point is the previous ``log eta`` when
+    it lies inside (warm start). A trial whose KL exceeds the bound, or whose precision
+    is not positive definite, is a step too large. A component's search ends when the KL
+    is within 10 % of the bound or the bracket is narrower than 1e-3; it then takes the
+    feasible end of the bracket. When even ``eta = beta`` stays inside the trust region,
+    that full step is taken.
 
     Parameters
     ----------
@@ -76,20 +80,9 @@ def trust_region_search(means, prec_chol, grad, hessian, bound, beta, warm_log_e
     new_means, new_prec_chol, kl, log_eta, success
     """
     tf = tensorflow()
-    dtype = means.dtype
     precision = tf.linalg.matmul(prec_chol, prec_chol, transpose_b=True)
-    half = tf.linalg.triangular_solve(prec_chol, hessian, lower=True)  # P^-1 H
-    whitened = tf.linalg.triangular_solve(prec_chol, tf.linalg.matrix_transpose(half),
-                                          lower=True)  # P^-1 H P^-T
-    whitened = 0.5 * (whitened + tf.linalg.matrix_transpose(whitened))
-    largest = tf.linalg.eigvalsh(tf.where(todo[:, None, None], whitened,
-                                          tf.zeros_like(whitened)))[:, -1]
-    eta_min = tf.maximum(beta, 1.001 * largest)
-    eta_min = tf.where(tf.math.is_finite(eta_min), eta_min, beta)
-    lower = tf.math.log(eta_min)
-    upper = tf.fill(tf.shape(bound), tf.constant(LOG_ETA_MAX, dtype))
-    warm_ok = tf.math.is_finite(warm_log_eta) & (warm_log_eta > lower) & (
-        warm_log_eta < upper)
+    lower, upper, warm_ok = _bisection_start(prec_chol, hessian, bound, beta, todo,
+                                             warm_log_eta)
 
     def cond(i, lower, upper, best, found, done):
         return (i < MAX_BISECTIONS) & tf.logical_not(tf.reduce_all(done))
@@ -112,19 +105,55 @@ def trust_region_search(means, prec_chol, grad, hessian, bound, beta, warm_log_e
         cond, body, (tf.constant(0), lower, upper, upper, tf.zeros_like(todo),
                      tf.logical_not(todo)))
     log_eta = tf.where(found, best, upper)
+    new_means, new_chol, kl, success = _step_where_feasible(
+        means, prec_chol, precision, grad, hessian, log_eta, todo)
+    return new_means, new_chol, kl, log_eta, success
+
+
+def _bisection_start(prec_chol, hessian, bound, beta, todo, warm_log_eta):
+    """Initial bracket ``(lower, upper)`` of the bisection on ``log eta`` (see
+    :func:`trust_region_search`: ``eta`` at least ``beta`` and above the largest
+    eigenvalue of the whitened Hessian, at most ``e^LOG_ETA_MAX``) and where the
+    warm start lies inside it."""
+    tf = tensorflow()
+    half = tf.linalg.triangular_solve(prec_chol, hessian, lower=True)  # P^-1 H
+    whitened = tf.linalg.triangular_solve(prec_chol, tf.linalg.matrix_transpose(half),
+                                          lower=True)  # P^-1 H P^-T
+    whitened = 0.5 * (whitened + tf.linalg.matrix_transpose(whitened))
+    largest = tf.linalg.eigvalsh(tf.where(todo[:, None, None], whitened,
+                                          tf.zeros_like(whitened)))[:, -1]
+    eta_min = tf.maximum(beta, 1.001 * largest)
+    eta_min = tf.where(tf.math.is_finite(eta_min), eta_min, beta)
+    lower = tf.math.log(eta_min)
+    upper = tf.fill(tf.shape(bound), tf.constant(LOG_ETA_MAX, prec_chol.dtype))
+    warm_ok = tf.math.is_finite(warm_log_eta) & (warm_log_eta > lower) & (
+        warm_log_eta < upper)
+    return lower, upper, warm_ok
+
+
+def _step_where_feasible(means, prec_chol, precision, grad, hessian, log_eta, todo):
+    """The step of length ``exp(-log_eta)`` for the components of ``todo`` whose
+    new precision is positive definite (the others keep theirs, KL 0):
+    ``(new_means, new_prec_chol, kl, success)``."""
+    tf = tensorflow()
     new_means, new_chol, kl, ok = natural_parameter_step(
         means, prec_chol, precision, grad, hessian, tf.exp(log_eta))
     success = todo & ok
     new_means = tf.where(success[:, None], new_means, means)
     new_chol = tf.where(success[:, None, None], new_chol, prec_chol)
     kl = tf.where(success, kl, 0)
-    return new_means, new_chol, kl, log_eta, success
+    return new_means, new_chol, kl, success
 
 
-class TrustRegionComponentUpdate:
+class TrustRegionComponentUpdate(Option):
     """MORE / VIPS update: the largest natural-gradient step with KL <= step size."""
 
     name = "trust-region"
+    code = "T"
+
+    @classmethod
+    def slot_state(cls, setup, n_slots):
+        return {"log_eta": np.full(n_slots, np.nan, setup.dtype)}
 
     def update(self, state, hyper, estimates, stepsizes):
         tf = tensorflow()
@@ -158,7 +187,7 @@ def _finish(state, new_means, new_chol, success, kl):
     return out, tf.where(success, kl, tf.zeros_like(kl))
 
 
-class DirectComponentUpdate:
+class DirectComponentUpdate(Option):
     """Plain natural-gradient step of length ``s`` (Lin et al. 2019).
 
     ``Lambda' = Lambda - s H`` and ``(Lambda mu)' = Lambda mu + s (g - H mu)``,
@@ -168,6 +197,7 @@ class DirectComponentUpdate:
     """
 
     name = "direct"
+    code = "I"
 
     def update(self, state, hyper, estimates, stepsizes):
         tf = tensorflow()
@@ -184,7 +214,7 @@ class DirectComponentUpdate:
         return dict(state)
 
 
-class IblrComponentUpdate:
+class IblrComponentUpdate(Option):
     """Improved Bayesian learning rule (Lin, Schmidt, Khan 2020): positive definite
     by construction.
 
@@ -197,6 +227,7 @@ class IblrComponentUpdate:
     """
 
     name = "iblr"
+    code = "Y"
 
     def update(self, state, hyper, estimates, stepsizes):
         tf = tensorflow()
@@ -222,3 +253,17 @@ class IblrComponentUpdate:
     @staticmethod
     def reset(state, hyper, slot_mask):
         return dict(state)
+
+
+class ComponentUpdate(OptionInterface, Protocol):
+    """Interface of a component update option."""
+
+    def update(self, state, hyper, estimates, stepsizes):
+        """``(state, kl)``: the moved components and ``KL(new || old)`` (K_max,)."""
+
+    def reset(self, state, hyper, slot_mask):
+        """State in which the slots of ``slot_mask`` keep no memory."""
+
+
+#: The options, in the order of their integer codes in switched compilation.
+OPTIONS = (DirectComponentUpdate, IblrComponentUpdate, TrustRegionComponentUpdate)

@@ -16,6 +16,8 @@ from .._runtime import tensorflow
 
 DATABASE_KEYS = ("db_x", "db_log_density", "db_grad", "db_generator", "db_iteration",
                  "db_written", "db_filled")
+#: State keys of the reservoir (see :func:`initial_reservoir`).
+RESERVOIR_KEYS = ("cand_x", "cand_log_density", "cand_seen")
 #: ``db_iteration`` of rows that must not be re-used (e.g. after a resize).
 STALE = -(2**30)
 

@@ -21,39 +21,29 @@ from .._runtime import tensorflow
 from . import adaptation, component_stepsize, component_update
 from . import ng_estimation, sample_selection, weight_stepsize, weight_update
 
-#: Module -> option name -> class, in the order of the letters of the code word
-#: (see :data:`CODE_LETTERS`); the position of an option is its integer code in
-#: switched compilation.
-MODULE_OPTIONS = {
-    "ng_estimation": {"more": ng_estimation.MoreEstimator,
-                      "stein": ng_estimation.SteinEstimator},
-    "component_adaptation": {"fixed": adaptation.FixedComponents,
-                             "adaptive": adaptation.AdaptiveComponents},
-    "sample_selection": {"mixture": sample_selection.MixtureSampleSelection,
-                         "component": sample_selection.ComponentSampleSelection},
-    "component_update": {"direct": component_update.DirectComponentUpdate,
-                         "iblr": component_update.IblrComponentUpdate,
-                         "trust-region": component_update.TrustRegionComponentUpdate},
-    "component_stepsize": {"fixed": component_stepsize.FixedComponentStepsize,
-                           "decaying": component_stepsize.DecayingComponentStepsize,
-                           "improvement": component_stepsize.ImprovementComponentStepsize},
-    "weight_update": {"direct": weight_update.DirectWeightUpdate,
-                      "trust-region": weight_update.TrustRegionWeightUpdate},
-    "weight_stepsize": {"fixed": weight_stepsize.FixedWeightStepsize,
-                        "decaying": weight_stepsize.DecayingWeightStepsize,
-                        "improvement": weight_stepsize.ImprovementWeightStepsize},
+#: Module -> (estimator parameter that overrides it, Python module of its
+#: options), in the order of the letters of the code word.
+MODULES = {
+    "ng_estimation": ("ng_estimation", ng_estimation),
+    "component_adaptation": ("component_adaptation", adaptation),
+    "sample_selection": ("sample_selection", sample_selection),
+    "component_update": ("component_update", component_update),
+    "component_stepsize": ("component_stepsize_schedule", component_stepsize),
+    "weight_update": ("weight_update", weight_update),
+    "weight_stepsize": ("weight_stepsize_schedule", weight_stepsize),
 }
 
-#: The letters of the code word, per module (position = module order above).
-CODE_LETTERS = {
-    "ng_estimation": {"Z": "more", "S": "stein"},
-    "component_adaptation": {"E": "fixed", "A": "adaptive"},
-    "sample_selection": {"P": "mixture", "M": "component"},
-    "component_update": {"I": "direct", "Y": "iblr", "T": "trust-region"},
-    "component_stepsize": {"F": "fixed", "D": "decaying", "R": "improvement"},
-    "weight_update": {"U": "direct", "O": "trust-region"},
-    "weight_stepsize": {"X": "fixed", "G": "decaying", "N": "improvement"},
-}
+#: Module -> option name -> class, from each module's ``OPTIONS``; the position
+#: of an option is its integer code in switched compilation.
+MODULE_OPTIONS = {module: {option.name: option for option in python_module.OPTIONS}
+                  for module, (_, python_module) in MODULES.items()}
+
+#: The letters of the code word, per module: letter -> option name.
+CODE_LETTERS = {module: {option.code: name for name, option in options.items()}
+                for module, options in MODULE_OPTIONS.items()}
+
+#: Estimator parameter -> the module it overrides.
+MODULE_PARAMETERS = {parameter: module for module, (parameter, _) in MODULES.items()}
 
 Design = collections.namedtuple("Design", list(MODULE_OPTIONS))
 
@@ -61,14 +51,11 @@ OPTION_HYPER = tuple("option_" + module for module in MODULE_OPTIONS)
 INT_HYPER = ("n_samples_per_component", "n_reused_per_component", "add_iters",
              "del_iters", "max_components") + OPTION_HYPER
 
-#: Hyperparameters of options that the estimator may leave out.
-HYPER_DEFAULTS = {
-    "component_stepsize_decay": 0.55,
-    "weight_stepsize_decay": 0.55,
-    "more_ridge": 1e-10,
-    "more_ridge_min": 1e-14,
-    "more_ridge_max": 1e3,
-}
+#: Hyperparameters of options that the estimator may leave out (every option's,
+#: since a switched iteration runs them all).
+HYPER_DEFAULTS = {key: value for options in MODULE_OPTIONS.values()
+                  for option in options.values()
+                  for key, value in option.hyper_defaults.items()}
 
 #: True inside :class:`all_options_compiled`.
 _SWITCHED = contextvars.ContextVar("skgmmvi_vi_switched", default=False)
@@ -133,14 +120,26 @@ def option_codes(design):
             for module in MODULE_OPTIONS}
 
 
+def needs_gradient(design):
+    """Whether a compiled ``design`` (or ``"switched"``) uses target gradients."""
+    estimators = MODULE_OPTIONS["ng_estimation"]
+    if design == "switched":
+        return any(option.needs_gradient for option in estimators.values())
+    return estimators[design.ng_estimation].needs_gradient
+
+
 def make_option(module, name, diagonal, reuse):
     """An instance of option ``name`` of ``module``."""
-    cls = MODULE_OPTIONS[module][name]
-    if module == "sample_selection":
-        return cls(reuse)
-    if module == "ng_estimation":
-        return cls(diagonal)
-    return cls()
+    return MODULE_OPTIONS[module][name].from_structure(diagonal, reuse)
+
+
+def state_options(design):
+    """The option classes whose state a compiled ``design`` carries: the
+    design's own, or every option of every module when it is ``"switched"``."""
+    if design == "switched":
+        return [option for options in MODULE_OPTIONS.values()
+                for option in options.values()]
+    return [MODULE_OPTIONS[module][getattr(design, module)] for module in MODULE_OPTIONS]
 
 
 class Switch:

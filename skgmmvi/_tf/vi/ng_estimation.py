@@ -18,8 +18,13 @@ Expectations use self-normalised importance weights ``q(x|k) / q_bg(x)`` over
 the batch; samples with a non-finite target value or gradient get weight zero.
 """
 
+from typing import ClassVar, Protocol
+
+import numpy as np
+
 from .._runtime import tensorflow
 from . import blocks, gaussians, mixture
+from .option import Option, OptionInterface
 
 
 def importance_weights(state, batch, component_log_density):
@@ -56,7 +61,7 @@ def rewards_and_elbo(state, weights, has_samples, log_ratio_values):
     return reward, elbo
 
 
-class SteinEstimator:
+class SteinEstimator(Option):
     """First-order estimates by Stein's lemma (needs target gradients).
 
     ``g_k = sum_i w_ki r_i`` and ``H_k = sym(Lambda_k sum_i w_ki (x_i - mu_k) r_i^T)``
@@ -70,6 +75,12 @@ class SteinEstimator:
     """
 
     name = "stein"
+    code = "S"
+    needs_gradient = True
+
+    @classmethod
+    def from_structure(cls, diagonal, reuse):
+        return cls(diagonal)
 
     def __init__(self, diagonal=False):
         self.diagonal = diagonal
@@ -138,7 +149,7 @@ def weighted_outer_sums(weights, left, right, budget=None):
 MORE_SAMPLES_PER_PARAMETER = 3
 
 
-class MoreEstimator:
+class MoreEstimator(Option):
     """Zero-order estimates by weighted ridge regression (MORE; no target gradients).
 
     For each component k the values ``y = log p~(x) - beta log q(x)`` are
@@ -167,6 +178,18 @@ class MoreEstimator:
     """
 
     name = "more"
+    code = "Z"
+    needs_gradient = False
+    hyper_defaults = {"more_ridge": 1e-10, "more_ridge_min": 1e-14, "more_ridge_max": 1e3}
+
+    @classmethod
+    def from_structure(cls, diagonal, reuse):
+        return cls(diagonal)
+
+    @classmethod
+    def slot_state(cls, setup, n_slots):
+        return {"more_log_ridge": np.full(n_slots, np.log(setup.hyper["more_ridge"]),
+                                          setup.dtype)}
 
     def __init__(self, diagonal=False):
         self.diagonal = diagonal
@@ -244,3 +267,21 @@ class MoreEstimator:
         out["more_log_ridge"] = log_ridge
         return out, {"grad": grad, "hessian": hessian, "reward": reward,
                      "has_samples": has_samples, "elbo": elbo}
+
+
+class NgEstimation(OptionInterface, Protocol):
+    """Interface of a natural-gradient estimator (see the module docstring)."""
+
+    #: Whether the estimates use the target's gradient (else the target is
+    #: evaluated without automatic differentiation).
+    needs_gradient: ClassVar[bool]
+
+    def estimate(self, state, hyper, batch):
+        """The estimates (``grad``, ``hessian``, ``reward``, ``has_samples``, ``elbo``)."""
+
+    def estimate_and_update(self, state, hyper, batch):
+        """``(state, estimates)``; the state keeps the option's memory."""
+
+
+#: The options, in the order of their integer codes in switched compilation.
+OPTIONS = (MoreEstimator, SteinEstimator)

@@ -10,15 +10,12 @@ import collections
 import numpy as np
 
 from .._runtime import device_name, tensorflow
-from . import database, mixture
+from . import mixture
 from .compile import compiled, target_signature
-from .design import HYPER_DEFAULTS, INT_HYPER, MODULE_OPTIONS, compiled_design, option_codes
+from .design import (HYPER_DEFAULTS, INT_HYPER, compiled_design, needs_gradient,
+                     option_codes, state_options)
+from .option import StateSetup
 from .target_adapter import check_rows, check_target, numpy_values_and_grads, target_parameters
-
-
-#: Rows of the reservoir of candidate locations for new components (the
-#: reference draws its candidates from 100000 random database samples).
-RESERVOIR_SIZE = 100000
 
 
 def capacity_headroom(n_active):
@@ -38,8 +35,8 @@ class VariationalRun:
 
     Lives only during ``fit``. Holds the state as tensors between compiled
     calls; grows the component capacity (by :func:`capacity_headroom`, up to
-    ``max_components``) and
-    the sample database between calls when an addition could find no free slot.
+    ``max_components``) between calls when an addition could find no free slot,
+    each option growing its own state (the sample selection its database).
 
     Parameters
     ----------
@@ -48,7 +45,8 @@ class VariationalRun:
     diagonal : bool
     dtype_name : {"float64", "float32"}
     hyper : dict
-        Hyperparameters (see ``hyper_tensors``).
+        Hyperparameters (the estimator's ``_hyperparameters``; the options'
+        ``hyper_defaults`` fill in what it leaves out).
     means : ndarray of shape (K, D)
     covariances : ndarray of shape (K, D, D)
     seed : ndarray of two int32
@@ -81,60 +79,22 @@ class VariationalRun:
         self.params = target_parameters(target, self.dtype)
         self.signature = target_signature(None if self.numpy_target else target, self.params)
         check_target(target, check_rows(means, covariances, seed), dtype_name,
-                     design.ng_estimation != "more", self.params)
+                     needs_gradient(design), self.params)
         self.device = device_name()
         self._to_tensors()
 
     # ------------------------------------------------------------------ state
-    def _history_length(self):
-        if self.compiled_design == "switched":  # room for every option's history
-            return max(option.history_length(self.hyper["del_iters"])
-                       for option in MODULE_OPTIONS["component_adaptation"].values())
-        return MODULE_OPTIONS["component_adaptation"][
-            self.design.component_adaptation].history_length(self.hyper["del_iters"])
-
-    def _generator_blocks(self):
-        return MODULE_OPTIONS["sample_selection"][
-            self.design.sample_selection].generator_blocks(self.ratio_reused)
-
-    def _database_capacity(self, capacity):
-        per_iteration = int(self.hyper["n_samples_per_component"]) * capacity
-        return (int(np.ceil(self.ratio_reused)) + 2) * per_iteration
-
-    def _generators(self, capacity, n_features):
-        rows = self._generator_blocks() * capacity
-        return {"gen_means": np.zeros((rows, n_features), self.dtype),
-                "gen_prec_chol": np.tile(np.eye(n_features, dtype=self.dtype), (rows, 1, 1))}
+    def _state_setup(self, n_features):
+        return StateSetup(self.hyper, self.dtype, n_features, self.ratio_reused)
 
     def _initial_state(self, means, covariances, capacity):
-        dtype = self.dtype
-        n_features = means.shape[1]
-        state = mixture.initial_mixture(means, covariances, capacity, dtype)
-        state.update(database.initial_database(self._database_capacity(capacity),
-                                               n_features, dtype))
-        state.update(self._per_component_defaults(capacity))
-        state.update(self._generators(capacity, n_features))
-        state.update(database.initial_reservoir(RESERVOIR_SIZE, n_features, dtype))
-        state.update({
-            "weight_stepsize": dtype.type(self.hyper["weight_stepsize"]),
-            "last_elbo": dtype.type(np.nan),
-            "n_evaluations": np.int64(0),
-            "iteration": np.int32(0),
-            "n_add_calls": np.int32(0),
-        })
+        """The mixture, the state of every option that may run, and the counters."""
+        state = mixture.initial_mixture(means, covariances, capacity, self.dtype)
+        setup = self._state_setup(means.shape[1])
+        for option in state_options(self.compiled_design):
+            state.update(option.initial_state(setup, capacity))
+        state.update({"n_evaluations": np.int64(0), "iteration": np.int32(0)})
         return state
-
-    def _per_component_defaults(self, capacity):
-        dtype = self.dtype
-        length = self._history_length()
-        return {
-            "component_stepsize": np.full(capacity, self.hyper["component_stepsize"], dtype),
-            "last_reward": np.full(capacity, np.nan, dtype),
-            "log_eta": np.full(capacity, np.nan, dtype),
-            "more_log_ridge": np.full(capacity, np.log(self.hyper["more_ridge"]), dtype),
-            "reward_history": np.full((capacity, length), np.nan, dtype),
-            "weight_history": np.full((capacity, length), np.nan, dtype),
-        }
 
     def _to_tensors(self):
         tf = tensorflow()
@@ -160,17 +120,14 @@ class VariationalRun:
         return int(np.sum(self.state_t["active"].numpy()))
 
     def _grow(self, capacity):
+        """Enlarge the state to ``capacity`` component slots (each option grows its
+        own state; keys no option returns, as the counters, are kept)."""
         self._to_numpy()
         state = self.state
         grown = mixture.pad_mixture({k: state[k] for k in mixture.MIXTURE_KEYS}, capacity)
-        extra = self._per_component_defaults(capacity - self.capacity)
-        for key, value in extra.items():
-            grown[key] = np.concatenate([state[key], value])
-        grown.update(database.resize_database(
-            {k: state[k] for k in database.DATABASE_KEYS}, self._database_capacity(capacity)))
-        # generator slots are numbered per capacity: start the table afresh (the
-        # resized database marks its rows as not re-usable)
-        grown.update(self._generators(capacity, state["means"].shape[1]))
+        setup = self._state_setup(state["means"].shape[1])
+        for option in state_options(self.compiled_design):
+            grown.update(option.grown_state(state, setup, capacity))
         for key in state:
             if key not in grown:
                 grown[key] = state[key]
@@ -237,7 +194,7 @@ class VariationalRun:
             with tf.device(self.device):
                 self.state_t, x, component = propose(self.state_t, self.hyper_t)
             value, grad = numpy_values_and_grads(self.target, x.numpy(), self.dtype,
-                                                 self.design.ng_estimation != "more")
+                                                 needs_gradient(self.design))
             with tf.device(self.device):
                 self.state_t, record = finish(self.state_t, self.hyper_t, x, component,
                                               tf.constant(value), tf.constant(grad))

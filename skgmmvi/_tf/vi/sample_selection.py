@@ -17,9 +17,13 @@ generating Gaussians the option keeps (state keys ``gen_means`` and
 """
 
 import math
+from typing import Protocol
+
+import numpy as np
 
 from .._runtime import tensorflow
 from . import database, gaussians, mixture
+from .option import Option, OptionInterface
 
 #: Iterations of generating Gaussians kept per unit of ``ratio_reused``: samples
 #: older than that are not re-used (bounds the generator table and the cost of
@@ -47,7 +51,7 @@ def draw_per_component(state, counts, seed):
     return tf.boolean_mask(draws, keep), component
 
 
-class ComponentSampleSelection:
+class ComponentSampleSelection(Option):
     """VIPS-style selection: samples per component, re-using the newest ones.
 
     Without re-use (``hyper["n_reused_per_component"] == 0``, the SAMTRON
@@ -71,14 +75,57 @@ class ComponentSampleSelection:
     """
 
     name = "component"
+    code = "M"
+    #: Rows of the reservoir of candidate locations for new components (the
+    #: reference draws its candidates from 100000 random database samples).
+    reservoir_size = 100000
 
     def __init__(self, reuse=False):
         self.reuse = reuse
+
+    @classmethod
+    def from_structure(cls, diagonal, reuse):
+        return cls(reuse)
 
     @staticmethod
     def generator_blocks(ratio_reused):
         return GENERATOR_BLOCKS_PER_RATIO * int(math.ceil(ratio_reused)) + 1 \
             if ratio_reused > 0 else 0
+
+    # ------------------------------------------------------------- state
+    @staticmethod
+    def database_capacity(setup, capacity):
+        """Rows of the sample database for ``capacity`` component slots."""
+        per_iteration = int(setup.hyper["n_samples_per_component"]) * capacity
+        return (int(np.ceil(setup.ratio_reused)) + 2) * per_iteration
+
+    @classmethod
+    def generators(cls, setup, capacity):
+        """An empty generator table for ``capacity`` slots (identity factors)."""
+        rows = cls.generator_blocks(setup.ratio_reused) * capacity
+        return {"gen_means": np.zeros((rows, setup.n_features), setup.dtype),
+                "gen_prec_chol": np.tile(np.eye(setup.n_features, dtype=setup.dtype),
+                                         (rows, 1, 1))}
+
+    @classmethod
+    def initial_state(cls, setup, capacity):
+        state = database.initial_database(cls.database_capacity(setup, capacity),
+                                          setup.n_features, setup.dtype)
+        state.update(cls.generators(setup, capacity))
+        state.update(database.initial_reservoir(cls.reservoir_size, setup.n_features,
+                                                setup.dtype))
+        return state
+
+    @classmethod
+    def grown_state(cls, state, setup, capacity):
+        """The database resized (its rows kept but marked not re-usable), the
+        generator table afresh (generator slots are numbered per capacity) and the
+        reservoir as it is."""
+        grown = database.resize_database({k: state[k] for k in database.DATABASE_KEYS},
+                                         cls.database_capacity(setup, capacity))
+        grown.update(cls.generators(setup, capacity))
+        grown.update({k: state[k] for k in database.RESERVOIR_KEYS})  # kept as it is
+        return grown
 
     # ------------------------------------------------------------ re-use
     def _window(self, state, n_rows):
@@ -220,6 +267,7 @@ class MixtureSampleSelection(ComponentSampleSelection):
     """
 
     name = "mixture"
+    code = "P"
 
     def _mixture_ess(self, state, hyper):
         tf = tensorflow()
@@ -253,3 +301,17 @@ class MixtureSampleSelection(ComponentSampleSelection):
             batch = dict(batch)
             batch["background_log_weights"] = mixture.masked_log_weights(state)
         return state, batch
+
+
+class SampleSelection(OptionInterface, Protocol):
+    """Interface of a sample selection option (see the module docstring)."""
+
+    def propose(self, state, hyper, seed):
+        """``(state, x_new, component_of_x_new)``: points to evaluate."""
+
+    def finish(self, state, hyper, x_new, component, log_density, grad):
+        """``(state, batch)``: the evaluated points stored, the estimators' batch."""
+
+
+#: The options, in the order of their integer codes in switched compilation.
+OPTIONS = (MixtureSampleSelection, ComponentSampleSelection)

@@ -9,8 +9,11 @@ Interface of every option (``direct``, ``trust-region``):
 """
 
 
+from typing import Protocol
+
 from .._runtime import tensorflow
 from . import mixture
+from .option import Option, OptionInterface
 
 LOG_ETA_RANGE = (-45.0, 45.0)
 KL_TOLERANCE = 0.1
@@ -64,10 +67,11 @@ def weight_trust_region_search(log_weights, active, reward, bound, beta):
     return new, weight_kl(new, log_weights, active)
 
 
-class TrustRegionWeightUpdate:
+class TrustRegionWeightUpdate(Option):
     """The largest natural-gradient step on the weights with KL <= step size."""
 
     name = "trust-region"
+    code = "O"
 
     def update(self, state, hyper, estimates, stepsize):
         tf = tensorflow()
@@ -90,11 +94,12 @@ class TrustRegionWeightUpdate:
 
 
 
-class DirectWeightUpdate:
+class DirectWeightUpdate(Option):
     """Plain natural-gradient step on the log-weights:
     ``log w' = log w + (s / beta) R``, renormalised and floored at 1e-30."""
 
     name = "direct"
+    code = "U"
 
     def update(self, state, hyper, estimates, stepsize):
         tf = tensorflow()
@@ -106,3 +111,14 @@ class DirectWeightUpdate:
         out = dict(state)
         out["log_weights"] = new
         return out, weight_kl(new, log_weights, active)
+
+
+class WeightUpdate(OptionInterface, Protocol):
+    """Interface of a weight update option (see the module docstring)."""
+
+    def update(self, state, hyper, estimates, stepsize):
+        """``(state, kl)``: new log-weights and ``KL(w_new || w_old)``."""
+
+
+#: The options, in the order of their integer codes in switched compilation.
+OPTIONS = (DirectWeightUpdate, TrustRegionWeightUpdate)
