@@ -105,3 +105,16 @@ class GaussianMixtureTestTarget(Target):
 
     def log_density(self, x):
         return self._log_density_with(x, *self._graph_parameters())
+
+
+class NanTarget(Target):
+    """NaN everywhere, in any dimension."""
+
+    def _graph_parameters(self):
+        return (np.zeros(1),)
+
+    @staticmethod
+    def _log_density_with(x, unused):
+        import tensorflow as tf
+
+        return tf.fill(tf.shape(x)[:1], tf.constant(np.nan, x.dtype))
