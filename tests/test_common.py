@@ -43,13 +43,16 @@ class Case:
 
 CASES = {
     "em_numpy": Case(
-        lambda **kw: EMGaussianMixture(3, random_state=0, backend="numpy", **kw),
+        lambda **kw: EMGaussianMixture(**{"n_components": 3, "random_state": 0,
+                                          "backend": "numpy", **kw}),
         lambda X: ({"reg_covar": 0}, collapsed_rows()), "ill-defined empirical"),
     "em_tensorflow": Case(
-        lambda **kw: EMGaussianMixture(3, random_state=0, backend="tensorflow", **kw),
+        lambda **kw: EMGaussianMixture(**{"n_components": 3, "random_state": 0,
+                                          "backend": "tensorflow", **kw}),
         lambda X: ({"reg_covar": 0}, collapsed_rows()), "ill-defined empirical"),
     "mle": Case(
-        lambda **kw: MLEGaussianMixture(3, random_state=0, **{"max_iter": 20, **kw}),
+        lambda **kw: MLEGaussianMixture(**{"n_components": 3, "random_state": 0,
+                                           "max_iter": 20, **kw}),
         lambda X: ({"optimizer": "sgd", "learning_rate": 1e12, "max_iter": 5},
                    X[:, :2] * 1e3), "smaller learning_rate"),
     "vi": Case(
@@ -149,16 +152,17 @@ ALGORITHM = {"em_tensorflow": "em", "mle": "mle", "vi": "vi"}
 
 
 @pytest.mark.parametrize("name", sorted(ALGORITHM))
-def test_new_data_sizes_do_not_retrace(name, blobs3):
+def test_new_sizes_do_not_retrace(name, blobs3):
+    """New numbers of rows, features and components reuse the compiled functions."""
     case = CASES[name]
     X = case.rows(blobs3)
     quiet_fit(case.make(max_iter=2), X)
     before = tracing_counts(ALGORITHM[name])
     assert before
     rng = np.random.RandomState(1)
-    for n_rows in (len(X) // 2, len(X) + 37):
-        rows = X[rng.choice(len(X), n_rows)] + 0.01 * rng.randn(n_rows, X.shape[1])
-        quiet_fit(case.make(max_iter=2), rows)
+    for n_rows, n_features, n_components in [(len(X) // 2, 2, 2), (len(X) + 37, 4, 4)]:
+        rows = rng.randn(n_rows, n_features) + 4 * rng.randint(3, size=(n_rows, 1))
+        quiet_fit(case.make(max_iter=2, n_components=n_components), rows)
     after = tracing_counts(ALGORITHM[name])
     assert {key: after[key] for key in before} == before
 

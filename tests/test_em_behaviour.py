@@ -192,18 +192,6 @@ def test_batch_size_does_not_change_the_fit(blobs3, covariance_type):
                     rtol=1e-12)
 
 
-def test_no_retracing_for_new_sizes():
-    from skgmmvi._tf import em as backend
-
-    rng = np.random.RandomState(0)
-    EMGaussianMixture(2, random_state=0).fit(rng.randn(50, 2))
-    kernel = backend._compiled("em_steps", "full", "float64")
-    traces = kernel.experimental_get_tracing_count()
-    for n, d, k in [(80, 2, 2), (300, 5, 3), (1000, 3, 4)]:
-        EMGaussianMixture(k, random_state=0, batch_size=64).fit(rng.randn(n, d))
-    assert kernel.experimental_get_tracing_count() == traces
-
-
 def test_import_and_fit_print_no_tensorflow_noise():
     import subprocess
     import sys
