@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from . import _checks
+from ._estimator_state import output_dtype, restored_on_failure
 from ._inference import FittedMixtureMixin, batch_rows
 from ._initialization import initial_responsibilities, initialization_rows
 from ._stream import (STREAM_INIT_ROWS, StreamSource, bad_batch_errors, is_dataset,
@@ -63,6 +64,29 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
     #: Whether the fit depends only on the ratios of the sample weights, so that
     #: they may be rescaled by a power of two (False where priors count rows).
     _scale_free_weights = True
+
+    def __init__(self, n_components, *, covariance_type, tol, reg_covar, max_iter,
+                 n_init, init_params, weights_init, means_init, precisions_init,
+                 random_state, warm_start, verbose, verbose_interval, dtype,
+                 batch_size, strategy):
+        """Store the parameters EM and MLE share (each subclass lists its defaults)."""
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.dtype = dtype
+        self.batch_size = batch_size
+        self.strategy = strategy
 
     # ------------------------------------------------------------------ fitting
     @abstractmethod
@@ -175,14 +199,9 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
     def _guarded(self, X):
         """Run a fit step so that failing leaves the estimator as it was, and a
         bad batch of a stream gets scikit-learn's message (fit and partial_fit)."""
-        before = dict(self.__dict__)
-        try:
-            with bad_batch_errors(type(self).__name__, rows_dtype(X)):
-                yield
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            raise
+        with restored_on_failure(self), bad_batch_errors(type(self).__name__,
+                                                          rows_dtype(X)):
+            yield
 
     def _open_stream(self, X, sample_weight, final_e_step=False):
         """A :class:`~skgmmvi._stream.StreamSource` when ``X`` is a dataset, else None."""
@@ -208,8 +227,7 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
             self._check_warm_start(X.shape[1], previous_n_features)
         inits = self._checked_inits(X.shape[1])
         compute_dtype = self.dtype
-        out_dtype = np.float32 if (X.dtype == np.float32 or compute_dtype == "float32") \
-            else np.float64
+        out_dtype = output_dtype(compute_dtype, X)
         weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
 
         do_init = not (self.warm_start and hasattr(self, "converged_"))
@@ -253,14 +271,20 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
                 "parameters, or increase max_iter, tol, or check for degenerate data.",
                 ConvergenceWarning,
             )
+        self._store_fit(params, out_dtype, converged, n_iter, max_lower_bound,
+                        lower_bounds, extras)
+        return self._log_prob_resp(X)[1] if final_e_step else None
+
+    def _store_fit(self, params, out_dtype, converged, n_iter, lower_bound,
+                   lower_bounds, extras):
+        """Store a finished fit (or ``partial_fit`` step) as fitted attributes."""
         self._set_fitted(params, out_dtype)
         self._fitted_covariance_type = self.covariance_type
         self.converged_ = converged
         self.n_iter_ = n_iter
-        self.lower_bound_ = out_dtype(max_lower_bound)
+        self.lower_bound_ = out_dtype(lower_bound)
         self.lower_bounds_ = [out_dtype(v) for v in lower_bounds]
         self._set_run_extras(extras)
-        return self._log_prob_resp(X)[1] if final_e_step else None
 
     def _check_warm_start(self, n_features, previous_n_features):
         """Raise when ``warm_start`` cannot continue from the fitted model as it is."""

@@ -261,23 +261,13 @@ class EMGaussianMixture(EMLoopMixin, BaseGaussianMixture):
         strategy=None,
         backend="auto",
     ):
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.tol = tol
-        self.reg_covar = reg_covar
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weights_init = weights_init
-        self.means_init = means_init
-        self.precisions_init = precisions_init
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
-        self.dtype = dtype
-        self.batch_size = batch_size
-        self.strategy = strategy
+        super().__init__(
+            n_components, covariance_type=covariance_type, tol=tol, reg_covar=reg_covar,
+            max_iter=max_iter, n_init=n_init, init_params=init_params,
+            weights_init=weights_init, means_init=means_init,
+            precisions_init=precisions_init, random_state=random_state,
+            warm_start=warm_start, verbose=verbose, verbose_interval=verbose_interval,
+            dtype=dtype, batch_size=batch_size, strategy=strategy)
         self.backend = backend
 
     @_fit_context(prefer_skip_nested_validation=True)

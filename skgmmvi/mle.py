@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._base import BaseGaussianMixture
+from ._estimator_state import output_dtype
 from ._mle_reseed import reseed, reset_slots, responsibility_mass
 from ._stream import STREAM_INIT_ROWS
 
@@ -209,29 +210,19 @@ class MLEGaussianMixture(BaseGaussianMixture):
         dtype="float64",
         strategy=None,
     ):
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.tol = tol
-        self.reg_covar = reg_covar
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weights_init = weights_init
-        self.means_init = means_init
-        self.precisions_init = precisions_init
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
+        super().__init__(
+            n_components, covariance_type=covariance_type, tol=tol, reg_covar=reg_covar,
+            max_iter=max_iter, n_init=n_init, init_params=init_params,
+            weights_init=weights_init, means_init=means_init,
+            precisions_init=precisions_init, random_state=random_state,
+            warm_start=warm_start, verbose=verbose, verbose_interval=verbose_interval,
+            dtype=dtype, batch_size=batch_size, strategy=strategy)
         self.learning_rate = learning_rate
         self.optimizer = optimizer
         self.learning_rate_schedule = learning_rate_schedule
         self.reassignment_ratio = reassignment_ratio
-        self.batch_size = batch_size
         self.shuffle = shuffle
         self.n_iter_no_change = n_iter_no_change
-        self.dtype = dtype
-        self.strategy = strategy
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
@@ -336,8 +327,7 @@ class MLEGaussianMixture(BaseGaussianMixture):
                 sample_weight = _check_sample_weight(
                     sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-        out_dtype = (np.float32 if (X.dtype == np.float32 or self.dtype == "float32")
-                     else np.float64)
+        out_dtype = output_dtype(self.dtype, X)
         random_state = check_random_state(self.random_state)
         fit_state = self._start_fit(X, weight, self.dtype, random_state, stream=stream)
         if first:
@@ -357,12 +347,8 @@ class MLEGaussianMixture(BaseGaussianMixture):
         gained = responsibility_mass(np.asarray(X, np.float64), weight, params,
                                      self.covariance_type)
         fit_state.running_weight = gained if running is None else running + gained
-        self._set_fitted(params, out_dtype)
-        self.converged_ = False
-        self.n_iter_ = n_iter + 1
-        self.lower_bound_ = out_dtype(history[-1])
-        self.lower_bounds_ = curve + [out_dtype(history[-1])]
-        self._set_run_extras(self._run_extras(fit_state))
+        self._store_fit(params, out_dtype, False, n_iter + 1, history[-1],
+                        curve + [history[-1]], self._run_extras(fit_state))
 
     # ------------------------------------------------------------ backend glue
     def _start_fit(self, X, sample_weight, compute_dtype, random_state=None,

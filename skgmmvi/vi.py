@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _checks, diagnostics
+from ._estimator_state import output_dtype, restored_on_failure
 from ._inference import FittedMixtureMixin
 from ._tf.vi.design import MODULE_OPTIONS, MODULE_PARAMETERS
 from ._tf.vi.target_adapter import (check_is_target, warn_if_outside_support,
@@ -420,13 +421,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        before = dict(self.__dict__)
-        try:
+        with restored_on_failure(self):
             self._fit(X)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            raise
         return self
 
     def _design(self):
@@ -463,8 +459,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self.n_features_in_ = n_features
         if X is None and hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        out_dtype = np.float32 if (self.dtype == "float32" or (
-            X is not None and X.dtype == np.float32)) else np.float64
+        out_dtype = output_dtype(self.dtype, X)
         rng = check_random_state(self.random_state)
         means, covariances, n_initial = self._initial_components(X, n_features, rng,
                                                                  target)

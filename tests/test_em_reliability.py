@@ -281,7 +281,10 @@ def test_warm_start_after_changing_the_model(weighted_data, change):
 
 # ----------------------------------------------------------------- item 11
 INTERRUPTED_FIT = """
-import sys, time
+import signal, sys, time
+# A shell's background job starts with SIGINT ignored, and Python then installs no
+# KeyboardInterrupt handler: the endless fit would never stop. Install it.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import numpy as np
 from skgmmvi import EMGaussianMixture
 X = np.random.RandomState(0).randn(20000, 3)

@@ -3,7 +3,6 @@
 import pickle
 import warnings
 
-import joblib
 import numpy as np
 from numpy.testing import assert_allclose
 from sklearn.base import clone
@@ -24,15 +23,6 @@ def test_mle_grid_search_and_pipeline(blobs3):
     pipe = make_pipeline(StandardScaler(), MLEGaussianMixture(3, random_state=0))
     pipe.fit(blobs3)
     assert len(np.unique(pipe.predict(blobs3))) == 3
-
-
-def test_mle_clone_pickle_joblib(blobs3, tmp_path):
-    model = MLEGaussianMixture(3, random_state=0).fit(blobs3)
-    path = tmp_path / "mle.joblib"
-    joblib.dump(model, path)
-    for other in (pickle.loads(pickle.dumps(model)), joblib.load(path)):
-        assert_allclose(other.score_samples(blobs3), model.score_samples(blobs3))
-    assert_allclose(clone(model).fit(blobs3).means_, model.means_)
 
 
 def test_vi_on_data_in_a_pipeline_and_grid_search(blobs3):

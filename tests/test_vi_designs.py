@@ -15,9 +15,10 @@ from skgmmvi._tf.vi import component_update, design, mixture  # noqa: E402
 from skgmmvi._tf.vi import ng_estimation, sample_selection, weight_update  # noqa: E402
 from skgmmvi.targets import Target  # noqa: E402
 
-from test_vi import GaussianTestTarget  # noqa: E402
-from test_vi_modules import HYPER, gaussian_batch, random_spd, state_of  # noqa: E402
+from helpers import GaussianTestTarget, gaussian_batch, random_spd, state_of  # noqa: E402
+from helpers import vi_hyperparameters  # noqa: E402
 
+HYPER = vi_hyperparameters()
 CODE_WORDS = ["".join(letters) for letters in itertools.product(
     *(list(letters) for letters in design.CODE_LETTERS.values()))]
 TARGET_2D = GaussianTestTarget([1.0, -1.0], [[2.0, 0.5], [0.5, 1.0]])

@@ -10,35 +10,9 @@ import tensorflow as tf  # noqa: E402
 from skgmmvi._tf.vi import component_update, gaussians, mixture, ng_estimation  # noqa: E402
 from skgmmvi._tf.vi import weight_update  # noqa: E402
 
-HYPER = {"temperature": tf.constant(1.0, tf.float64)}
+from helpers import gaussian_batch, random_spd, state_of, vi_hyperparameters  # noqa: E402
 
-
-def random_spd(rng, d, scale=1.0):
-    a = rng.randn(d, d)
-    return scale * (a @ a.T / d + 0.5 * np.eye(d))
-
-
-def state_of(means, covariances, weights=None):
-    state = mixture.initial_mixture(np.asarray(means), np.asarray(covariances),
-                                    len(means), np.float64)
-    if weights is not None:
-        state["log_weights"] = np.log(np.asarray(weights, float))
-    return {k: tf.constant(v) for k, v in state.items()}
-
-
-def gaussian_batch(state, x, target_mean, target_precision, counts):
-    """Batch of samples of a Gaussian target with its exact values and gradients."""
-    diff = x - target_mean
-    log_density = -0.5 * np.einsum("ni,ij,nj->n", diff, target_precision, diff)
-    grad = -diff @ target_precision
-    total = np.sum(counts)
-    with np.errstate(divide="ignore"):  # a count of 0: that component drew nothing
-        background = np.log(np.asarray(counts) / total)
-    return {
-        "x": tf.constant(x), "log_density": tf.constant(log_density),
-        "grad": tf.constant(grad), "valid": tf.constant(np.ones(len(x), bool)),
-        "background_log_weights": tf.constant(background),
-    }
+HYPER = vi_hyperparameters()
 
 
 def test_stein_single_component_matches_exact_expectations():

@@ -9,9 +9,14 @@ its previous fitted state exactly.
 
 import json
 import os
+import signal
 import sys
 import time
 import warnings
+
+# A shell's background job starts with SIGINT ignored, and Python then installs no
+# KeyboardInterrupt handler: the fits would run to the end. Install it.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
