@@ -23,7 +23,13 @@ components placed at the modes of ``log p~``.
    compiled ``tf.while_loop``; TensorFlow targets are differentiated by autodiff
    inside it, numpy targets (``uses_tensorflow = False``) are called through
    ``tf.numpy_function``. It stops when every start has converged or the budget
-   of target evaluations is spent.
+   of target evaluations is spent. End points that were still gaining then, or
+   where a Newton step still promises more than :data:`MAX_MODE_NEWTON_GAIN`,
+   are no modes: a search that runs up an unbounded density (the neck of a
+   centred hierarchical model, where ``log p~ -> inf`` as the scale
+   ``tau -> 0``) stops only when its line search fails, far down the neck, and
+   a component there would start q in the singularity. When no end point is a
+   mode, the prior start is kept.
 4. **Laplace.** The Hessian at each end point (autodiff for TensorFlow targets,
    central differences of the gradient for numpy ones) gives the covariance
    ``(-H)^{-1}``, its eigenvalues floored so that no component is wider than the
@@ -72,6 +78,18 @@ RELATIVE_GAIN = 1e-11
 #: Modes whose Laplace evidence is this far (in log) below the best one's carry
 #: negligible mass: they do not count as modes the start must reach.
 LOG_NEGLIGIBLE_MASS = np.log(1e4)
+#: An end point where a Newton step (with the floored Laplace covariance)
+#: still promises more than this gain of ``log p~`` (nats) is no mode: the search
+#: stopped on a slope, e.g. after running up an unbounded density until its
+#: line search failed.
+MAX_MODE_NEWTON_GAIN = 1.0
+#: An end point whose narrowest Laplace standard deviation is below this many
+#: rounding units of its coordinates (``eps * max |x_i|``) is no mode either: the
+#: density rises until rounding of ``x`` stops it (an unbounded density, such as
+#: a centred hierarchical model's neck, where the search stops at
+#: ``tau ~ eps |mu|``); q cannot start there (its covariance is not even
+#: numerically positive definite).
+MIN_MODE_WIDTH_IN_ROUNDING_UNITS = 1e4
 #: Squared Laplace distance below which two end points are the same mode.
 SAME_MODE_DISTANCE2 = 1.0
 
@@ -167,7 +185,7 @@ def _build_search(target, dtype_name):
             return i + 1, x_new, f_new, g_new, s_hist, y_hist, rho, active, count + used
 
         out = tf.while_loop(cond, body, state)
-        return out[1], -out[2], out[8]
+        return out[1], -out[2], out[7], out[8]
 
     return search
 
@@ -279,12 +297,13 @@ def _run(kind, build, target, dtype_name, x, *extra):
 
 
 def _search(target, dtype_name, starts, first_step, budget):
-    """Run the compiled L-BFGS: end points, their ``log p~`` and evaluations."""
+    """Run the compiled L-BFGS: end points, their ``log p~``, whether each had
+    converged (stopped gaining) and the evaluations."""
     tf = tensorflow()
-    x, value, count = _run("mode_search", _build_search, target, dtype_name, starts,
-                           tf.constant(first_step, tf_dtype(dtype_name)),
-                           tf.constant(int(budget), tf.int64))
-    return x.astype(np.float64), value.astype(np.float64), int(count)
+    x, value, active, count = _run("mode_search", _build_search, target, dtype_name, starts,
+                                   tf.constant(first_step, tf_dtype(dtype_name)),
+                                   tf.constant(int(budget), tf.int64))
+    return x.astype(np.float64), value.astype(np.float64), ~active, int(count)
 
 
 def _finite_difference_hessians(target, x):
@@ -332,6 +351,23 @@ def laplace_covariances(hessians, variances):
     covariances[~finite] = np.diag(variances)
     precisions[~finite] = np.diag(1.0 / variances)
     return covariances, precisions
+
+
+def newton_gain(grads, covariances):
+    """Gain of ``log p~`` a Newton step predicts at each point,
+    ``g^T Sigma g / 2`` (``Sigma`` the floored Laplace covariance): about 0 at a
+    mode, NaN where the gradient is not finite."""
+    return 0.5 * np.einsum("nd,nde,ne->n", grads, covariances, grads)
+
+
+def at_modes(points, grads, covariances):
+    """Which end points of the search are modes: a Newton step promises less
+    than :data:`MAX_MODE_NEWTON_GAIN` and the Laplace width is resolved at the
+    point (:data:`MIN_MODE_WIDTH_IN_ROUNDING_UNITS`)."""
+    rounding = np.finfo(np.float64).eps * np.max(np.abs(points), axis=1)
+    narrowest = np.sqrt(np.maximum(np.linalg.eigvalsh(covariances)[:, 0], 0.0))
+    return ((newton_gain(grads, covariances) < MAX_MODE_NEWTON_GAIN)
+            & (narrowest > MIN_MODE_WIDTH_IN_ROUNDING_UNITS * rounding))
 
 
 def distinct_modes(points, values, precisions):
@@ -420,17 +456,24 @@ def laplace_start(target, dtype_name, means, variances, rng, starts=None,
         noise[:k] = 0.0
         starts = centres + noise
     first_step = float(np.sqrt(np.mean(variances)))
-    points, values, count = _search(target, dtype_name, starts, first_step, budget)
+    points, values, converged, count = _search(target, dtype_name, starts, first_step,
+                                               budget)
     used += count
-    finite = np.isfinite(values) & np.all(np.isfinite(points), axis=1)
+    finite = converged & np.isfinite(values) & np.all(np.isfinite(points), axis=1)
     if not np.any(finite):
         return prior._replace(n_evaluations=used)
     points, values = points[finite], values[finite]
     values, grads, hessians, count = _hessians(target, dtype_name, points)
+    used += count
     covariances, precisions = laplace_covariances(hessians, variances)
+    at_mode = at_modes(points, grads, covariances)
+    if not np.any(at_mode):
+        return prior._replace(n_evaluations=used)
+    points, values, grads, covariances, precisions = (
+        a[at_mode] for a in (points, values, grads, covariances, precisions))
     points, values, count_newton = _newton_step(target, dtype_name, points, values, grads,
                                                 covariances)
-    used += count + count_newton
+    used += count_newton
     kept = distinct_modes(points, values, precisions)
     evidence = values[kept] + 0.5 * np.linalg.slogdet(covariances[kept])[1]
     ranked = kept[np.argsort(-evidence, kind="stable")]
