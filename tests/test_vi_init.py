@@ -106,6 +106,23 @@ def test_bimodal_target_out_of_reach_gets_a_component_at_each_mode():
     np.testing.assert_allclose(vi.covariances_[order], covariances, rtol=1e-6)
 
 
+def test_more_modes_than_components_get_a_component_each_when_components_adapt():
+    # n_components=1 (the default) used to start at the best mode only: q then
+    # fitted one mode exactly (constant importance ratios, k-hat -inf, no warning)
+    means = np.array([[-300.0, 40.0], [300.0, -40.0]])
+    covariances = np.array([[[1.0, 0.3], [0.3, 0.5]]] * 2)
+    target = GaussianMixtureTestTarget([0.3, 0.7], means, covariances)
+    vi = VariationalGMMTarget(target, max_iter=0, random_state=0).fit()
+    order = np.argsort(vi.means_[:, 0])
+    np.testing.assert_allclose(vi.means_[order], means, atol=1e-8)
+    capped = VariationalGMMTarget(target, max_iter=0, max_components=1,
+                                  random_state=0).fit()
+    fixed = VariationalGMMTarget(target, max_iter=0, adaptive_components=False,
+                                 random_state=0).fit()
+    for vi in (capped, fixed):  # the best mode by Laplace evidence: weight 0.7
+        np.testing.assert_allclose(vi.means_, means[1:], atol=1e-8)
+
+
 def test_more_components_than_modes_repeat_the_best_mode():
     target = GaussianTestTarget([3.0, -1.0], [[2.0, 0.5], [0.5, 1.0]])
     vi = VariationalGMMTarget(target, n_components=3, max_iter=0, random_state=0).fit()

@@ -36,7 +36,12 @@ components placed at the modes of ``log p~``.
    (shrunken) start; one safeguarded Newton step refines each point. End points
    within one standard deviation of a better one (in its Laplace metric) merge.
    The components go to the distinct modes in order of their Laplace evidence,
-   repeating the best ones when there are fewer modes than components.
+   repeating the best ones when there are fewer modes than components; when
+   there are more modes of non-negligible evidence than components, each gets
+   one (up to ``max_components``): a mode without a component is one the NG-VI
+   iterations rarely find (their new components start near q's samples), and
+   its absence is invisible to q's own diagnostics (a q that fits one of ten
+   equal modes exactly has constant importance ratios).
 
 The compiled search and Hessian are cached with the NG-VI iteration's compiled
 functions, keyed per (kind, dtype, target class or target), with dynamic shapes:
@@ -414,7 +419,7 @@ def number_of_starts(n_components):
 
 
 def laplace_start(target, dtype_name, means, variances, rng, starts=None,
-                  diagonal=False, budget=SEARCH_BUDGET):
+                  diagonal=False, budget=SEARCH_BUDGET, max_components=None):
     """Initial components at the target's modes (see the module docstring).
 
     The caller has checked the target (:func:`.target_adapter.check_target`) and
@@ -436,11 +441,15 @@ def laplace_start(target, dtype_name, means, variances, rng, starts=None,
         Keep only the diagonal of the Laplace covariances.
     budget : int, default=SEARCH_BUDGET
         Target evaluations the L-BFGS search may spend.
+    max_components : int, default=None
+        Most components the start may have: when the search finds more
+        distinct modes of non-negligible Laplace evidence than K, each gets a
+        component, up to this many (None: K, the components stay K).
 
     Returns
     -------
     Start
-        ``means`` (K, D), ``covariances`` (K, D, D), ``n_evaluations`` (all target
+        ``means`` (K', D), ``covariances`` (K', D, D), ``n_evaluations`` (all target
         evaluations of this phase) and ``searched`` (False when the start was kept).
     """
     k, d = means.shape
@@ -480,7 +489,8 @@ def laplace_start(target, dtype_name, means, variances, rng, starts=None,
     weighty = ranked[np.sort(evidence)[::-1] >= np.max(evidence) - LOG_NEGLIGIBLE_MASS]
     if weighty.shape[0] > 1 and _reaches(means, variances, points[weighty]):
         return prior._replace(n_evaluations=used)  # several modes, all within reach
-    chosen = ranked[np.arange(k) % ranked.shape[0]]
+    n_start = max(k, min(weighty.shape[0], k if max_components is None else max_components))
+    chosen = ranked[np.arange(n_start) % ranked.shape[0]]
     covariances = covariances[chosen]
     if diagonal:
         covariances = np.einsum("kd,de->kde", np.diagonal(covariances, axis1=1, axis2=2),
