@@ -206,7 +206,9 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         L-BFGS then maximises ``log p~`` from several over-dispersed starts
         (rows of ``X`` when given), and the components go to the distinct
         modes found, best Laplace evidence first (repeated when there are
-        fewer modes than components), each with its Laplace covariance (the
+        fewer modes than components; with adaptive components, one for each
+        mode of non-negligible evidence when there are more, up to
+        ``max_components``), each with its Laplace covariance (the
         inverse negative Hessian, eigenvalues floored so that it is no wider
         than the start; its diagonal for ``covariance_type='diag'``). Every
         target evaluation of this phase counts in ``n_target_evaluations_``
@@ -610,9 +612,11 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         if not self._check_target(target, rows):
             return means, covariances, rows.shape[0]
         before = rng.get_state()
+        adaptive = self._design()["component_adaptation"] == "adaptive"
         start = laplace_start(target, self.dtype, means, np.diagonal(covariances[0]).copy(),
                               rng, starts=self._data_starts(X, rng),
-                              diagonal=self.covariance_type == "diag")
+                              diagonal=self.covariance_type == "diag",
+                              max_components=self.max_components if adaptive else None)
         if not start.searched:  # the start is kept: the fit continues as init='prior'
             rng.set_state(before)
         return start.means, start.covariances, rows.shape[0] + int(start.n_evaluations)

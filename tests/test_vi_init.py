@@ -107,6 +107,23 @@ def test_bimodal_target_out_of_reach_gets_a_component_at_each_mode():
     np.testing.assert_allclose(vi.covariances_[order], covariances, rtol=1e-6)
 
 
+def test_more_modes_than_components_get_a_component_each_when_components_adapt():
+    # n_components=1 (the default) used to start at the best mode only: q then
+    # fitted one mode exactly (constant importance ratios, k-hat -inf, no warning)
+    means = np.array([[-300.0, 40.0], [300.0, -40.0]])
+    covariances = np.array([[[1.0, 0.3], [0.3, 0.5]]] * 2)
+    target = GaussianMixtureTestTarget([0.3, 0.7], means, covariances)
+    vi = VariationalGMMTarget(target, max_iter=0, random_state=0).fit()
+    order = np.argsort(vi.means_[:, 0])
+    np.testing.assert_allclose(vi.means_[order], means, atol=1e-8)
+    capped = VariationalGMMTarget(target, max_iter=0, max_components=1,
+                                  random_state=0).fit()
+    fixed = VariationalGMMTarget(target, max_iter=0, adaptive_components=False,
+                                 random_state=0).fit()
+    for vi in (capped, fixed):  # the best mode by Laplace evidence: weight 0.7
+        np.testing.assert_allclose(vi.means_, means[1:], atol=1e-8)
+
+
 def test_more_components_than_modes_repeat_the_best_mode():
     target = GaussianTestTarget([3.0, -1.0], [[2.0, 0.5], [0.5, 1.0]])
     vi = VariationalGMMTarget(target, n_components=3, max_iter=0, random_state=0).fit()
@@ -225,3 +242,29 @@ def test_search_traces_once_across_instances_dimensions_and_starts():
                              random_state=1).fit()
     after = search.experimental_get_tracing_count(), hessian.experimental_get_tracing_count()
     assert after == before == (1, 1)
+
+
+def test_a_search_up_an_unbounded_neck_keeps_the_prior_start():
+    # centred eight schools: log p~ -> inf as tau -> 0 with theta = mu, so every
+    # search runs down the neck until rounding of x stops it (log tau ~ -36),
+    # where the "Laplace covariance" (sd ~ 1e-17) is not even numerically
+    # positive definite; such end points are no modes and q must not start there
+    from skgmmvi.targets import EightSchoolsCentered
+
+    target = EightSchoolsCentered()
+    for seed in (0, 1, 2):
+        start = mode_search.laplace_start(target, "float64", np.zeros((1, 10)),
+                                          np.full(10, 100.0), np.random.RandomState(seed))
+        assert not start.searched
+        np.testing.assert_array_equal(start.means, np.zeros((1, 10)))
+
+
+def test_end_points_on_a_slope_or_narrower_than_rounding_are_no_modes():
+    points = np.array([[0.0, 0.0], [36.0, 4.7], [36.0, 4.7], [0.0, 0.0]])
+    grads = np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [7.0, 0.0]])
+    covariances = np.array([1e-16 * np.eye(2),  # a needle at the origin: resolved
+                            1e-16 * np.eye(2),  # sd 1e-8 at |x| = 36: resolved
+                            1e-33 * np.eye(2),  # sd 3e-17 at |x| = 36: rounding
+                            np.eye(2)])  # gradient 7 with unit covariance: a slope
+    np.testing.assert_array_equal(mode_search.at_modes(points, grads, covariances),
+                                  [True, True, False, False])

@@ -23,14 +23,25 @@ components placed at the modes of ``log p~``.
    compiled ``tf.while_loop``; TensorFlow targets are differentiated by autodiff
    inside it, numpy targets (``uses_tensorflow = False``) are called through
    ``tf.numpy_function``. It stops when every start has converged or the budget
-   of target evaluations is spent.
+   of target evaluations is spent. End points that were still gaining then, or
+   where a Newton step still promises more than :data:`MAX_MODE_NEWTON_GAIN`,
+   are no modes: a search that runs up an unbounded density (the neck of a
+   centred hierarchical model, where ``log p~ -> inf`` as the scale
+   ``tau -> 0``) stops only when its line search fails, far down the neck, and
+   a component there would start q in the singularity. When no end point is a
+   mode, the prior start is kept.
 4. **Laplace.** The Hessian at each end point (autodiff for TensorFlow targets,
    central differences of the gradient for numpy ones) gives the covariance
    ``(-H)^{-1}``, its eigenvalues floored so that no component is wider than the
    (shrunken) start; one safeguarded Newton step refines each point. End points
    within one standard deviation of a better one (in its Laplace metric) merge.
    The components go to the distinct modes in order of their Laplace evidence,
-   repeating the best ones when there are fewer modes than components.
+   repeating the best ones when there are fewer modes than components; when
+   there are more modes of non-negligible evidence than components, each gets
+   one (up to ``max_components``): a mode without a component is one the NG-VI
+   iterations rarely find (their new components start near q's samples), and
+   its absence is invisible to q's own diagnostics (a q that fits one of ten
+   equal modes exactly has constant importance ratios).
 
 The compiled search and Hessian are cached with the NG-VI iteration's compiled
 functions, keyed per (kind, dtype, target class or target), with dynamic shapes:
@@ -73,6 +84,18 @@ RELATIVE_GAIN = 1e-11
 #: Modes whose Laplace evidence is this far (in log) below the best one's carry
 #: negligible mass: they do not count as modes the start must reach.
 LOG_NEGLIGIBLE_MASS = np.log(1e4)
+#: An end point where a Newton step (with the floored Laplace covariance)
+#: still promises more than this gain of ``log p~`` (nats) is no mode: the search
+#: stopped on a slope, e.g. after running up an unbounded density until its
+#: line search failed.
+MAX_MODE_NEWTON_GAIN = 1.0
+#: An end point whose narrowest Laplace standard deviation is below this many
+#: rounding units of its coordinates (``eps * max |x_i|``) is no mode either: the
+#: density rises until rounding of ``x`` stops it (an unbounded density, such as
+#: a centred hierarchical model's neck, where the search stops at
+#: ``tau ~ eps |mu|``); q cannot start there (its covariance is not even
+#: numerically positive definite).
+MIN_MODE_WIDTH_IN_ROUNDING_UNITS = 1e4
 #: Squared Laplace distance below which two end points are the same mode.
 SAME_MODE_DISTANCE2 = 1.0
 
@@ -168,7 +191,7 @@ def _build_search(target, dtype_name):
             return i + 1, x_new, f_new, g_new, s_hist, y_hist, rho, active, count + used
 
         out = tf.while_loop(cond, body, state)
-        return out[1], -out[2], out[8]
+        return out[1], -out[2], out[7], out[8]
 
     return search
 
@@ -280,12 +303,13 @@ def _run(kind, build, target, dtype_name, x, *extra):
 
 
 def _search(target, dtype_name, starts, first_step, budget):
-    """Run the compiled L-BFGS: end points, their ``log p~`` and evaluations."""
+    """Run the compiled L-BFGS: end points, their ``log p~``, whether each had
+    converged (stopped gaining) and the evaluations."""
     tf = tensorflow()
-    x, value, count = _run("mode_search", _build_search, target, dtype_name, starts,
-                           tf.constant(first_step, tf_dtype(dtype_name)),
-                           tf.constant(int(budget), tf.int64))
-    return x.astype(np.float64), value.astype(np.float64), int(count)
+    x, value, active, count = _run("mode_search", _build_search, target, dtype_name, starts,
+                                   tf.constant(first_step, tf_dtype(dtype_name)),
+                                   tf.constant(int(budget), tf.int64))
+    return x.astype(np.float64), value.astype(np.float64), ~active, int(count)
 
 
 def _finite_difference_hessians(target, x):
@@ -335,6 +359,23 @@ def laplace_covariances(hessians, variances):
     return covariances, precisions
 
 
+def newton_gain(grads, covariances):
+    """Gain of ``log p~`` a Newton step predicts at each point,
+    ``g^T Sigma g / 2`` (``Sigma`` the floored Laplace covariance): about 0 at a
+    mode, NaN where the gradient is not finite."""
+    return 0.5 * np.einsum("nd,nde,ne->n", grads, covariances, grads)
+
+
+def at_modes(points, grads, covariances):
+    """Which end points of the search are modes: a Newton step promises less
+    than :data:`MAX_MODE_NEWTON_GAIN` and the Laplace width is resolved at the
+    point (:data:`MIN_MODE_WIDTH_IN_ROUNDING_UNITS`)."""
+    rounding = np.finfo(np.float64).eps * np.max(np.abs(points), axis=1)
+    narrowest = np.sqrt(np.maximum(np.linalg.eigvalsh(covariances)[:, 0], 0.0))
+    return ((newton_gain(grads, covariances) < MAX_MODE_NEWTON_GAIN)
+            & (narrowest > MIN_MODE_WIDTH_IN_ROUNDING_UNITS * rounding))
+
+
 def distinct_modes(points, values, precisions):
     """Indices of the distinct modes, best ``log p~`` first: a point within
     :data:`SAME_MODE_DISTANCE2` (squared, in the Laplace metric of a better
@@ -379,7 +420,7 @@ def number_of_starts(n_components):
 
 
 def laplace_start(target, dtype_name, means, variances, rng, starts=None,
-                  diagonal=False, budget=SEARCH_BUDGET):
+                  diagonal=False, budget=SEARCH_BUDGET, max_components=None):
     """Initial components at the target's modes (see the module docstring).
 
     The caller has checked the target (:func:`.target_adapter.check_target`) and
@@ -401,11 +442,15 @@ def laplace_start(target, dtype_name, means, variances, rng, starts=None,
         Keep only the diagonal of the Laplace covariances.
     budget : int, default=SEARCH_BUDGET
         Target evaluations the L-BFGS search may spend.
+    max_components : int, default=None
+        Most components the start may have: when the search finds more
+        distinct modes of non-negligible Laplace evidence than K, each gets a
+        component, up to this many (None: K, the components stay K).
 
     Returns
     -------
     Start
-        ``means`` (K, D), ``covariances`` (K, D, D), ``n_evaluations`` (all target
+        ``means`` (K', D), ``covariances`` (K', D, D), ``n_evaluations`` (all target
         evaluations of this phase) and ``searched`` (False when the start was kept).
     """
     k, d = means.shape
@@ -421,24 +466,32 @@ def laplace_start(target, dtype_name, means, variances, rng, starts=None,
         noise[:k] = 0.0
         starts = centres + noise
     first_step = float(np.sqrt(np.mean(variances)))
-    points, values, count = _search(target, dtype_name, starts, first_step, budget)
+    points, values, converged, count = _search(target, dtype_name, starts, first_step,
+                                               budget)
     used += count
-    finite = np.isfinite(values) & np.all(np.isfinite(points), axis=1)
+    finite = converged & np.isfinite(values) & np.all(np.isfinite(points), axis=1)
     if not np.any(finite):
         return prior._replace(n_evaluations=used)
     points, values = points[finite], values[finite]
     values, grads, hessians, count = _hessians(target, dtype_name, points)
+    used += count
     covariances, precisions = laplace_covariances(hessians, variances)
+    at_mode = at_modes(points, grads, covariances)
+    if not np.any(at_mode):
+        return prior._replace(n_evaluations=used)
+    points, values, grads, covariances, precisions = (
+        a[at_mode] for a in (points, values, grads, covariances, precisions))
     points, values, count_newton = _newton_step(target, dtype_name, points, values, grads,
                                                 covariances)
-    used += count + count_newton
+    used += count_newton
     kept = distinct_modes(points, values, precisions)
     evidence = values[kept] + 0.5 * np.linalg.slogdet(covariances[kept])[1]
     ranked = kept[np.argsort(-evidence, kind="stable")]
     weighty = ranked[np.sort(evidence)[::-1] >= np.max(evidence) - LOG_NEGLIGIBLE_MASS]
     if weighty.shape[0] > 1 and _reaches(means, variances, points[weighty]):
         return prior._replace(n_evaluations=used)  # several modes, all within reach
-    chosen = ranked[np.arange(k) % ranked.shape[0]]
+    n_start = max(k, min(weighty.shape[0], k if max_components is None else max_components))
+    chosen = ranked[np.arange(n_start) % ranked.shape[0]]
     covariances = covariances[chosen]
     if diagonal:
         covariances = np.einsum("kd,de->kde", np.diagonal(covariances, axis1=1, axis2=2),
