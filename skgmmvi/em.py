@@ -19,11 +19,11 @@ NUMPY_MAX_WORK = 1e8
 NUMPY_MAX_WORK_COMPILED = 3e5
 
 
-def em_loop_compiled(covariance_type, dtype):
-    """True when this process has compiled TensorFlow's EM loop for these settings
-    (read from the loaded backend module; never imports anything)."""
+def em_loop_compiled(covariance_type, dtype, kind="em_steps"):
+    """True when this process has compiled TensorFlow's EM loop (of ``kind``) for
+    these settings (read from the loaded backend module; never imports anything)."""
     cache = getattr(sys.modules.get("skgmmvi._tf.compile_cache"), "COMPILED", None)
-    return cache is not None and ("em", "em_steps", covariance_type, dtype) in cache
+    return cache is not None and ("em", kind, covariance_type, dtype) in cache
 
 
 def tensorflow_sees_gpu():
@@ -60,14 +60,19 @@ class EMLoopMixin:
             return "tensorflow"
         work = n_samples * self.n_components * n_features_of_phi(n_features,
                                                                  self.covariance_type)
-        limit = (NUMPY_MAX_WORK_COMPILED if em_loop_compiled(self.covariance_type,
-                                                             self.dtype)
+        limit = (NUMPY_MAX_WORK_COMPILED
+                 if em_loop_compiled(self.covariance_type, self.dtype,
+                                     self._compiled_loop_kind())
                  else NUMPY_MAX_WORK)
         return "numpy" if work <= limit else "tensorflow"
 
     def _loop_objective(self, X, sample_weight):
         """The hooks of the EM loop for this estimator (None: EM's own)."""
         return None
+
+    def _compiled_loop_kind(self):
+        """The name of this estimator's compiled loop in :mod:`skgmmvi._tf.em`."""
+        return "em_steps"
 
     def _start_fit(self, X, sample_weight, compute_dtype, stream=None):
         objective = self._loop_objective(X, sample_weight)

@@ -64,9 +64,18 @@ def assert_same_fit(ours, ref, rtol=1e-6):
                     rtol=1e-9)
 
 
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-@pytest.mark.parametrize("prior_type", PRIOR_TYPES)
-@pytest.mark.parametrize("init_params", INIT_PARAMS)
+# Every init method on numpy; on TensorFlow (whose loop starts from the same
+# initial responsibilities) one per covariance and prior type, to stay cheap.
+PARITY_CASES = [(backend, covariance_type, prior_type, init_params)
+                for backend in BACKENDS
+                for covariance_type in COVARIANCE_TYPES
+                for prior_type in PRIOR_TYPES
+                for init_params in (INIT_PARAMS if backend == "numpy"
+                                    else ["k-means++"])]
+
+
+@pytest.mark.parametrize("backend, covariance_type, prior_type, init_params",
+                         PARITY_CASES)
 def test_parity_every_covariance_prior_and_init(small_blobs, covariance_type,
                                                 prior_type, init_params, backend):
     params = dict(n_components=4, covariance_type=covariance_type,
@@ -319,3 +328,42 @@ def test_pickle_and_failed_fit_leaves_the_model_as_it_was(small_blobs):
         model.fit(small_blobs + 1.0)
     np.testing.assert_array_equal(model.means_, means)
     assert model.degrees_of_freedom_prior_ == small_blobs.shape[1]
+
+
+def test_auto_backend_reads_its_own_compiled_loop(small_blobs):
+    from skgmmvi.em import em_loop_compiled
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        BayesianGaussianMixture(n_components=2, covariance_type="diag", max_iter=2,
+                                weight_concentration_prior_type="dirichlet_distribution",
+                                backend="tensorflow").fit(small_blobs)
+    assert em_loop_compiled("diag", "float64", "em_steps:dirichlet_distribution")
+    model = BayesianGaussianMixture(n_components=2, covariance_type="diag")
+    assert model._compiled_loop_kind() == "em_steps:dirichlet_process"
+
+
+def test_switched_off_components_give_no_warning_and_sklearns_fit(small_blobs,
+                                                                   backend):
+    """A tiny concentration prior drives E[log pi_k] of unused components to about
+    -1e300: their responsibilities are 0, with no log(0) warnings."""
+    params = dict(n_components=6, weight_concentration_prior=1e-300, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = BayesianGaussianMixture(backend=backend, **params).fit(small_blobs)
+        scores = ours.score_samples(small_blobs)
+    ref = SklearnBGM(**params).fit(small_blobs)
+    assert np.sum(ref.weights_ > 1e-6) == 3
+    assert_same_fit(ours, ref)
+    assert_allclose(scores, ref.score_samples(small_blobs), rtol=1e-9)
+
+
+def test_batch_size_changes_no_result(small_blobs, backend):
+    params = dict(n_components=3, random_state=0, tol=1e-8, backend=backend)
+    whole = BayesianGaussianMixture(**params).fit(small_blobs)
+    chunked = BayesianGaussianMixture(batch_size=16, **params).fit(small_blobs)
+    assert chunked.n_iter_ == whole.n_iter_
+    for name in FITTED + ["lower_bounds_"]:
+        assert_allclose(np.asarray(getattr(chunked, name)),
+                        np.asarray(getattr(whole, name)), rtol=1e-10, atol=1e-13,
+                        err_msg=name)

@@ -45,6 +45,12 @@ def covariance_prior_from_scatter(scatter, total_weight, covariance_type):
     return variances if covariance_type == "diag" else float(np.mean(variances))
 
 
+#: Floor of the log scoring weights: ``log`` of the smallest normal float64, so
+#: that a component the weights' posterior switches off (``E[log pi_k]`` of
+#: -1e10, say) keeps a finite log-weight and a responsibility of 0 to rounding.
+LOG_SMALLEST_WEIGHT = float(np.log(np.finfo(np.float64).tiny))
+
+
 @dataclass(frozen=True)
 class Priors:
     """The prior of a variational mixture (scikit-learn's ``*_prior_``).
@@ -117,13 +123,15 @@ def log_scoring_weights(concentration, mean_precision, degrees_of_freedom,
     """``E[log pi_k] + (E[log det Lambda_k] - log det(nu_k W_k) - D / beta_k) / 2``.
 
     Added to ``log N(x | m_k, (nu_k W_k)^-1)`` this is scikit-learn's weighted
-    log-probability of a variational mixture, shape (K,).
+    log-probability of a variational mixture, shape (K,); floored at
+    :data:`LOG_SMALLEST_WEIGHT` so that its ``exp`` is positive.
     """
     log_det_shift = (n_features * math.log(2.0)
                      + _sum_over_dimensions(digamma, degrees_of_freedom, n_features)
                      - n_features * np.log(degrees_of_freedom))
-    return (expected_log_weights(concentration, prior_type)
-            + 0.5 * (log_det_shift - n_features / mean_precision))
+    return np.maximum(expected_log_weights(concentration, prior_type)
+                      + 0.5 * (log_det_shift - n_features / mean_precision),
+                      LOG_SMALLEST_WEIGHT)
 
 
 def _concentration(counts, priors):

@@ -8,6 +8,7 @@ retraces). All arithmetic is float64.
 
 import math
 
+from .._numpy.bayesian import LOG_SMALLEST_WEIGHT
 from . import gaussian as g
 from ._runtime import tensorflow
 
@@ -118,8 +119,9 @@ class VariationalObjective:
         log_det_shift = (d * math.log(2.0)
                          + _sum_over_dimensions(tf.math.digamma, nu, n_features)
                          - d * tf.math.log(nu))
-        scoring = tf.exp(self._expected_log_weights(concentration)
-                         + 0.5 * (log_det_shift - d / mean_precision))
+        scoring = tf.exp(tf.maximum(self._expected_log_weights(concentration)
+                                    + 0.5 * (log_det_shift - d / mean_precision),
+                                    LOG_SMALLEST_WEIGHT))
         return (scoring, post_means, post_covariances,
                 g.precision_cholesky(post_covariances, self.covariance_type),
                 concentration, mean_precision, nu)

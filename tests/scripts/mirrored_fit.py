@@ -22,7 +22,7 @@ def main():
 
     from sklearn.exceptions import ConvergenceWarning
 
-    from skgmmvi import EMGaussianMixture, MLEGaussianMixture
+    from skgmmvi import BayesianGaussianMixture, EMGaussianMixture, MLEGaussianMixture
 
     warnings.simplefilter("ignore", ConvergenceWarning)
     rng = np.random.RandomState(0)
@@ -54,6 +54,14 @@ def main():
             float(np.max(np.abs(getattr(mirrored, a) - getattr(single, a))
                          / np.maximum(np.abs(getattr(single, a)), 1e-300)))
             for a in ("weights_", "means_", "covariances_"))
+    common = dict(n_components=2, random_state=0, max_iter=10, tol=0, batch_size=64)
+    single = BayesianGaussianMixture(**common).fit(X, sample_weight=weight)
+    mirrored = BayesianGaussianMixture(strategy=strategy, **common).fit(
+        X, sample_weight=weight)
+    report["bayesian_full"] = max(
+        float(np.max(np.abs(np.asarray(getattr(mirrored, a)) - getattr(single, a))
+                     / np.maximum(np.abs(getattr(single, a)), 1e-300)))
+        for a in ("weights_", "means_", "covariances_", "mean_precision_"))
     json.dump(report, sys.stdout)
 
 
