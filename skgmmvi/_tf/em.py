@@ -147,21 +147,6 @@ class MaximumLikelihood:
         return e_step_term / total_weight
 
 
-def _e_step_responsibilities(coef, weight, e_step):
-    """Responsibility rule of the E-step: softmax over components of ``coef @ phi``.
-
-    ``e_step(log_prob, weight)`` gives the weighted responsibilities and the
-    chunk's term of the objective (for EM, the weighted log-likelihood, which
-    ignores rows of weight 0 even where their density underflows).
-    """
-    weight_row = weight[None, :]
-
-    def responsibilities(start, stop, phi):
-        return e_step(tensorflow().matmul(coef, phi), weight_row[:, start:stop])
-
-    return responsibilities
-
-
 def _accumulate_residual_statistics(Xt, params, covariance_type, batch_size, resp_of):
     """Residual statistics about the means of ``params`` over all rows (far-apart path).
 
@@ -186,43 +171,174 @@ def _accumulate_residual_statistics(Xt, params, covariance_type, batch_size, res
     return out[:3], out[3]
 
 
-def _em_iteration(params, fit, covariance_type, pairs, reg_covar, objective, priors):
-    """One E-step and M-step from ``params``: ``(new_params, E-step term)``.
+class Chunk:
+    """One chunk of rows as the E-step reads it, whatever the source.
 
-    ``fit`` is ``(Xt, weight, center, gram, batch_size, total_weight)``. The feature
-    map about ``center`` is used while it is accurate (see
-    :func:`gaussian.use_feature_map`), else residuals about each component's mean.
-    ``objective`` holds the loop's hooks (:class:`MaximumLikelihood` for EM, whose
-    E-step term is the weighted log-likelihood) and ``priors`` its prior tensors.
+    Parameters
+    ----------
+    columns : callable
+        ``columns(center)``: the rows centred on ``center`` and transposed over a
+        row of ones, (D + 1, batch), float64 (the input of :func:`gaussian.features`).
+    rows : callable
+        ``rows()``: the rows, (batch, D), float64.
+    weight : tensor of shape (batch,)
+        The rows' sample weights, float64.
+
+    Both views are built only where a branch of the E-step asks for them.
+    """
+
+    def __init__(self, columns, rows, weight):
+        self.columns, self.rows, self.weight = columns, rows, weight
+
+
+class IterationContext:
+    """What one EM iteration needs besides the parameters and the chunk source.
+
+    ``center``, ``gram`` (tied, else empty), ``total_weight``, ``reg_covar`` and
+    ``priors`` are tensors; ``objective`` holds the loop's hooks
+    (:class:`MaximumLikelihood` for EM).
+    """
+
+    def __init__(self, covariance_type, n_features, center, gram, total_weight,
+                 reg_covar, objective, priors):
+        tf = tensorflow()
+        self.covariance_type = covariance_type
+        self.n_features = n_features
+        self.pairs = _pairs_if_full(covariance_type, n_features)
+        self.n_phi = tf.shape(g.features(
+            tf.zeros(tf.stack([n_features + 1, 0]), tf.float64), covariance_type,
+            self.pairs, tf.eye(n_features, dtype=tf.float64)))[0]
+        self.center, self.gram, self.total_weight = center, gram, total_weight
+        self.reg_covar, self.objective, self.priors = reg_covar, objective, priors
+
+    def zero_sums(self, n_components):
+        """Zeros of :func:`chunk_statistics`'s result: the running sums' start."""
+        tf = tensorflow()
+        return ((tf.zeros(tf.stack([self.n_phi, n_components]), tf.float64),)
+                + tuple(g.zero_residual_statistics(n_components, self.n_features,
+                                                   self.covariance_type, tf.float64))
+                + (tf.zeros([], tf.float64),))
+
+
+def chunk_statistics(chunk, params, accurate, context):
+    """The E-step of one chunk: both kinds of statistics, the kind not chosen zeros.
+
+    Returns ``(feature sums (P, K), S0, S1, S2, objective term)``: with the feature
+    map about the centre where ``accurate`` (see :func:`gaussian.use_feature_map`),
+    else residuals about each component's mean. The choice is made per chunk
+    (``tf.cond`` inside it), so a strategy's all-reduce of the result never sits
+    inside a conditional branch. The objective term is ``objective.e_step``'s (for
+    EM the weighted log-likelihood, which ignores rows of weight 0 even where their
+    density underflows).
     """
     tf = tensorflow()
-    Xt, weight, center, gram, batch_size, total_weight = fit
+    cov, pairs, e_step = context.covariance_type, context.pairs, context.objective.e_step
+    weights, means, _, precision_chol = params[:4]
+    zeros = context.zero_sums(tf.shape(means)[0])
+    weight_row = chunk.weight[None, :]
 
-    def feature_map_iteration():
-        weights, means, _, precision_chol = params[:4]
-        coef = g.coefficients(weights, means - center, precision_chol, covariance_type,
-                              pairs)
-        tied = precision_chol if covariance_type == "tied" else None
-        stats, log_lik = _accumulate_statistics(
-            Xt, center, covariance_type, pairs, tied, batch_size, tf.shape(means)[0],
-            _e_step_responsibilities(coef, weight, objective.e_step))
-        new = g.parameters_from_statistics(
-            stats, gram, total_weight, center, reg_covar, covariance_type, pairs,
-            normalize_by="counts")
-        return objective.m_step(new, total_weight, priors), log_lik
+    def feature_map():
+        coef = g.coefficients(weights, means - context.center, precision_chol, cov, pairs)
+        phi = g.features(chunk.columns(context.center), cov, pairs,
+                         precision_chol if cov == "tied" else None)
+        resp_w, objective_term = e_step(tf.matmul(coef, phi), weight_row)
+        # (P, batch) @ (batch, K): the long output axis first suits Eigen's GEMM
+        # kernel better than (K, batch) @ (batch, P) (K is small).
+        return ((tf.matmul(phi, resp_w, transpose_b=True),) + zeros[1:4]
+                + (objective_term,))
 
-    def residual_iteration():
-        def resp_of(start, stop, log_prob):
-            return objective.e_step(log_prob, weight[None, start:stop])
+    def residuals():
+        log_prob, diff = g.component_log_prob(chunk.rows(), weights, means,
+                                              precision_chol, cov)
+        resp_w, objective_term = e_step(log_prob, weight_row)
+        return (zeros[:1] + tuple(g.residual_statistics(diff, resp_w, cov))
+                + (objective_term,))
 
-        statistics, log_lik = _accumulate_residual_statistics(
-            Xt, params, covariance_type, batch_size, resp_of)
-        new = g.parameters_from_residuals(statistics, params[1], reg_covar,
-                                          covariance_type)
-        return objective.m_step(new, total_weight, priors), log_lik
+    return tf.cond(accurate, feature_map, residuals)
 
-    return tf.cond(g.use_feature_map(params[1], center, params[3], covariance_type),
-                   feature_map_iteration, residual_iteration)
+
+def _m_step(sums, params, accurate, context):
+    """New parameters from the summed statistics of the kind ``accurate`` chose."""
+    tf = tensorflow()
+    cov, pairs = context.covariance_type, context.pairs
+
+    def from_feature_map():
+        stats = g.canonical_statistics(tf.transpose(sums[0]), cov, pairs)
+        return g.parameters_from_statistics(
+            stats, context.gram, context.total_weight, context.center, context.reg_covar,
+            cov, pairs, normalize_by="counts")
+
+    def from_residuals():
+        return g.parameters_from_residuals(sums[1:4], params[1], context.reg_covar, cov)
+
+    new = tf.cond(accurate, from_feature_map, from_residuals)
+    return context.objective.m_step(new, context.total_weight, context.priors)
+
+
+def em_iteration(sum_over_chunks, params, context):
+    """One E-step and M-step from ``params``: ``(new_params, objective term)``.
+
+    ``sum_over_chunks(statistics, zeros)`` sums ``statistics(chunk)`` (a tuple of
+    tensors) over every :class:`Chunk` of the source, starting from ``zeros``: row
+    chunks of in-memory data, batches of a dataset, or a strategy's replicas'
+    shares of them, all-reduced.
+    """
+    tf = tensorflow()
+    accurate = g.use_feature_map(params[1], context.center, params[3],
+                                 context.covariance_type)
+
+    def statistics(chunk):
+        return chunk_statistics(chunk, params, accurate, context)
+
+    sums = sum_over_chunks(statistics, context.zero_sums(tf.shape(params[1])[0]))
+    return _m_step(sums, params, accurate, context), sums[-1]
+
+
+def em_loop(sum_over_chunks, context, params, n_steps, tol, previous_lower_bound):
+    """Up to ``n_steps`` EM iterations (:func:`em_iteration`) until converged.
+
+    Stops early when the objective changes by less than ``tol`` or an M-step gives
+    non-finite parameters (``ok`` false; the parameters before it are kept).
+
+    Returns ``params + (lower_bound, history, n_done, converged, ok)``.
+    """
+    tf = tensorflow()
+    objective = context.objective
+
+    def cond(it, params, lower_bound, history, converged, ok):
+        return (it < n_steps) & tf.logical_not(converged) & ok
+
+    def body(it, params, lower_bound, history, converged, ok):
+        new_params, objective_term = em_iteration(sum_over_chunks, params, context)
+        new_lower_bound = objective.lower_bound(objective_term, new_params,
+                                                context.total_weight, context.priors)
+        new_ok = g.all_finite(new_params[3]) & g.all_finite(new_params[1])
+        kept = tuple(tf.where(new_ok, new, old) for new, old in zip(new_params, params))
+        change = new_lower_bound - lower_bound
+        return (it + 1, kept, new_lower_bound, history.write(it, new_lower_bound),
+                tf.abs(change) < tol, new_ok)
+
+    history = tf.TensorArray(tf.float64, size=0, dynamic_size=True)
+    it, params, lower_bound, history, converged, ok = tf.while_loop(
+        cond, body,
+        (tf.constant(0), tuple(params), previous_lower_bound, history, tf.constant(False),
+         tf.constant(True)))
+    return params + (lower_bound, history.stack(), it, converged, ok)
+
+
+def _in_memory_chunks(Xt, weight, batch_size):
+    """``sum_over_chunks`` (see :func:`em_iteration`) over column chunks of ``Xt``."""
+    def sum_over_chunks(statistics, zeros):
+        def step(start, stop, *sums):
+            def columns(center):
+                return _centered_columns(Xt, start, stop, _augmented_center(center))
+
+            chunk = Chunk(columns, lambda: _rows(Xt, start, stop), weight[start:stop])
+            return tuple(a + b for a, b in zip(sums, statistics(chunk)))
+
+        return _over_chunks(tensorflow().shape(Xt)[1], batch_size, step, zeros)
+
+    return sum_over_chunks
 
 
 def _build_em_steps(covariance_type, data_dtype, objective=MaximumLikelihood):
@@ -248,31 +364,10 @@ def _build_em_steps(covariance_type, data_dtype, objective=MaximumLikelihood):
     @tf.function(input_signature=signature, autograph=False)
     def em_steps(Xt, weight, center, gram, params, priors, n_steps, tol, reg_covar,
                  batch_size, previous_lower_bound):
-        pairs = _pairs_if_full(covariance_type, tf.shape(Xt)[0] - 1)
-        total_weight = tf.reduce_sum(weight)
-
-        def cond(it, params, lower_bound, history, converged, ok):
-            return (it < n_steps) & tf.logical_not(converged) & ok
-
-        def body(it, params, lower_bound, history, converged, ok):
-            new_params, log_lik = _em_iteration(
-                params, (Xt, weight, center, gram, batch_size, total_weight),
-                covariance_type, pairs, reg_covar, objective, priors)
-            new_lower_bound = objective.lower_bound(log_lik, new_params, total_weight,
-                                                    priors)
-            new_ok = g.all_finite(new_params[3]) & g.all_finite(new_params[1])
-            kept = tuple(tf.where(new_ok, new, old) for new, old in zip(new_params, params))
-            change = new_lower_bound - lower_bound
-            return (it + 1, kept, new_lower_bound, history.write(it, new_lower_bound),
-                    tf.abs(change) < tol, new_ok)
-
-        history = tf.TensorArray(dtype, size=0, dynamic_size=True)
-        params = tuple(params)
-        it, params, lower_bound, history, converged, ok = tf.while_loop(
-            cond, body,
-            (tf.constant(0), params, previous_lower_bound, history, tf.constant(False),
-             tf.constant(True)))
-        return params + (lower_bound, history.stack(), it, converged, ok)
+        context = IterationContext(covariance_type, tf.shape(Xt)[0] - 1, center, gram,
+                                   tf.reduce_sum(weight), reg_covar, objective, priors)
+        return em_loop(_in_memory_chunks(Xt, weight, batch_size), context, params,
+                       n_steps, tol, previous_lower_bound)
 
     return em_steps
 
@@ -309,44 +404,68 @@ def _build_init(covariance_type, data_dtype):
             stats, gram, total_weight, center, reg_covar, covariance_type, pairs,
             normalize_by="total")
         if covariance_type == "full":
-            # Second pass around the new means: exact centred scatter matrices, as
-            # initial responsibilities can make components arbitrarily narrow.
-            counts = stats[:, -1] + tf.constant(10.0 * g.finfo_eps(dtype), dtype)
-
-            def scatter_step(start, stop, scatter):
-                diff = _rows(Xt, start, stop)[None, :, :] - means[:, None, :]
-                chunk = weighted_resp(start, stop)
-                return (scatter + tf.matmul(diff * chunk[:, :, None], diff, transpose_a=True),)
-
-            zero = tf.zeros(tf.stack([n_components, n_features, n_features]), dtype)
-            (scatter,) = _over_chunks(tf.shape(Xt)[1], batch_size, scatter_step, (zero,))
-            covariances = g.add_to_diagonal(scatter / counts[:, None, None], reg_covar)
-            precision_chol = g.precision_cholesky(covariances, covariance_type)
+            covariances, precision_chol = _full_scatter_pass(
+                Xt, stats, means, weighted_resp, reg_covar, batch_size)
         else:
-            # A first pass that cancelled to a covariance that is not positive
-            # definite, or to less than about 1e-4 relative accuracy (far-apart
-            # components): second moments about the new means. Otherwise the first
-            # pass stands, as scikit-learn's moment form does.
-            def residual_pass():
-                def resp_of(start, stop, log_prob):
-                    return weighted_resp(start, stop), tf.zeros([], dtype)
-
-                (s0, s1, s2), _ = _accumulate_residual_statistics(
-                    Xt, (weights, means, covariances, precision_chol), covariance_type,
-                    batch_size, resp_of)
-                counts = s0 + tf.constant(10.0 * g.finfo_eps(dtype), dtype)
-                fixed = g.covariances_from_residuals(counts, s1 / counts[:, None], s2,
-                                                     reg_covar, covariance_type)
-                return fixed, g.precision_cholesky(fixed, covariance_type)
-
-            accurate = g.centre_cancellation(means, center, precision_chol,
-                                             covariance_type) <= INIT_CANCELLATION_LIMIT
-            covariances, precision_chol = tf.cond(
-                accurate,
-                lambda: (covariances, precision_chol), residual_pass)
+            covariances, precision_chol = _residual_pass_if_cancelled(
+                Xt, center, (weights, means, covariances, precision_chol),
+                covariance_type, weighted_resp, reg_covar, batch_size)
         return weights, means, covariances, precision_chol
 
     return initial_parameters
+
+
+def _full_scatter_pass(Xt, stats, means, weighted_resp, reg_covar, batch_size):
+    """Initial full covariances from a second pass around the new ``means``.
+
+    Exact centred scatter matrices, as initial responsibilities can make components
+    arbitrarily narrow. ``weighted_resp(start, stop)`` gives the chunk's initial
+    responsibilities times its weights, (K, batch). Returns
+    ``(covariances, precision_chol)``.
+    """
+    tf = tensorflow()
+    dtype = tf.float64
+    n_components, n_features = tf.shape(means)[0], tf.shape(means)[1]
+    counts = stats[:, -1] + tf.constant(10.0 * g.finfo_eps(dtype), dtype)
+
+    def scatter_step(start, stop, scatter):
+        diff = _rows(Xt, start, stop)[None, :, :] - means[:, None, :]
+        chunk = weighted_resp(start, stop)
+        return (scatter + tf.matmul(diff * chunk[:, :, None], diff, transpose_a=True),)
+
+    zero = tf.zeros(tf.stack([n_components, n_features, n_features]), dtype)
+    (scatter,) = _over_chunks(tf.shape(Xt)[1], batch_size, scatter_step, (zero,))
+    covariances = g.add_to_diagonal(scatter / counts[:, None, None], reg_covar)
+    return covariances, g.precision_cholesky(covariances, "full")
+
+
+def _residual_pass_if_cancelled(Xt, center, params, covariance_type, weighted_resp,
+                                reg_covar, batch_size):
+    """Initial ``(covariances, precision_chol)``, redone about the means if needed.
+
+    A first pass that cancelled to a covariance that is not positive definite, or
+    to less than about 1e-4 relative accuracy (far-apart components), is replaced
+    by second moments about the new means. Otherwise the first pass stands, as
+    scikit-learn's moment form does.
+    """
+    tf = tensorflow()
+    dtype = tf.float64
+    _, means, covariances, precision_chol = params
+
+    def residual_pass():
+        def resp_of(start, stop, log_prob):
+            return weighted_resp(start, stop), tf.zeros([], dtype)
+
+        (s0, s1, s2), _ = _accumulate_residual_statistics(
+            Xt, params, covariance_type, batch_size, resp_of)
+        counts = s0 + tf.constant(10.0 * g.finfo_eps(dtype), dtype)
+        fixed = g.covariances_from_residuals(counts, s1 / counts[:, None], s2,
+                                             reg_covar, covariance_type)
+        return fixed, g.precision_cholesky(fixed, covariance_type)
+
+    accurate = g.centre_cancellation(means, center, precision_chol,
+                                     covariance_type) <= INIT_CANCELLATION_LIMIT
+    return tf.cond(accurate, lambda: (covariances, precision_chol), residual_pass)
 
 
 def _build_log_prob(covariance_type, data_dtype):
@@ -437,7 +556,52 @@ _BUILDERS = {
 }
 
 
-class FitData:
+class TimeSlicedLoop:
+    """``em_steps`` of a fit's state, over its ``_em_steps_call`` in time slices.
+
+    A subclass supplies ``_em_steps_call(params, n_steps, tol, reg_covar,
+    previous_lower_bound)`` (one call of its compiled loop) and may set
+    ``time_sliced`` false where every call must run all the steps asked.
+    """
+
+    time_sliced = True
+
+    def em_steps(self, params, n_steps, tol, reg_covar, previous_lower_bound):
+        """Run up to ``n_steps`` EM iterations from ``params``, in time slices.
+
+        The same numbers as one call of the compiled loop (see :func:`in_time_slices`),
+        and Ctrl-C stops the fit within about :data:`SLICE_SECONDS`.
+
+        Returns
+        -------
+        params : tuple of ndarray
+            (weights, means, covariances, precision_chol) after the last M-step
+            (and a variational mixture's extra parameters).
+        lower_bounds : ndarray of shape (n_done,)
+            The objective after each iteration (EM: the mean log-likelihood
+            of the E-step).
+        converged : bool
+        """
+        def run(p, n, previous):
+            return self._em_steps_call(p, n, tol, reg_covar, previous)
+
+        if not self.time_sliced:
+            return run(params, n_steps, previous_lower_bound)
+        return in_time_slices(run, params, n_steps, previous_lower_bound)
+
+
+def loop_results(out, n_params):
+    """``(params, lower_bounds, converged)`` as numpy from :func:`em_loop`'s outputs.
+
+    Raises IllDefinedCovariance where an M-step gave non-finite parameters.
+    """
+    _, history, _, converged, ok = out[n_params:]
+    if not bool(ok):
+        raise IllDefinedCovariance()
+    return tuple(p.numpy() for p in out[:n_params]), history.numpy(), bool(converged)
+
+
+class FitData(TimeSlicedLoop):
     """The training rows as backend tensors, converted once per ``fit``.
 
     Lives only for the duration of a fit (never stored on an estimator).
@@ -511,28 +675,10 @@ class FitData:
             raise IllDefinedCovariance()
         return params
 
-    def em_steps(self, params, n_steps, tol, reg_covar, previous_lower_bound):
-        """Run up to ``n_steps`` EM iterations from ``params``, in time slices.
-
-        The same numbers as one call of the compiled loop (see :func:`in_time_slices`),
-        and Ctrl-C stops the fit within about :data:`SLICE_SECONDS`.
-        """
-        return in_time_slices(
-            lambda p, n, previous: self._em_steps_call(p, n, tol, reg_covar, previous),
-            params, n_steps, previous_lower_bound)
-
     def _em_steps_call(self, params, n_steps, tol, reg_covar, previous_lower_bound):
         """One call of the compiled loop: up to ``n_steps`` EM iterations.
 
-        Returns
-        -------
-        params : tuple of ndarray
-            (weights, means, covariances, precision_chol) after the last M-step
-            (and a variational mixture's extra parameters).
-        lower_bounds : ndarray of shape (n_done,)
-            The objective after each iteration (EM: the mean log-likelihood
-            of the E-step).
-        converged : bool
+        Returns ``(params, lower_bounds, converged)`` (see :func:`loop_results`).
         """
         tf = tensorflow()
         with tf.device(self.device):
@@ -542,11 +688,7 @@ class FitData:
                 tf.constant(int(n_steps), tf.int32), self._const(tol),
                 self._const(reg_covar), self.batch_size,
                 self._const(previous_lower_bound))
-        n_params = len(params)
-        _, history, _, converged, ok = out[n_params:]
-        if not bool(ok):
-            raise IllDefinedCovariance()
-        return tuple(p.numpy() for p in out[:n_params]), history.numpy(), bool(converged)
+        return loop_results(out, len(params))
 
 
 #: Wall time one call of a compiled EM loop aims at, so that Python (and Ctrl-C)
