@@ -8,7 +8,10 @@ memory a call needs beyond the data is O(batch_size * (K + P)), where P is the
 feature count of :mod:`skgmmvi._tf.gaussian` (D (D + 1) / 2 + D + 1 for ``full``).
 
 The whole EM loop (E-step, M-step, lower bound, convergence test) for as many
-iterations as asked runs inside one call, with no Python in between.
+iterations as asked runs inside one call, with no Python in between. The loop
+(:func:`em_loop`) and its iteration (:func:`em_iteration`) are written once, over a
+:class:`ChunkSource`: here the in-memory rows' column chunks,
+in :mod:`skgmmvi._tf.em_stream` a dataset's batches, under a strategy or not.
 
 The data are held once, transposed, over a row of ones (shape (D + 1, N), see
 :func:`transposed_with_ones`), so that a chunk of rows is a column slice already in
@@ -191,6 +194,27 @@ class Chunk:
         self.columns, self.rows, self.weight = columns, rows, weight
 
 
+class ChunkSource:
+    """Where an EM iteration's chunks come from, and how their statistics are summed.
+
+    Parameters
+    ----------
+    sum_over_chunks : callable
+        ``sum_over_chunks(statistics, zeros)`` sums ``statistics(chunk)`` (a tuple
+        of tensors) over every :class:`Chunk` of the source, starting from
+        ``zeros``: row chunks of in-memory data, batches of a dataset, or a
+        strategy's replicas' shares of them, all-reduced.
+    collective : bool
+        True where the sum ends in a collective all-reduce (a strategy's), which
+        must not sit inside a conditional branch: the E-step then chooses its
+        kind of statistics per chunk. Otherwise it chooses once per iteration,
+        outside the pass over the chunks (fewer operations to trace and run).
+    """
+
+    def __init__(self, sum_over_chunks, collective=False):
+        self.sum_over_chunks, self.collective = sum_over_chunks, collective
+
+
 class IterationContext:
     """What one EM iteration needs besides the parameters and the chunk source.
 
@@ -201,100 +225,151 @@ class IterationContext:
 
     def __init__(self, covariance_type, n_features, center, gram, total_weight,
                  reg_covar, objective, priors):
-        tf = tensorflow()
         self.covariance_type = covariance_type
         self.n_features = n_features
         self.pairs = _pairs_if_full(covariance_type, n_features)
-        self.n_phi = tf.shape(g.features(
-            tf.zeros(tf.stack([n_features + 1, 0]), tf.float64), covariance_type,
-            self.pairs, tf.eye(n_features, dtype=tf.float64)))[0]
         self.center, self.gram, self.total_weight = center, gram, total_weight
         self.reg_covar, self.objective, self.priors = reg_covar, objective, priors
 
-    def zero_sums(self, n_components):
-        """Zeros of :func:`chunk_statistics`'s result: the running sums' start."""
+    def zero_feature_sums(self, n_components):
+        """Zeros of :func:`_feature_map_statistics`'s result."""
         tf = tensorflow()
-        return ((tf.zeros(tf.stack([self.n_phi, n_components]), tf.float64),)
-                + tuple(g.zero_residual_statistics(n_components, self.n_features,
-                                                   self.covariance_type, tf.float64))
-                + (tf.zeros([], tf.float64),))
+        f64 = tf.float64
+        n_phi = tf.shape(g.features(
+            tf.zeros(tf.stack([self.n_features + 1, 0]), f64), self.covariance_type,
+            self.pairs, tf.eye(self.n_features, dtype=f64)))[0]
+        return tf.zeros(tf.stack([n_phi, n_components]), f64), tf.zeros([], f64)
+
+    def zero_residual_sums(self, n_components):
+        """Zeros of :func:`_residual_statistics`'s result."""
+        tf = tensorflow()
+        return tuple(g.zero_residual_statistics(n_components, self.n_features,
+                                                self.covariance_type, tf.float64)
+                     ) + (tf.zeros([], tf.float64),)
 
 
-def chunk_statistics(chunk, params, accurate, context):
-    """The E-step of one chunk: both kinds of statistics, the kind not chosen zeros.
+def _feature_map_statistics(chunk, coef, params, context):
+    """E-step of a chunk through the feature map about the centre.
 
-    Returns ``(feature sums (P, K), S0, S1, S2, objective term)``: with the feature
-    map about the centre where ``accurate`` (see :func:`gaussian.use_feature_map`),
-    else residuals about each component's mean. The choice is made per chunk
-    (``tf.cond`` inside it), so a strategy's all-reduce of the result never sits
-    inside a conditional branch. The objective term is ``objective.e_step``'s (for
-    EM the weighted log-likelihood, which ignores rows of weight 0 even where their
-    density underflows).
+    Returns ``(sum of phi * resp_w, shape (P, K), objective term)``; ``coef`` is
+    :func:`gaussian.coefficients` of ``params``. The objective term is
+    ``objective.e_step``'s (for EM the weighted log-likelihood, which ignores rows
+    of weight 0 even where their density underflows).
     """
     tf = tensorflow()
-    cov, pairs, e_step = context.covariance_type, context.pairs, context.objective.e_step
+    cov = context.covariance_type
+    phi = g.features(chunk.columns(context.center), cov, context.pairs,
+                     params[3] if cov == "tied" else None)
+    resp_w, objective_term = context.objective.e_step(tf.matmul(coef, phi),
+                                                      chunk.weight[None, :])
+    # (P, batch) @ (batch, K): the long output axis first suits Eigen's GEMM
+    # kernel better than (K, batch) @ (batch, P) (K is small).
+    return tf.matmul(phi, resp_w, transpose_b=True), objective_term
+
+
+def _residual_statistics(chunk, params, context):
+    """E-step of a chunk through residuals about each component's mean.
+
+    Returns ``(S0, S1, S2, objective term)`` (see :func:`gaussian.residual_statistics`).
+    """
     weights, means, _, precision_chol = params[:4]
-    zeros = context.zero_sums(tf.shape(means)[0])
-    weight_row = chunk.weight[None, :]
-
-    def feature_map():
-        coef = g.coefficients(weights, means - context.center, precision_chol, cov, pairs)
-        phi = g.features(chunk.columns(context.center), cov, pairs,
-                         precision_chol if cov == "tied" else None)
-        resp_w, objective_term = e_step(tf.matmul(coef, phi), weight_row)
-        # (P, batch) @ (batch, K): the long output axis first suits Eigen's GEMM
-        # kernel better than (K, batch) @ (batch, P) (K is small).
-        return ((tf.matmul(phi, resp_w, transpose_b=True),) + zeros[1:4]
-                + (objective_term,))
-
-    def residuals():
-        log_prob, diff = g.component_log_prob(chunk.rows(), weights, means,
-                                              precision_chol, cov)
-        resp_w, objective_term = e_step(log_prob, weight_row)
-        return (zeros[:1] + tuple(g.residual_statistics(diff, resp_w, cov))
-                + (objective_term,))
-
-    return tf.cond(accurate, feature_map, residuals)
+    cov = context.covariance_type
+    log_prob, diff = g.component_log_prob(chunk.rows(), weights, means, precision_chol,
+                                          cov)
+    resp_w, objective_term = context.objective.e_step(log_prob, chunk.weight[None, :])
+    return tuple(g.residual_statistics(diff, resp_w, cov)) + (objective_term,)
 
 
-def _m_step(sums, params, accurate, context):
-    """New parameters from the summed statistics of the kind ``accurate`` chose."""
+def _coefficients(params, context):
+    weights, means, _, precision_chol = params[:4]
+    return g.coefficients(weights, means - context.center, precision_chol,
+                          context.covariance_type, context.pairs)
+
+
+def _params_from_feature_sums(sums, context):
     tf = tensorflow()
     cov, pairs = context.covariance_type, context.pairs
-
-    def from_feature_map():
-        stats = g.canonical_statistics(tf.transpose(sums[0]), cov, pairs)
-        return g.parameters_from_statistics(
-            stats, context.gram, context.total_weight, context.center, context.reg_covar,
-            cov, pairs, normalize_by="counts")
-
-    def from_residuals():
-        return g.parameters_from_residuals(sums[1:4], params[1], context.reg_covar, cov)
-
-    new = tf.cond(accurate, from_feature_map, from_residuals)
-    return context.objective.m_step(new, context.total_weight, context.priors)
+    stats = g.canonical_statistics(tf.transpose(sums[0]), cov, pairs)
+    return g.parameters_from_statistics(
+        stats, context.gram, context.total_weight, context.center, context.reg_covar,
+        cov, pairs, normalize_by="counts")
 
 
-def em_iteration(sum_over_chunks, params, context):
-    """One E-step and M-step from ``params``: ``(new_params, objective term)``.
+def _params_from_residual_sums(sums, params, context):
+    return g.parameters_from_residuals(sums[:3], params[1], context.reg_covar,
+                                       context.covariance_type)
 
-    ``sum_over_chunks(statistics, zeros)`` sums ``statistics(chunk)`` (a tuple of
-    tensors) over every :class:`Chunk` of the source, starting from ``zeros``: row
-    chunks of in-memory data, batches of a dataset, or a strategy's replicas'
-    shares of them, all-reduced.
+
+def _e_and_m_step(source, params, accurate, context):
+    """``(M-step parameters before the objective's hook, objective term)``.
+
+    The feature map about the centre where ``accurate`` (see
+    :func:`gaussian.use_feature_map`), else residuals about each component's mean,
+    chosen once for the pass (or per chunk for a collective source).
     """
     tf = tensorflow()
+    if source.collective:
+        return _e_and_m_step_per_chunk(source, params, accurate, context)
+    n_components = tf.shape(params[1])[0]
+
+    def by_feature_map():
+        coef = _coefficients(params, context)
+        sums = source.sum_over_chunks(
+            lambda chunk: _feature_map_statistics(chunk, coef, params, context),
+            context.zero_feature_sums(n_components))
+        return _params_from_feature_sums(sums, context), sums[-1]
+
+    def by_residuals():
+        sums = source.sum_over_chunks(
+            lambda chunk: _residual_statistics(chunk, params, context),
+            context.zero_residual_sums(n_components))
+        return _params_from_residual_sums(sums, params, context), sums[-1]
+
+    return tf.cond(accurate, by_feature_map, by_residuals)
+
+
+def _e_and_m_step_per_chunk(source, params, accurate, context):
+    """As :func:`_e_and_m_step`, with the kind of statistics chosen inside each chunk.
+
+    Every chunk gives both kinds, the kind not chosen zeros, so the source's
+    all-reduce of the sums never sits inside a conditional branch.
+    """
+    tf = tensorflow()
+    n_components = tf.shape(params[1])[0]
+
+    def both_kinds(chunk):
+        def by_feature_map():
+            stats, term = _feature_map_statistics(chunk, _coefficients(params, context),
+                                                  params, context)
+            return (stats,) + context.zero_residual_sums(n_components)[:3] + (term,)
+
+        def by_residuals():
+            return (context.zero_feature_sums(n_components)[:1]
+                    + _residual_statistics(chunk, params, context))
+
+        return tf.cond(accurate, by_feature_map, by_residuals)
+
+    sums = source.sum_over_chunks(both_kinds, context.zero_feature_sums(n_components)[:1]
+                                  + context.zero_residual_sums(n_components))
+    new = tf.cond(accurate, lambda: _params_from_feature_sums(sums[:1], context),
+                  lambda: _params_from_residual_sums(sums[1:], params, context))
+    return new, sums[-1]
+
+
+def em_iteration(source, params, context):
+    """One E-step and M-step from ``params``: ``(new_params, objective term)``.
+
+    ``source`` is a :class:`ChunkSource`; ``context`` an :class:`IterationContext`,
+    whose objective's ``m_step`` hook finishes the M-step.
+    """
     accurate = g.use_feature_map(params[1], context.center, params[3],
                                  context.covariance_type)
-
-    def statistics(chunk):
-        return chunk_statistics(chunk, params, accurate, context)
-
-    sums = sum_over_chunks(statistics, context.zero_sums(tf.shape(params[1])[0]))
-    return _m_step(sums, params, accurate, context), sums[-1]
+    new, objective_term = _e_and_m_step(source, params, accurate, context)
+    return (context.objective.m_step(new, context.total_weight, context.priors),
+            objective_term)
 
 
-def em_loop(sum_over_chunks, context, params, n_steps, tol, previous_lower_bound):
+def em_loop(source, context, params, n_steps, tol, previous_lower_bound):
     """Up to ``n_steps`` EM iterations (:func:`em_iteration`) until converged.
 
     Stops early when the objective changes by less than ``tol`` or an M-step gives
@@ -309,7 +384,7 @@ def em_loop(sum_over_chunks, context, params, n_steps, tol, previous_lower_bound
         return (it < n_steps) & tf.logical_not(converged) & ok
 
     def body(it, params, lower_bound, history, converged, ok):
-        new_params, objective_term = em_iteration(sum_over_chunks, params, context)
+        new_params, objective_term = em_iteration(source, params, context)
         new_lower_bound = objective.lower_bound(objective_term, new_params,
                                                 context.total_weight, context.priors)
         new_ok = g.all_finite(new_params[3]) & g.all_finite(new_params[1])
@@ -327,7 +402,7 @@ def em_loop(sum_over_chunks, context, params, n_steps, tol, previous_lower_bound
 
 
 def _in_memory_chunks(Xt, weight, batch_size):
-    """``sum_over_chunks`` (see :func:`em_iteration`) over column chunks of ``Xt``."""
+    """A :class:`ChunkSource` over the column chunks of ``Xt``."""
     def sum_over_chunks(statistics, zeros):
         def step(start, stop, *sums):
             def columns(center):
@@ -338,7 +413,7 @@ def _in_memory_chunks(Xt, weight, batch_size):
 
         return _over_chunks(tensorflow().shape(Xt)[1], batch_size, step, zeros)
 
-    return sum_over_chunks
+    return ChunkSource(sum_over_chunks)
 
 
 def _build_em_steps(covariance_type, data_dtype, objective=MaximumLikelihood):

@@ -17,8 +17,8 @@ import numpy as np
 from ._runtime import device_name, quiet_graph_mode_notice, tensorflow
 from .batches import unpack_batch, weighted_pairs
 from .compile_cache import COMPILED
-from .em import (Chunk, FitData, IterationContext, MaximumLikelihood, TimeSlicedLoop,
-                 em_loop, loop_results)
+from .em import (Chunk, ChunkSource, FitData, IterationContext, MaximumLikelihood,
+                 TimeSlicedLoop, em_loop, loop_results)
 
 
 def _columns(x, center):
@@ -68,7 +68,8 @@ class _Kernels:
             context = IterationContext(covariance_type, tf.shape(center)[0], center,
                                        gram_matrix, total_weight, reg_covar, objective,
                                        priors)
-            return em_loop(_dataset_chunks(dataset, over_replicas), context, params,
+            source = _dataset_chunks(dataset, over_replicas, strategy is not None)
+            return em_loop(source, context, params,
                            n_steps, tol, previous_lower_bound)
 
         self.moments, self.gram, self.em_steps = moments, gram, em_steps
@@ -103,8 +104,8 @@ def _sum_over_dataset(dataset, over_replicas, batch_sums, zeros):
     return sums
 
 
-def _dataset_chunks(dataset, over_replicas):
-    """``sum_over_chunks`` (see :func:`skgmmvi._tf.em.em_iteration`) over a dataset."""
+def _dataset_chunks(dataset, over_replicas, collective):
+    """A :class:`~skgmmvi._tf.em.ChunkSource` over a dataset's batches."""
     tf = tensorflow()
 
     def sum_over_chunks(statistics, zeros):
@@ -114,7 +115,7 @@ def _dataset_chunks(dataset, over_replicas):
 
         return _sum_over_dataset(dataset, over_replicas, batch_statistics, zeros)
 
-    return sum_over_chunks
+    return ChunkSource(sum_over_chunks, collective=collective)
 
 
 def _kernels(covariance_type, strategy, prior_type=None):
