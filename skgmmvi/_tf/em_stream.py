@@ -17,8 +17,9 @@ import numpy as np
 from ._runtime import device_name, quiet_graph_mode_notice, tensorflow
 from .batches import unpack_batch, weighted_pairs
 from .compile_cache import COMPILED
-from .em import (Chunk, ChunkSource, FitData, IterationContext, MaximumLikelihood,
-                 TimeSlicedLoop, em_loop, loop_results)
+from .em import FitData
+from .em_loop import (Chunk, ChunkSource, IterationContext, MaximumLikelihood,
+                      TimeSlicedLoop, em_loop, loop_results)
 
 
 def _columns(x, center):
@@ -31,7 +32,7 @@ def _columns(x, center):
 class _Kernels:
     """Compiled passes over a dataset for one covariance type and strategy.
 
-    ``objective`` holds the loop's hooks (see :func:`skgmmvi._tf.em.em_iteration`).
+    ``objective`` holds the loop's hooks (see :func:`skgmmvi._tf.em_loop.em_iteration`).
     """
 
     def __init__(self, covariance_type, strategy, objective=MaximumLikelihood):
@@ -105,7 +106,7 @@ def _sum_over_dataset(dataset, over_replicas, batch_sums, zeros):
 
 
 def _dataset_chunks(dataset, over_replicas, collective):
-    """A :class:`~skgmmvi._tf.em.ChunkSource` over a dataset's batches."""
+    """A :class:`~skgmmvi._tf.em_loop.ChunkSource` over a dataset's batches."""
     tf = tensorflow()
 
     def sum_over_chunks(statistics, zeros):
