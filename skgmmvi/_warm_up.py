@@ -26,9 +26,12 @@ def warm_up(covariance_types=("full",), dtypes=("float64",), estimators=("em",))
         The covariance types to trace for.
     dtypes : sequence of {'float64', 'float32'}, default=('float64',)
         The compute dtypes to trace for.
-    estimators : sequence of {'em', 'mle'}, default=('em',)
+    estimators : sequence of {'em', 'bayesian', 'mle'}, default=('em',)
         'em' traces :class:`~skgmmvi.EMGaussianMixture` on the TensorFlow
-        backend (EM steps, initialisation and scoring); 'mle' traces
+        backend (EM steps, initialisation and scoring); 'bayesian' traces
+        :class:`~skgmmvi.BayesianGaussianMixture`'s own compiled loops on that
+        backend, one per ``weight_concentration_prior_type`` (its
+        initialisation and scoring kernels are EM's); 'mle' traces
         :class:`~skgmmvi.MLEGaussianMixture`.
 
     Returns
@@ -36,16 +39,20 @@ def warm_up(covariance_types=("full",), dtypes=("float64",), estimators=("em",))
     seconds : float
         Wall time spent, import included.
     """
-    from . import EMGaussianMixture, MLEGaussianMixture
+    from . import BayesianGaussianMixture, EMGaussianMixture, MLEGaussianMixture
 
-    factories = {"em": lambda **kw: EMGaussianMixture(backend="tensorflow", **kw),
-                 "mle": lambda **kw: MLEGaussianMixture(**kw)}
+    factories = {"em": [lambda **kw: EMGaussianMixture(backend="tensorflow", **kw)],
+                 "bayesian": [
+                     lambda prior=prior, **kw: BayesianGaussianMixture(
+                         backend="tensorflow", weight_concentration_prior_type=prior, **kw)
+                     for prior in ("dirichlet_process", "dirichlet_distribution")],
+                 "mle": [lambda **kw: MLEGaussianMixture(**kw)]}
     unknown = set(estimators) - set(factories) | set(covariance_types) - set(
         COVARIANCE_TYPES) | set(dtypes) - {"float64", "float32"}
     if unknown:
         raise ValueError(
-            f"warm_up got unknown values {sorted(unknown)}; estimators are 'em' or "
-            "'mle', covariance types one of " + ", ".join(COVARIANCE_TYPES)
+            f"warm_up got unknown values {sorted(unknown)}; estimators are 'em', "
+            "'bayesian' or 'mle', covariance types one of " + ", ".join(COVARIANCE_TYPES)
             + ", dtypes 'float64' or 'float32'.")
     start = time.perf_counter()
     from ._tf._runtime import quiet_tensorflow
@@ -54,13 +61,13 @@ def warm_up(covariance_types=("full",), dtypes=("float64",), estimators=("em",))
     X = np.random.RandomState(0).standard_normal((64, 2))
     with warnings.catch_warnings(), quiet_tensorflow():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for name in estimators:
+        for factory in (f for name in estimators for f in factories[name]):
             for covariance_type in covariance_types:
                 for dtype in dtypes:
-                    model = factories[name](n_components=2, dtype=dtype, max_iter=2,
-                                            covariance_type=covariance_type,
-                                            random_state=0).fit(X)
+                    model = factory(n_components=2, dtype=dtype, max_iter=2,
+                                    covariance_type=covariance_type,
+                                    random_state=0).fit(X)
                     # The scoring kernel that large inputs use.
-                    log_prob_resp(X, model._fitted_parameters(), covariance_type, 64,
+                    log_prob_resp(X, model._scoring_parameters(), covariance_type, 64,
                                   dtype)
     return time.perf_counter() - start

@@ -36,21 +36,7 @@ def npy_batches(path, batch_size=8192):
 
     tf = tensorflow()
     path = str(path)
-    with open(path, "rb") as handle:
-        version = np.lib.format.read_magic(handle)
-        reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                  else np.lib.format.read_array_header_2_0)
-        shape, fortran_order, dtype = reader(handle)
-        header_bytes = handle.tell()
-    if len(shape) != 2 or fortran_order:
-        raise ValueError(f"{path} holds an array of shape {shape} "
-                         f"({'Fortran' if fortran_order else 'C'} order); npy_batches "
-                         "needs a C-ordered 2-D array of rows. Save it with "
-                         "numpy.save(path, np.ascontiguousarray(X)).")
-    if dtype not in (np.dtype("<f8"), np.dtype("<f4")):
-        raise ValueError(f"{path} holds {dtype} values; npy_batches reads "
-                         "little-endian float64 or float32. Convert with "
-                         "X.astype(np.float64) before saving.")
+    shape, dtype, header_bytes = _npy_layout(path)
     n_rows, n_features = int(shape[0]), int(shape[1])
     tf_type = tf.float64 if dtype.itemsize == 8 else tf.float32
     row_bytes = n_features * dtype.itemsize
@@ -77,3 +63,27 @@ def npy_batches(path, batch_size=8192):
                                                [-1, n_features]),
                         num_parallel_calls=tf.data.AUTOTUNE)
             .prefetch(2))
+
+
+def _npy_layout(path):
+    """``(shape, dtype, header bytes)`` of a ``.npy`` file of rows npy_batches can read.
+
+    Raises ValueError, saying how to re-save the array, unless it is C-ordered,
+    2-D and little-endian float64 or float32.
+    """
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                  else np.lib.format.read_array_header_2_0)
+        shape, fortran_order, dtype = reader(handle)
+        header_bytes = handle.tell()
+    if len(shape) != 2 or fortran_order:
+        raise ValueError(f"{path} holds an array of shape {shape} "
+                         f"({'Fortran' if fortran_order else 'C'} order); npy_batches "
+                         "needs a C-ordered 2-D array of rows. Save it with "
+                         "numpy.save(path, np.ascontiguousarray(X)).")
+    if dtype not in (np.dtype("<f8"), np.dtype("<f4")):
+        raise ValueError(f"{path} holds {dtype} values; npy_batches reads "
+                         "little-endian float64 or float32. Convert with "
+                         "X.astype(np.float64) before saving.")
+    return shape, dtype, header_bytes

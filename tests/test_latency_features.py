@@ -189,6 +189,22 @@ def test_warm_up_traces_what_a_later_fit_uses(blobs3):
     assert kernel.experimental_get_tracing_count() == traces
 
 
+def test_warm_up_traces_bayesian_loops(blobs3):
+    from skgmmvi._tf import em as backend
+
+    skgmmvi.warm_up(covariance_types=("spherical",), estimators=("bayesian",))
+    for prior_type in ("dirichlet_process", "dirichlet_distribution"):
+        kernel = backend._compiled("em_steps:" + prior_type, "spherical", "float64")
+        traces = kernel.experimental_get_tracing_count()
+        assert traces == 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            skgmmvi.BayesianGaussianMixture(
+                n_components=3, covariance_type="spherical", backend="tensorflow",
+                weight_concentration_prior_type=prior_type, random_state=0).fit(blobs3)
+        assert kernel.experimental_get_tracing_count() == traces
+
+
 @pytest.mark.parametrize("n_components", [2, 5])
 def test_single_thread_kmeans_gives_sklearns_labels(blobs3, n_components):
     labels, _ = initial_responsibilities("kmeans", blobs3, None, n_components,

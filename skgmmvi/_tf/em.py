@@ -8,7 +8,9 @@ memory a call needs beyond the data is O(batch_size * (K + P)), where P is the
 feature count of :mod:`skgmmvi._tf.gaussian` (D (D + 1) / 2 + D + 1 for ``full``).
 
 The whole EM loop (E-step, M-step, lower bound, convergence test) for as many
-iterations as asked runs inside one call, with no Python in between.
+iterations as asked runs inside one call, with no Python in between. The loop and
+its iteration are written once, in :mod:`skgmmvi._tf.em_loop`, over a source of
+chunks: here the in-memory rows' column chunks (:func:`_in_memory_chunks`).
 
 The data are held once, transposed, over a row of ones (shape (D + 1, N), see
 :func:`transposed_with_ones`), so that a chunk of rows is a column slice already in
@@ -19,20 +21,15 @@ moment form of the M-step loses about ``|mu_k - c|^2 / sigma_k^2`` in relative
 accuracy, which float32 cannot afford for narrow components.
 """
 
-import time
-
 import numpy as np
 
 from .._cancellation import INIT_CANCELLATION_LIMIT
 from . import gaussian as g
 from ._runtime import device_name, tensorflow, tf_dtype
 from .compile_cache import COMPILED
-
-
-
-
-class IllDefinedCovariance(ArithmeticError):
-    """An M-step produced a covariance that is not positive definite."""
+from .em_loop import (Chunk, ChunkSource, IllDefinedCovariance, IterationContext,
+                      MaximumLikelihood, TimeSlicedLoop, em_loop, loop_results,
+                      pairs_if_full)
 
 
 def _parameter_shapes(covariance_type):
@@ -84,10 +81,6 @@ def _centered_columns(Xt, start, stop, center_aug):
     return tf.cast(Xt[:, start:stop], tf.float64) - center_aug
 
 
-def _pairs_if_full(covariance_type, n_features):
-    return g.upper_triangle_pairs(n_features) if covariance_type == "full" else None
-
-
 def _accumulate_statistics(Xt, center, covariance_type, pairs, tied_chol, batch_size,
                            n_components, responsibilities):
     """Sums of ``w * resp * phi`` over all rows, with ``resp`` given per chunk.
@@ -119,49 +112,6 @@ def _accumulate_statistics(Xt, center, covariance_type, pairs, tied_chol, batch_
     return g.canonical_statistics(tf.transpose(stats), covariance_type, pairs), log_lik
 
 
-class MaximumLikelihood:
-    """EM's hooks of the compiled loop (the numpy twin is
-    :class:`skgmmvi._numpy.em.MaximumLikelihood`; the variational Bayesian
-    mixture's are in :mod:`skgmmvi._tf.bayesian`). EM has no extra parameters
-    and no prior."""
-
-    @staticmethod
-    def extra_specs():
-        return ()
-
-    @staticmethod
-    def prior_specs():
-        return ()
-
-    @staticmethod
-    def e_step(log_prob, weight):
-        """``(resp * w, weighted log-likelihood)``: see ``weighted_responsibilities``."""
-        return g.weighted_responsibilities(log_prob, weight)
-
-    @staticmethod
-    def m_step(params, total_weight, priors):
-        return params
-
-    @staticmethod
-    def lower_bound(e_step_term, params, total_weight, priors):
-        return e_step_term / total_weight
-
-
-def _e_step_responsibilities(coef, weight, e_step):
-    """Responsibility rule of the E-step: softmax over components of ``coef @ phi``.
-
-    ``e_step(log_prob, weight)`` gives the weighted responsibilities and the
-    chunk's term of the objective (for EM, the weighted log-likelihood, which
-    ignores rows of weight 0 even where their density underflows).
-    """
-    weight_row = weight[None, :]
-
-    def responsibilities(start, stop, phi):
-        return e_step(tensorflow().matmul(coef, phi), weight_row[:, start:stop])
-
-    return responsibilities
-
-
 def _accumulate_residual_statistics(Xt, params, covariance_type, batch_size, resp_of):
     """Residual statistics about the means of ``params`` over all rows (far-apart path).
 
@@ -186,43 +136,19 @@ def _accumulate_residual_statistics(Xt, params, covariance_type, batch_size, res
     return out[:3], out[3]
 
 
-def _em_iteration(params, fit, covariance_type, pairs, reg_covar, objective, priors):
-    """One E-step and M-step from ``params``: ``(new_params, E-step term)``.
+def _in_memory_chunks(Xt, weight, batch_size):
+    """A :class:`ChunkSource` over the column chunks of ``Xt``."""
+    def sum_over_chunks(statistics, zeros):
+        def step(start, stop, *sums):
+            def columns(center):
+                return _centered_columns(Xt, start, stop, _augmented_center(center))
 
-    ``fit`` is ``(Xt, weight, center, gram, batch_size, total_weight)``. The feature
-    map about ``center`` is used while it is accurate (see
-    :func:`gaussian.use_feature_map`), else residuals about each component's mean.
-    ``objective`` holds the loop's hooks (:class:`MaximumLikelihood` for EM, whose
-    E-step term is the weighted log-likelihood) and ``priors`` its prior tensors.
-    """
-    tf = tensorflow()
-    Xt, weight, center, gram, batch_size, total_weight = fit
+            chunk = Chunk(columns, lambda: _rows(Xt, start, stop), weight[start:stop])
+            return tuple(a + b for a, b in zip(sums, statistics(chunk)))
 
-    def feature_map_iteration():
-        weights, means, _, precision_chol = params[:4]
-        coef = g.coefficients(weights, means - center, precision_chol, covariance_type,
-                              pairs)
-        tied = precision_chol if covariance_type == "tied" else None
-        stats, log_lik = _accumulate_statistics(
-            Xt, center, covariance_type, pairs, tied, batch_size, tf.shape(means)[0],
-            _e_step_responsibilities(coef, weight, objective.e_step))
-        new = g.parameters_from_statistics(
-            stats, gram, total_weight, center, reg_covar, covariance_type, pairs,
-            normalize_by="counts")
-        return objective.m_step(new, total_weight, priors), log_lik
+        return _over_chunks(tensorflow().shape(Xt)[1], batch_size, step, zeros)
 
-    def residual_iteration():
-        def resp_of(start, stop, log_prob):
-            return objective.e_step(log_prob, weight[None, start:stop])
-
-        statistics, log_lik = _accumulate_residual_statistics(
-            Xt, params, covariance_type, batch_size, resp_of)
-        new = g.parameters_from_residuals(statistics, params[1], reg_covar,
-                                          covariance_type)
-        return objective.m_step(new, total_weight, priors), log_lik
-
-    return tf.cond(g.use_feature_map(params[1], center, params[3], covariance_type),
-                   feature_map_iteration, residual_iteration)
+    return ChunkSource(sum_over_chunks)
 
 
 def _build_em_steps(covariance_type, data_dtype, objective=MaximumLikelihood):
@@ -248,31 +174,10 @@ def _build_em_steps(covariance_type, data_dtype, objective=MaximumLikelihood):
     @tf.function(input_signature=signature, autograph=False)
     def em_steps(Xt, weight, center, gram, params, priors, n_steps, tol, reg_covar,
                  batch_size, previous_lower_bound):
-        pairs = _pairs_if_full(covariance_type, tf.shape(Xt)[0] - 1)
-        total_weight = tf.reduce_sum(weight)
-
-        def cond(it, params, lower_bound, history, converged, ok):
-            return (it < n_steps) & tf.logical_not(converged) & ok
-
-        def body(it, params, lower_bound, history, converged, ok):
-            new_params, log_lik = _em_iteration(
-                params, (Xt, weight, center, gram, batch_size, total_weight),
-                covariance_type, pairs, reg_covar, objective, priors)
-            new_lower_bound = objective.lower_bound(log_lik, new_params, total_weight,
-                                                    priors)
-            new_ok = g.all_finite(new_params[3]) & g.all_finite(new_params[1])
-            kept = tuple(tf.where(new_ok, new, old) for new, old in zip(new_params, params))
-            change = new_lower_bound - lower_bound
-            return (it + 1, kept, new_lower_bound, history.write(it, new_lower_bound),
-                    tf.abs(change) < tol, new_ok)
-
-        history = tf.TensorArray(dtype, size=0, dynamic_size=True)
-        params = tuple(params)
-        it, params, lower_bound, history, converged, ok = tf.while_loop(
-            cond, body,
-            (tf.constant(0), params, previous_lower_bound, history, tf.constant(False),
-             tf.constant(True)))
-        return params + (lower_bound, history.stack(), it, converged, ok)
+        context = IterationContext(covariance_type, tf.shape(Xt)[0] - 1, center, gram,
+                                   tf.reduce_sum(weight), reg_covar, objective, priors)
+        return em_loop(_in_memory_chunks(Xt, weight, batch_size), context, params,
+                       n_steps, tol, previous_lower_bound)
 
     return em_steps
 
@@ -292,7 +197,7 @@ def _build_init(covariance_type, data_dtype):
     def initial_parameters(Xt, weight, center, gram, resp, n_components, reg_covar,
                            batch_size):
         n_features = tf.shape(Xt)[0] - 1
-        pairs = _pairs_if_full(covariance_type, n_features)
+        pairs = pairs_if_full(covariance_type, n_features)
         tied = tf.eye(n_features, dtype=dtype) if covariance_type == "tied" else None
 
         def weighted_resp(start, stop):
@@ -309,44 +214,68 @@ def _build_init(covariance_type, data_dtype):
             stats, gram, total_weight, center, reg_covar, covariance_type, pairs,
             normalize_by="total")
         if covariance_type == "full":
-            # Second pass around the new means: exact centred scatter matrices, as
-            # initial responsibilities can make components arbitrarily narrow.
-            counts = stats[:, -1] + tf.constant(10.0 * g.finfo_eps(dtype), dtype)
-
-            def scatter_step(start, stop, scatter):
-                diff = _rows(Xt, start, stop)[None, :, :] - means[:, None, :]
-                chunk = weighted_resp(start, stop)
-                return (scatter + tf.matmul(diff * chunk[:, :, None], diff, transpose_a=True),)
-
-            zero = tf.zeros(tf.stack([n_components, n_features, n_features]), dtype)
-            (scatter,) = _over_chunks(tf.shape(Xt)[1], batch_size, scatter_step, (zero,))
-            covariances = g.add_to_diagonal(scatter / counts[:, None, None], reg_covar)
-            precision_chol = g.precision_cholesky(covariances, covariance_type)
+            covariances, precision_chol = _full_scatter_pass(
+                Xt, stats, means, weighted_resp, reg_covar, batch_size)
         else:
-            # A first pass that cancelled to a covariance that is not positive
-            # definite, or to less than about 1e-4 relative accuracy (far-apart
-            # components): second moments about the new means. Otherwise the first
-            # pass stands, as scikit-learn's moment form does.
-            def residual_pass():
-                def resp_of(start, stop, log_prob):
-                    return weighted_resp(start, stop), tf.zeros([], dtype)
-
-                (s0, s1, s2), _ = _accumulate_residual_statistics(
-                    Xt, (weights, means, covariances, precision_chol), covariance_type,
-                    batch_size, resp_of)
-                counts = s0 + tf.constant(10.0 * g.finfo_eps(dtype), dtype)
-                fixed = g.covariances_from_residuals(counts, s1 / counts[:, None], s2,
-                                                     reg_covar, covariance_type)
-                return fixed, g.precision_cholesky(fixed, covariance_type)
-
-            accurate = g.centre_cancellation(means, center, precision_chol,
-                                             covariance_type) <= INIT_CANCELLATION_LIMIT
-            covariances, precision_chol = tf.cond(
-                accurate,
-                lambda: (covariances, precision_chol), residual_pass)
+            covariances, precision_chol = _residual_pass_if_cancelled(
+                Xt, center, (weights, means, covariances, precision_chol),
+                covariance_type, weighted_resp, reg_covar, batch_size)
         return weights, means, covariances, precision_chol
 
     return initial_parameters
+
+
+def _full_scatter_pass(Xt, stats, means, weighted_resp, reg_covar, batch_size):
+    """Initial full covariances from a second pass around the new ``means``.
+
+    Exact centred scatter matrices, as initial responsibilities can make components
+    arbitrarily narrow. ``weighted_resp(start, stop)`` gives the chunk's initial
+    responsibilities times its weights, (K, batch). Returns
+    ``(covariances, precision_chol)``.
+    """
+    tf = tensorflow()
+    dtype = tf.float64
+    n_components, n_features = tf.shape(means)[0], tf.shape(means)[1]
+    counts = stats[:, -1] + tf.constant(10.0 * g.finfo_eps(dtype), dtype)
+
+    def scatter_step(start, stop, scatter):
+        diff = _rows(Xt, start, stop)[None, :, :] - means[:, None, :]
+        chunk = weighted_resp(start, stop)
+        return (scatter + tf.matmul(diff * chunk[:, :, None], diff, transpose_a=True),)
+
+    zero = tf.zeros(tf.stack([n_components, n_features, n_features]), dtype)
+    (scatter,) = _over_chunks(tf.shape(Xt)[1], batch_size, scatter_step, (zero,))
+    covariances = g.add_to_diagonal(scatter / counts[:, None, None], reg_covar)
+    return covariances, g.precision_cholesky(covariances, "full")
+
+
+def _residual_pass_if_cancelled(Xt, center, params, covariance_type, weighted_resp,
+                                reg_covar, batch_size):
+    """Initial ``(covariances, precision_chol)``, redone about the means if needed.
+
+    A first pass that cancelled to a covariance that is not positive definite, or
+    to less than about 1e-4 relative accuracy (far-apart components), is replaced
+    by second moments about the new means. Otherwise the first pass stands, as
+    scikit-learn's moment form does.
+    """
+    tf = tensorflow()
+    dtype = tf.float64
+    _, means, covariances, precision_chol = params
+
+    def residual_pass():
+        def resp_of(start, stop, log_prob):
+            return weighted_resp(start, stop), tf.zeros([], dtype)
+
+        (s0, s1, s2), _ = _accumulate_residual_statistics(
+            Xt, params, covariance_type, batch_size, resp_of)
+        counts = s0 + tf.constant(10.0 * g.finfo_eps(dtype), dtype)
+        fixed = g.covariances_from_residuals(counts, s1 / counts[:, None], s2,
+                                             reg_covar, covariance_type)
+        return fixed, g.precision_cholesky(fixed, covariance_type)
+
+    accurate = g.centre_cancellation(means, center, precision_chol,
+                                     covariance_type) <= INIT_CANCELLATION_LIMIT
+    return tf.cond(accurate, lambda: (covariances, precision_chol), residual_pass)
 
 
 def _build_log_prob(covariance_type, data_dtype):
@@ -361,7 +290,7 @@ def _build_log_prob(covariance_type, data_dtype):
     def log_prob_resp(Xt, center, weights, means, precision_chol, batch_size):
         n_rows = tf.shape(Xt)[1]
         n_components = tf.shape(means)[0]
-        pairs = _pairs_if_full(covariance_type, tf.shape(Xt)[0] - 1)
+        pairs = pairs_if_full(covariance_type, tf.shape(Xt)[0] - 1)
         n_chunks = (n_rows + batch_size - 1) // batch_size
         center_aug = _augmented_center(center)
 
@@ -437,7 +366,7 @@ _BUILDERS = {
 }
 
 
-class FitData:
+class FitData(TimeSlicedLoop):
     """The training rows as backend tensors, converted once per ``fit``.
 
     Lives only for the duration of a fit (never stored on an estimator).
@@ -511,28 +440,10 @@ class FitData:
             raise IllDefinedCovariance()
         return params
 
-    def em_steps(self, params, n_steps, tol, reg_covar, previous_lower_bound):
-        """Run up to ``n_steps`` EM iterations from ``params``, in time slices.
-
-        The same numbers as one call of the compiled loop (see :func:`in_time_slices`),
-        and Ctrl-C stops the fit within about :data:`SLICE_SECONDS`.
-        """
-        return in_time_slices(
-            lambda p, n, previous: self._em_steps_call(p, n, tol, reg_covar, previous),
-            params, n_steps, previous_lower_bound)
-
     def _em_steps_call(self, params, n_steps, tol, reg_covar, previous_lower_bound):
         """One call of the compiled loop: up to ``n_steps`` EM iterations.
 
-        Returns
-        -------
-        params : tuple of ndarray
-            (weights, means, covariances, precision_chol) after the last M-step
-            (and a variational mixture's extra parameters).
-        lower_bounds : ndarray of shape (n_done,)
-            The objective after each iteration (EM: the mean log-likelihood
-            of the E-step).
-        converged : bool
+        Returns ``(params, lower_bounds, converged)`` (see :func:`loop_results`).
         """
         tf = tensorflow()
         with tf.device(self.device):
@@ -542,51 +453,7 @@ class FitData:
                 tf.constant(int(n_steps), tf.int32), self._const(tol),
                 self._const(reg_covar), self.batch_size,
                 self._const(previous_lower_bound))
-        n_params = len(params)
-        _, history, _, converged, ok = out[n_params:]
-        if not bool(ok):
-            raise IllDefinedCovariance()
-        return tuple(p.numpy() for p in out[:n_params]), history.numpy(), bool(converged)
-
-
-#: Wall time one call of a compiled EM loop aims at, so that Python (and Ctrl-C)
-#: gets control back that often.
-SLICE_SECONDS = 0.25
-
-
-def in_time_slices(run, params, n_steps, previous_lower_bound):
-    """Run ``n_steps`` iterations as calls of ``run`` that last about SLICE_SECONDS each.
-
-    Parameters
-    ----------
-    run : callable
-        ``run(params, n, previous_lower_bound) -> (params, lower_bounds, converged)``
-        runs up to ``n`` iterations in one compiled call.
-    params : tuple of ndarray
-    n_steps : int
-    previous_lower_bound : float
-
-    Returns
-    -------
-    params, lower_bounds, converged : as ``run``, over all the slices.
-
-    Each slice continues from the parameters and lower bound the previous one
-    returned (exact float64 arrays), so the result is bit for bit that of a single
-    call. The number of iterations per slice follows the measured time of one
-    iteration in the slice before (the first slice, which may trace, runs one).
-    """
-    pieces, done, converged, seconds_per_step = [], 0, False, None
-    while done < n_steps and not converged:
-        n = 1 if seconds_per_step is None else int(
-            min(n_steps - done, max(1, SLICE_SECONDS / max(seconds_per_step, 1e-9))))
-        start = time.perf_counter()
-        params, history, converged = run(params, n, previous_lower_bound)
-        seconds_per_step = (time.perf_counter() - start) / max(len(history), 1)
-        if len(history):
-            previous_lower_bound = history[-1]
-        pieces.append(history)
-        done += n
-    return params, np.concatenate(pieces) if pieces else np.zeros(0), converged
+        return loop_results(out, len(params))
 
 
 def log_prob_resp(X, params, covariance_type, batch_size, dtype):
