@@ -27,8 +27,6 @@ import numpy as np
 warnings.simplefilter("ignore")
 covariance_type = sys.argv[1]
 from skgmmvi import EMGaussianMixture
-from skgmmvi._tf import em
-em.SLICE_SECONDS = getattr(em, "SLICE_SECONDS", 0.25)
 from skgmmvi._tf._runtime import tensorflow
 tensorflow()
 X = np.random.RandomState(0).randn(300, 3)
