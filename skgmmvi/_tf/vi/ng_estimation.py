@@ -138,13 +138,16 @@ class MoreEstimator:
     def estimate(self, state, hyper, batch):
         return self.estimate_and_update(state, hyper, batch)[1]
 
-    def estimate_and_update(self, state, hyper, batch):
+    @staticmethod
+    def _rows_of_largest_weight(state, hyper, batch, n_params):
+        """Rewards, ELBO and each component's ``M`` rows of largest weight.
+
+        Returns ``(reward, elbo, has_samples, fit)``, ``fit`` holding the (K, M)
+        ``rows``, ``weights`` (renormalised over them), ``values`` and ``valid``.
+        """
         tf = tensorflow()
         beta = hyper["temperature"]
         dtype = state["means"].dtype
-        capacity = tf.shape(state["means"])[0]
-        n_features = tf.shape(batch["x"])[1]
-        n_params = 1 + n_features + n_features * (n_features + 1) // 2
         # each component regresses on its ``M`` samples of largest weight (all
         # of them in small problems), which bounds memory at O(K M P)
         n_rows = tf.minimum(tf.shape(batch["x"])[0], tf.maximum(
@@ -153,9 +156,10 @@ class MoreEstimator:
         def values(rows, log_q, *_):
             return target_minus_log_q(rows, log_q, beta)
 
-        sums = weighted_sums.importance_sums(
-            state, batch, values, 1,
-            track=weighted_sums.largest_log_ratios(n_rows, capacity, dtype, values))
+        sums = weighted_sums.importance_sums(state, batch, values, 1,
+                                             track=weighted_sums.largest_log_ratios(
+                                                 n_rows, tf.shape(state["means"])[0], dtype,
+                                                 values))
         has_samples = sums["has_samples"]
         reward, elbo = masked_rewards_and_elbo(state, sums["sums"][:, 0], has_samples)
         log_ratios, rows_used, fit_values = sums["track"]  # (K, M) each
@@ -164,6 +168,19 @@ class MoreEstimator:
         fit_weights = tf.where(fit_valid, tf.exp(log_ratios - largest[:, None]), 0)
         fit_weights = fit_weights / tf.maximum(
             tf.reduce_sum(fit_weights, axis=1, keepdims=True), tf.constant(1e-300, dtype))
+        return reward, elbo, has_samples, {"rows": rows_used, "weights": fit_weights,
+                                           "values": fit_values, "valid": fit_valid}
+
+    def estimate_and_update(self, state, hyper, batch):
+        tf = tensorflow()
+        dtype = state["means"].dtype
+        capacity = tf.shape(state["means"])[0]
+        n_features = tf.shape(batch["x"])[1]
+        n_params = 1 + n_features + n_features * (n_features + 1) // 2
+        reward, elbo, has_samples, fit = self._rows_of_largest_weight(state, hyper, batch,
+                                                                      n_params)
+        rows_used, fit_weights = fit["rows"], fit["weights"]
+        fit_values, fit_valid = fit["values"], fit["valid"]
         # only the (K, M) pairs a fit uses are whitened (never all (K, N))
         z = tf.linalg.matmul(tf.gather(batch["x"], rows_used) - state["means"][:, None, :],
                              state["prec_chol"])  # (K, M, D)
