@@ -1,6 +1,6 @@
 """VI at scale: the estimates computed over blocks of components and rows equal the
 dense formulas (numpy, written out here) for every block size, and memory stays
-bounded (no (N, K, D) array)."""
+bounded (no (N, K, D) array, no (K, N) matrix)."""
 
 import json
 import subprocess
@@ -271,8 +271,8 @@ PEAK_SCRIPT = textwrap.dedent("""
 @pytest.mark.slow
 def test_peak_memory_of_a_stein_estimate_is_far_below_one_dense_array(tmp_path):
     """N K D = 96M numbers (732 MiB) as one dense array; the blocked estimate holds
-    a few (K, N) matrices (18 MiB each) and blocks of 8 MiB (the code before
-    blocking grew by 800 MiB with half the rows)."""
+    no (K, N) matrix (18 MiB each), only the (K, D, D) sums and blocks of 8 MiB
+    (the code before blocking grew by 800 MiB with half the rows)."""
     import skgmmvi
     from pathlib import Path
 
