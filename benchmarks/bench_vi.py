@@ -458,7 +458,7 @@ def run_scale(args):
     iteration against K."""
     reference_python = None if args.no_reference else args.reference_python
     print(load_line())
-    for problem in args.problems.split(","):
+    for problem in filter(None, args.problems.split(",")):  # --problems "": table only
         runs = []
         for _ in range(args.repeats):
             ours = run_ours_scale(problem, SCALE_REFERENCE[problem][1], args.scale_iterations)
