@@ -442,13 +442,17 @@ def run_memory_table(args):
     component; medians over ``--repeats``)."""
     print(f"\nmemory per iteration against K (planar, 100 samples per component, re-use 2, "
           f"{args.scale_iterations} iterations, medians of {args.repeats}; {load_line()})")
-    print(f"{'K':>5} | {'peak RSS MiB':>12} {'MiB/K':>6} {'ms/iter':>8}")
+    print(f"{'K':>5} | {'peak RSS MiB':>12} {'MiB per added K':>15} {'ms/iter':>8}")
+    previous = None
     for n_components in [int(k) for k in args.memory_table.split(",")]:
         rows = [run_ours_scale("planar300", n_components, args.scale_iterations)
                 for _ in range(args.repeats)]
         rss = np.median([row["rss_mib"] for row in rows])
-        print(f"{n_components:5d} | {rss:12.0f} {rss / n_components:6.1f}"
+        slope = (f"{(rss - previous[1]) / (n_components - previous[0]):15.2f}"
+                 if previous else f"{'-':>15}")
+        print(f"{n_components:5d} | {rss:12.0f} {slope}"
               f" {1000 * np.median([row['per_iteration'] for row in rows]):8.0f}")
+        previous = n_components, rss
         sys.stdout.flush()
 
 
