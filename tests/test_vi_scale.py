@@ -196,12 +196,12 @@ def test_importance_sums_equal_dense(budget):
     weights, log_ratio = dense_importance_weights(state, batch)
     terms = batch["grad"] = np.random.RandomState(6).normal(size=(23, 3))
     result = weighted_sums.importance_sums(
-        as_tensors(state), as_tensors(batch), lambda rows, *_: rows["grad"], 3, track=weighted_sums.largest_log_ratios(
+        as_tensors(state), as_tensors(batch), lambda rows, *_: [rows["grad"]], [3], track=weighted_sums.largest_log_ratios(
             tf.constant(5), tf.constant(5), tf.float64, lambda rows, log_q: log_q[:, None]),
         budget=budget)
     active = state["active"]
     np.testing.assert_array_equal(result["has_samples"].numpy(), active)
-    np.testing.assert_allclose(result["sums"].numpy()[active], (weights @ np.where(
+    np.testing.assert_allclose(result["sums"][0].numpy()[active], (weights @ np.where(
         batch["valid"][:, None], terms, 0))[active], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(result["ess"].numpy()[active],
                                1.0 / np.sum(weights**2, axis=1)[active], rtol=1e-12)

@@ -76,16 +76,15 @@ class SteinEstimator:
             residual = rows["grad"] - beta * mixture.grad_log_q(state, responsibilities, x)
             outer = tf.reshape((x - center)[:, :, None] * residual[:, None, :],
                                tf.stack([-1, n_features * n_features]))
-            return tf.concat([residual, outer, target_minus_log_q(rows, log_q, beta)], axis=1)
+            return residual, outer, target_minus_log_q(rows, log_q, beta)
 
         sums = weighted_sums.importance_sums(state, batch, row_terms,
-                                             n_features * n_features + n_features + 1)
+                                             [n_features, n_features * n_features, 1])
         has_samples = sums["has_samples"]
-        grad = sums["sums"][:, :n_features]
+        grad, moment, reward = sums["sums"]
         # Stein: H_k = Lambda_k sum_i w_ki (x_i - mu_k) r_i^T
         #            = Lambda_k (S_k - (mu_k - c) g_k^T),  S_k = sum_i w_ki (x_i - c) r_i^T
-        moment = tf.reshape(sums["sums"][:, n_features:-1],
-                            tf.stack([-1, n_features, n_features]))
+        moment = tf.reshape(moment, tf.stack([-1, n_features, n_features]))
         moment = moment - (state["means"] - center)[:, :, None] * grad[:, None, :]
         prec_chol = state["prec_chol"]
         hessian = tf.linalg.matmul(prec_chol, tf.linalg.matmul(prec_chol, moment,
@@ -93,7 +92,7 @@ class SteinEstimator:
         hessian = 0.5 * (hessian + tf.linalg.matrix_transpose(hessian))
         if self.diagonal:
             hessian = tf.linalg.diag(tf.linalg.diag_part(hessian))
-        reward, elbo = masked_rewards_and_elbo(state, sums["sums"][:, -1], has_samples)
+        reward, elbo = masked_rewards_and_elbo(state, reward[:, 0], has_samples)
         return {"grad": grad, "hessian": hessian, "reward": reward,
                 "has_samples": has_samples, "elbo": elbo}
 
@@ -156,12 +155,12 @@ class MoreEstimator:
         def values(rows, log_q, *_):
             return target_minus_log_q(rows, log_q, beta)
 
-        sums = weighted_sums.importance_sums(state, batch, values, 1,
+        sums = weighted_sums.importance_sums(state, batch, lambda *a: [values(*a)], [1],
                                              track=weighted_sums.largest_log_ratios(
                                                  n_rows, tf.shape(state["means"])[0], dtype,
                                                  values))
         has_samples = sums["has_samples"]
-        reward, elbo = masked_rewards_and_elbo(state, sums["sums"][:, 0], has_samples)
+        reward, elbo = masked_rewards_and_elbo(state, sums["sums"][0][:, 0], has_samples)
         log_ratios, rows_used, fit_values = sums["track"]  # (K, M) each
         fit_valid = tf.math.is_finite(log_ratios) & has_samples[:, None]
         largest = tf.where(has_samples, log_ratios[:, 0], 0)

@@ -125,7 +125,7 @@ class ComponentSampleSelection:
         x, log_background = self._reusable_rows(state, hyper)
         batch = {"x": x, "log_background": log_background,
                  "valid": tf.ones(tf.shape(x)[:1], tf.bool)}
-        ess = weighted_sums.importance_sums(state, batch, None, 0)["ess"]
+        ess = weighted_sums.importance_sums(state, batch, None, [])["ess"]
         return tf.where(tf.math.is_finite(ess), ess, tf.zeros_like(ess))
 
     def _write_generators(self, state):

@@ -42,6 +42,11 @@ def _block_terms(state, batch, index, in_range, center):
     tf = tensorflow()
     rows = {key: tf.gather(batch[key], index) for key in ROW_KEYS if key in batch}
     rows["valid"] = valid = tf.gather(batch["valid"], index) & in_range
+    # finite terms for the rows of weight zero
+    if "log_density" in rows:
+        rows["log_density"] = tf.where(valid, rows["log_density"], 0)
+    if "grad" in rows:
+        rows["grad"] = tf.where(valid[:, None], rows["grad"], 0)
     x = rows["x"]
     component_log_density = gaussians.log_densities(x, state["means"], state["prec_chol"],
                                                     center)
@@ -68,6 +73,14 @@ def _rescaled(running_max, log_ratio):
     return new_max, tf.exp(running_max - shift), tf.exp(log_ratio - shift[:, None])
 
 
+def _balanced(n_items, largest):
+    """Items per block for blocks of at most ``largest`` items, as even as possible
+    (the last block is not mostly clipped repeats of the last item)."""
+    n_blocks = (n_items + largest - 1) // largest
+    return tensorflow().maximum((n_items + n_blocks - 1) // tensorflow().maximum(n_blocks, 1),
+                                1)
+
+
 def importance_sums(state, batch, row_terms, n_terms, track=None, budget=None):
     """Self-normalised importance-weighted sums ``sum_i w_ki f_i`` for every component.
 
@@ -79,12 +92,14 @@ def importance_sums(state, batch, row_terms, n_terms, track=None, budget=None):
         ``x`` (N, D), ``valid`` (N,) and the background: ``log_background`` (N,)
         or ``background_log_weights`` (K_max,) over the current components.
     row_terms : callable or None
-        ``row_terms(rows, log_q, responsibilities) -> (n, n_terms)`` of one
-        block's rows (``rows``: the block's ``x``, ``valid`` and, when in the
-        batch, ``log_density`` and ``grad``; ``log_q`` (n,); ``responsibilities``
-        (K_max, n)); terms of invalid rows are ignored.
-    n_terms : int or int32 scalar Tensor
-        F, the number of terms per row (0 when ``row_terms`` is None).
+        ``row_terms(rows, log_q, responsibilities) -> [(n, F_1), (n, F_2), ...]``
+        of one block's rows (``rows``: the block's ``x``, ``valid`` and, when in
+        the batch, ``log_density`` and ``grad``, both zero in invalid rows;
+        ``log_q`` (n,); ``responsibilities`` (K_max, n)). Each kind of term is
+        summed by its own matrix product (no concatenation). Invalid rows have
+        weight zero: their terms must be finite.
+    n_terms : sequence of int or int32 scalar Tensor
+        ``F_1, F_2, ...`` (empty when ``row_terms`` is None).
     track : tuple, optional
         ``(initial, update)``: an extra carry updated as
         ``update(carry, log_ratio, index, rows, log_q)`` with each block's
@@ -96,7 +111,7 @@ def importance_sums(state, batch, row_terms, n_terms, track=None, budget=None):
     Returns
     -------
     dict
-        ``sums`` (K_max, F) (zero for components without samples),
+        ``sums``, a list of (K_max, F_j) (zero for components without samples),
         ``has_samples`` (K_max,) bool (active, with a valid row), ``ess`` (K_max,)
         effective sample sizes ``(sum w)^2 / sum w^2`` (zero without samples) and
         ``track``, the extra carry.
@@ -108,8 +123,9 @@ def importance_sums(state, batch, row_terms, n_terms, track=None, budget=None):
     n_rows = tf.shape(x)[0]
     n_features = tf.shape(x)[1]
     center = mixture.mixture_center(state)
-    per_row = n_components * 4 + n_terms + gaussians.n_quadratic_features(n_features)
-    size = blocks.block_size(n_rows, per_row, budget)
+    per_row = (n_components * 4 + sum(n_terms, 0)
+               + gaussians.n_quadratic_features(n_features))
+    size = _balanced(n_rows, blocks.block_size(n_rows, per_row, budget))
     track_initial, track_update = track if track is not None else ((), None)
 
     def step(index, in_range, carry):
@@ -118,9 +134,8 @@ def importance_sums(state, batch, row_terms, n_terms, track=None, budget=None):
                                                                 in_range, center)
         new_max, scale, weights = _rescaled(running_max, log_ratio)
         if row_terms is not None:
-            terms = row_terms(rows, log_q, responsibilities)
-            terms = tf.where(rows["valid"][:, None], terms, 0)
-            sums = sums * scale[:, None] + tf.linalg.matmul(weights, terms)
+            sums = [total_j * scale[:, None] + tf.linalg.matmul(weights, terms)
+                    for total_j, terms in zip(sums, row_terms(rows, log_q, responsibilities))]
         total = total * scale + tf.reduce_sum(weights, axis=1)
         squares = squares * tf.square(scale) + tf.reduce_sum(tf.square(weights), axis=1)
         if track_update is not None:
@@ -129,13 +144,14 @@ def importance_sums(state, batch, row_terms, n_terms, track=None, budget=None):
 
     zeros = tf.zeros(tf.reshape(n_components, [1]), dtype)
     initial = (tf.fill(tf.reshape(n_components, [1]), tf.constant(-math.inf, dtype)),
-               zeros, zeros, tf.zeros(tf.stack([n_components, n_terms]), dtype),
-               track_initial)
+               zeros, zeros, [tf.zeros(tf.stack([n_components, size_j]), dtype)
+                              for size_j in n_terms], track_initial)
     running_max, total, squares, sums, extra = blocks.fold_blocks(n_rows, size, step,
                                                                  initial)
     has_samples = tf.math.is_finite(running_max) & state["active"]
     safe_total = tf.where(has_samples, total, 1)
-    return {"sums": tf.where(has_samples[:, None], sums / safe_total[:, None], 0),
+    return {"sums": [tf.where(has_samples[:, None], total_j / safe_total[:, None], 0)
+                     for total_j in sums],
             "has_samples": has_samples,
             "ess": tf.where(has_samples, tf.square(total) / tf.where(has_samples, squares, 1),
                             0),
