@@ -58,7 +58,11 @@ per component, re-use ratio 2) side by side with the reference over
 ``--scale-iterations`` iterations, each side in its own process: median time per
 iteration and peak RSS (``os.wait4``), ``-ELBO`` at the last of ``--budgets`` when
 given, then our peak RSS and time per iteration at the K of ``--memory-table``
-(default 10,30,100,300; empty to skip).
+(default 10,30,100,300; empty to skip). With ``--repeats R`` each side runs R
+times, alternately, and the medians are printed; every table carries the load
+average and the thread settings. ``--pair-mass`` fits them without re-use for
+``--scale-iterations`` iterations and prints how much of each component's
+importance weight rests on the samples other components drew.
 
 ``--quick`` divides every budget by 10. ``--repeats R`` runs ours and the
 reference R times each, alternately, prints every run's table and then the
@@ -347,11 +351,17 @@ def scale_worker(problem, n_components, n_iterations, budget):
         stamps.append((time.perf_counter(), info["n_target_evaluations"]))
         return budget is not None and info["n_target_evaluations"] >= budget
 
+    import resource
+
     start = time.perf_counter()
     vi = SCALE_PROBLEMS[problem](n_components).set_params(
         callback=callback, max_iter=n_iterations).fit()
+    # the peak up to the end of fit, before the 10000-sample -ELBO below (whose
+    # numpy densities grow with K too)
+    fit_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     times = np.diff([start] + [t for t, _ in stamps])
     print(json.dumps({"per_iteration": float(np.median(times[1:])), "first": float(times[0]),
+                      "fit_rss_mib": fit_rss,
                       "evaluations": int(stamps[-1][1]), "iterations": len(stamps),
                       "neg_elbo": float(-vi.elbo(n_samples=10000, random_state=0)),
                       "components": int(vi.n_components_)}))
@@ -397,6 +407,9 @@ def print_scale_side_by_side(problem, ours, reference):
               f" {row['rss_mib']:12.0f}")
     print(f"{'ratio':>10} | {reference['per_iteration'] / ours['per_iteration']:8.2f}x faster"
           f"   RSS ours/reference {ours['rss_mib'] / reference['rss_mib']:.2f}")
+    if "fit_rss_mib" in ours:
+        print(f"{'':>10}   (ours up to the end of fit, before the 10000-sample -ELBO: "
+              f"{ours['fit_rss_mib']:.0f} MiB)")
 
 
 def print_scale_budget(problem, ours, reference, budget):
@@ -409,18 +422,73 @@ def print_scale_budget(problem, ours, reference, budget):
           f"reference {ref} (2000 samples)")
 
 
+def load_line():
+    """The machine's load averages (1, 5, 15 min) and the BLAS thread settings."""
+    threads = " ".join(f"{k}={os.environ[k]}" for k in ("OMP_NUM_THREADS",
+                                                        "OPENBLAS_NUM_THREADS")
+                       if k in os.environ) or "default threads"
+    return "load average {:.1f} {:.1f} {:.1f}, {}".format(*os.getloadavg(), threads)
+
+
+def print_scale_medians(problem, runs):
+    """Medians over repeated side-by-side runs of one scale problem."""
+    def median(side, key):
+        return float(np.median([run[side][key] for run in runs]))
+
+    print(f"\n{problem}: medians over {len(runs)} runs")
+    print(f"{'':>10} | {'ms/iter':>8} {'first s':>8} {'peak RSS MiB':>12}")
+    for side in ("ours", "reference"):
+        print(f"{side:>10} | {1000 * median(side, 'per_iteration'):8.0f}"
+              f" {median(side, 'first'):8.1f} {median(side, 'rss_mib'):12.0f}")
+    speed = np.median([r["reference"]["per_iteration"] / r["ours"]["per_iteration"]
+                       for r in runs])
+    memory = np.median([r["ours"]["rss_mib"] / r["reference"]["rss_mib"] for r in runs])
+    print(f"{'ratio':>10} | {speed:8.2f}x faster   RSS ours/reference {memory:.2f}")
+
+
+def run_memory_table(args):
+    """Our peak RSS and time per iteration against K (planar, fixed samples per
+    component; medians over ``--repeats``)."""
+    print(f"\nmemory per iteration against K (planar, 100 samples per component, re-use 2, "
+          f"{args.scale_iterations} iterations, medians of {args.repeats}; {load_line()})")
+    print("peak RSS up to the end of fit (TensorFlow's own footprint included) and, for the "
+          "whole process, with the 10000-sample -ELBO after it")
+    print(f"{'K':>5} | {'fit RSS MiB':>12} {'MiB per added K':>15} {'process MiB':>11}"
+          f" {'ms/iter':>8}")
+    previous = None
+    for n_components in [int(k) for k in args.memory_table.split(",")]:
+        rows = [run_ours_scale("planar300", n_components, args.scale_iterations)
+                for _ in range(args.repeats)]
+        rss = np.median([row["fit_rss_mib"] for row in rows])
+        slope = (f"{(rss - previous[1]) / (n_components - previous[0]):15.2f}"
+                 if previous else f"{'-':>15}")
+        print(f"{n_components:5d} | {rss:12.0f} {slope}"
+              f" {np.median([row['rss_mib'] for row in rows]):11.0f} {1000 * np.median([row['per_iteration'] for row in rows]):8.0f}")
+        previous = n_components, rss
+        sys.stdout.flush()
+
+
 def run_scale(args):
-    """``--scale``: side by side with the reference at the issue-17 settings,
-    and our memory per iteration against K."""
+    """``--scale``: side by side with the reference at the issue-17 settings
+    (``--repeats`` times, alternately, then medians), and our memory per
+    iteration against K."""
     reference_python = None if args.no_reference else args.reference_python
-    for problem in args.problems.split(","):
-        ours = run_ours_scale(problem, SCALE_REFERENCE[problem][1], args.scale_iterations)
-        if reference_python:
+    print(load_line())
+    for problem in filter(None, args.problems.split(",")):  # --problems "": table only
+        runs = []
+        for _ in range(args.repeats):
+            ours = run_ours_scale(problem, SCALE_REFERENCE[problem][1], args.scale_iterations)
+            if not reference_python:
+                print(problem, ours)
+                continue
             reference = run_reference_scale(reference_python, problem, args.scale_iterations,
                                             args.reference_seconds)
             print_scale_side_by_side(problem, ours, reference)
-        else:
-            print(problem, ours)
+            print(f"  ({load_line()})")
+            runs.append({"ours": ours, "reference": reference})
+            sys.stdout.flush()
+        if len(runs) > 1:
+            print_scale_medians(problem, runs)
         if args.budgets and reference_python:
             budget = int(args.budgets.split(",")[-1])
             ours = run_ours_scale(problem, SCALE_REFERENCE[problem][1], 10**6, budget)
@@ -428,14 +496,42 @@ def run_scale(args):
                                             args.reference_seconds)
             print_scale_budget(problem, ours, reference, budget)
         sys.stdout.flush()
-    if not args.memory_table:
-        return
-    print(f"\nmemory per iteration against K (planar, 100 samples per component, re-use 2, "
-          f"{args.scale_iterations} iterations)")
-    print(f"{'K':>5} | {'peak RSS MiB':>12} {'ms/iter':>8}")
-    for n_components in [int(k) for k in args.memory_table.split(",")]:
-        row = run_ours_scale("planar300", n_components, args.scale_iterations)
-        print(f"{n_components:5d} | {row['rss_mib']:12.0f} {1000 * row['per_iteration']:8.0f}")
+    if args.memory_table:
+        run_memory_table(args)
+
+
+def cross_pair_mass(vi, n_per_component=100, seed=0):
+    """Per component k, the share of its self-normalised importance weight
+    ``q(x|k) / q_bg(x)`` carried by the samples the *other* components drew, with
+    per-component sampling and no re-use (``q_bg``: the components weighted by
+    their equal sample counts). Returns the shares (K,)."""
+    from scipy.special import logsumexp
+    from scipy.stats import multivariate_normal
+
+    rng = np.random.RandomState(seed)
+    n_components = len(vi.weights_)
+    x = np.concatenate([rng.multivariate_normal(m, c, n_per_component)
+                        for m, c in zip(vi.means_, vi.covariances_)])
+    drawn_by = np.repeat(np.arange(n_components), n_per_component)
+    log_density = np.array([multivariate_normal(m, c).logpdf(x)
+                            for m, c in zip(vi.means_, vi.covariances_)])  # (K, N)
+    log_ratio = log_density - (logsumexp(log_density, axis=0) - np.log(n_components))
+    weights = np.exp(log_ratio - logsumexp(log_ratio, axis=1, keepdims=True))
+    return 1.0 - weights[np.arange(n_components)[:, None] == drawn_by[None, :]].reshape(
+        n_components, n_per_component).sum(axis=1)
+
+
+def run_pair_mass(args):
+    """``--pair-mass``: after ``--scale-iterations`` iterations without re-use, how
+    much of each component's estimate rests on other components' samples."""
+    for problem in args.problems.split(","):
+        vi = SCALE_PROBLEMS[problem](SCALE_REFERENCE[problem][1]).set_params(
+            ratio_reused=0.0, max_iter=args.scale_iterations, tol=None).fit()
+        share = cross_pair_mass(vi)
+        print(f"{problem} (no re-use, {args.scale_iterations} iterations, K {len(share)}): "
+              f"weight share of other components' samples: median {np.median(share):.3f}, "
+              f"90th percentile {np.percentile(share, 90):.3f}, max {share.max():.3f}, "
+              f"mixture-weighted mean {np.sum(vi.weights_ * share):.3f}")
         sys.stdout.flush()
 
 
@@ -460,6 +556,9 @@ def main(argv=None):
                              "iteration, peak RSS), -ELBO at the last of --budgets if "
                              "given, and the --memory-table")
     parser.add_argument("--scale-iterations", type=int, default=20)
+    parser.add_argument("--pair-mass", action="store_true",
+                        help="issue 17: share of each component's importance weight on "
+                             "other components' samples (planar300,stm20 without re-use)")
     parser.add_argument("--memory-table", default="10,30,100,300")
     parser.add_argument("--scale-worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--scale-components", type=int, default=None, help=argparse.SUPPRESS)
@@ -467,10 +566,10 @@ def main(argv=None):
     if args.scale_worker:
         return scale_worker(args.scale_worker, args.scale_components, args.scale_iterations,
                             int(args.budgets) if args.budgets else None)
-    if args.scale:
+    if args.scale or args.pair_mass:
         if args.problems == parser.get_default("problems"):
             args.problems = "planar300,stm20"
-        return run_scale(args)
+        return run_pair_mass(args) if args.pair_mass else run_scale(args)
     if not set(args.dtype.split(",")) <= {"float64", "float32"}:
         parser.error(f"--dtype takes float64 and/or float32, got {args.dtype!r}")
     from skgmmvi._tf._runtime import tensorflow

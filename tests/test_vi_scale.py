@@ -1,6 +1,6 @@
 """VI at scale: the estimates computed over blocks of components and rows equal the
 dense formulas (numpy, written out here) for every block size, and memory stays
-bounded (no (N, K, D) array)."""
+bounded (no (N, K, D) array, no (K, N) matrix)."""
 
 import json
 import subprocess
@@ -12,7 +12,7 @@ import pytest
 from scipy.special import logsumexp
 
 from skgmmvi._tf._runtime import tensorflow
-from skgmmvi._tf.vi import blocks, gaussians, mixture, ng_estimation
+from skgmmvi._tf.vi import blocks, gaussians, mixture, ng_estimation, weighted_sums
 
 tf = tensorflow()
 
@@ -121,8 +121,9 @@ def test_mixture_evaluation_and_gradient_equal_dense(budget):
                            False)
     state_t = as_tensors(state)
     x = tf.constant(batch["x"])
-    _, log_q, resp = mixture.evaluate(state_t, x, budget=budget)
-    np.testing.assert_allclose(log_q.numpy(), expected["log_q"], rtol=1e-12, atol=1e-10)
+    log_w = np.where(state["active"], state["log_weights"], -np.inf)
+    resp = tf.constant(np.exp(log_w[:, None] + dense_log_densities(state, batch["x"])
+                              - expected["log_q"][None, :]))
     np.testing.assert_allclose(mixture.log_density(state_t, x, budget=budget).numpy(),
                                expected["log_q"], rtol=1e-12, atol=1e-10)
     np.testing.assert_allclose(mixture.grad_log_q(state_t, resp, x, budget=budget).numpy(),
@@ -177,14 +178,38 @@ def test_blocked_more_estimates_do_not_depend_on_the_block_size(monkeypatch, dia
                                        rtol=1e-10, atol=1e-10, err_msg=key)
 
 
+def dense_importance_weights(state, batch):
+    """(K, N) self-normalised importance weights, written out."""
+    component = dense_log_densities(state, batch["x"])
+    log_ratio = np.where(batch["valid"][None], component - batch["log_background"][None],
+                         -np.inf)
+    return np.exp(log_ratio - logsumexp(log_ratio, axis=1, keepdims=True)), log_ratio
+
+
 @pytest.mark.parametrize("budget", [1, 7, 10**9])
-def test_weighted_outer_sums_equal_dense(budget):
-    rng = np.random.RandomState(4)
-    weights, left, right = rng.rand(3, 11), rng.normal(size=(11, 4)), rng.normal(size=(11, 4))
-    blocked = ng_estimation.weighted_outer_sums(tf.constant(weights), tf.constant(left),
-                                                tf.constant(right), budget=budget)
-    np.testing.assert_allclose(blocked.numpy(), np.einsum("kn,ni,nj->kij", weights, left, right),
-                               rtol=1e-12, atol=1e-12)
+def test_importance_sums_equal_dense(budget):
+    """Weighted sums, effective sample sizes and the largest log ratios, online over
+    blocks, equal the (K, N) formulas; log ratios far beyond exp's range do not
+    overflow (the running maximum)."""
+    state, batch = random_problem(n_components=4, n_rows=23, seed=4)
+    batch["log_background"] = np.random.RandomState(5).normal(-900.0, 300.0, 23)
+    weights, log_ratio = dense_importance_weights(state, batch)
+    terms = batch["grad"] = np.random.RandomState(6).normal(size=(23, 3))
+    result = weighted_sums.importance_sums(
+        as_tensors(state), as_tensors(batch), lambda rows, *_: [rows["grad"]], [3], track=weighted_sums.largest_log_ratios(
+            tf.constant(5), tf.constant(5), tf.float64, lambda rows, log_q: log_q[:, None]),
+        budget=budget)
+    active = state["active"]
+    np.testing.assert_array_equal(result["has_samples"].numpy(), active)
+    np.testing.assert_allclose(result["sums"][0].numpy()[active], (weights @ np.where(
+        batch["valid"][:, None], terms, 0))[active], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(result["ess"].numpy()[active],
+                               1.0 / np.sum(weights**2, axis=1)[active], rtol=1e-12)
+    top, rows, _ = (t.numpy() for t in result["track"])
+    np.testing.assert_allclose(top[active], -np.sort(-log_ratio, axis=1)[:, :5][active],
+                               rtol=1e-12)
+    np.testing.assert_array_equal(rows[active], np.argsort(-log_ratio, axis=1,
+                                                           kind="stable")[:, :5][active])
 
 
 def test_block_size_respects_the_budget():
@@ -246,8 +271,8 @@ PEAK_SCRIPT = textwrap.dedent("""
 @pytest.mark.slow
 def test_peak_memory_of_a_stein_estimate_is_far_below_one_dense_array(tmp_path):
     """N K D = 96M numbers (732 MiB) as one dense array; the blocked estimate holds
-    a few (K, N) matrices (18 MiB each) and blocks of 8 MiB (the code before
-    blocking grew by 800 MiB with half the rows)."""
+    no (K, N) matrix (18 MiB each), only the (K, D, D) sums and blocks of 8 MiB
+    (the code before blocking grew by 800 MiB with half the rows)."""
     import skgmmvi
     from pathlib import Path
 

@@ -98,31 +98,6 @@ def mixture_center(state):
     return tf.reduce_sum(weights[:, None] * state["means"], axis=0) / tf.reduce_sum(weights)
 
 
-def evaluate(state, x, budget=None):
-    """Log-densities of rows under every component and under the mixture.
-
-    The (K_max, N) log-densities are computed over blocks of components
-    (:func:`.gaussians.log_densities`), so at most ``budget`` whitened
-    differences exist at a time, never the (N, K_max, D) array of all of them.
-
-    Returns
-    -------
-    component_log_density : Tensor (K_max, N)
-        ``log q(x|k)`` (finite also for inactive slots).
-    log_q : Tensor (N,)
-        ``log q(x)``.
-    responsibilities : Tensor (K_max, N)
-        ``q(k|x)`` (zero for inactive slots).
-    """
-    tf = tensorflow()
-    component_log_density = gaussians.log_densities(
-        x, state["means"], state["prec_chol"], mixture_center(state), budget)
-    joint = masked_log_weights(state)[:, None] + component_log_density
-    log_q = tf.reduce_logsumexp(joint, axis=0)
-    responsibilities = tf.exp(joint - log_q[None, :])
-    return component_log_density, log_q, responsibilities
-
-
 def log_density(state, x, budget=None):
     """``log q(x)`` of every row, shape (N,), without the (K_max, N) matrix
     (a running log-sum-exp over blocks of components)."""
@@ -131,7 +106,9 @@ def log_density(state, x, budget=None):
 
 
 def grad_log_q(state, responsibilities, x, budget=None):
-    """``grad_x log q(x) = -sum_k q(k|x) Lambda_k (x - mu_k)`` of each row, (N, D).
+    """``grad_x log q(x) = -sum_k q(k|x) Lambda_k (x - mu_k)`` of each row, (N, D),
+    from the rows' (K_max, N) responsibilities ``q(k|x)`` (of a block of rows:
+    :mod:`.weighted_sums`).
 
     Written as ``-(A_n (x_n - c) - b_n)`` with ``A_n = sum_k q(k|x_n) Lambda_k``
     and ``b_n = sum_k q(k|x_n) Lambda_k (mu_k - c)`` (``c`` the mixture mean):

@@ -16,6 +16,8 @@ it there).
 
 Expectations use self-normalised importance weights ``q(x|k) / q_bg(x)`` over
 the batch; samples with a non-finite target value or gradient get weight zero.
+They are accumulated over blocks of rows (:mod:`.weighted_sums`): memory is
+linear in the number of components, no (K, N) or (N, K, D) array is held.
 """
 
 from typing import ClassVar, Protocol
@@ -23,34 +25,13 @@ from typing import ClassVar, Protocol
 import numpy as np
 
 from .._runtime import tensorflow
-from . import blocks, gaussians, mixture
+from . import gaussians, mixture, weighted_sums
 from .option import Option, OptionInterface
 
 
-def importance_weights(state, batch, component_log_density):
-    """Self-normalised weights ``q(x|k)/q_bg(x)`` per component, (K_max, N).
-
-    Returns the weights and a (K_max,) mask of components that have any.
-    """
+def masked_rewards_and_elbo(state, reward, has_samples):
+    """Component rewards (masked) and the mixture ELBO estimate ``sum_k w_k R_k``."""
     tf = tensorflow()
-    minus_inf = tf.constant(-float("inf"), component_log_density.dtype)
-    if "log_background" in batch:
-        log_background = batch["log_background"]
-    else:
-        log_background = tf.reduce_logsumexp(
-            batch["background_log_weights"][:, None] + component_log_density, axis=0)
-    log_ratio = component_log_density - log_background[None, :]
-    log_ratio = tf.where(batch["valid"][None, :], log_ratio, minus_inf)
-    has_samples = tf.reduce_any(tf.math.is_finite(log_ratio), axis=1) & state["active"]
-    normalizer = tf.reduce_logsumexp(log_ratio, axis=1, keepdims=True)
-    weights = tf.exp(log_ratio - tf.where(has_samples[:, None], normalizer, 0))
-    return tf.where(has_samples[:, None], weights, 0), has_samples
-
-
-def rewards_and_elbo(state, weights, has_samples, log_ratio_values):
-    """Component rewards (masked) and the mixture ELBO estimate."""
-    tf = tensorflow()
-    reward = tf.linalg.matvec(weights, log_ratio_values)
     log_w = mixture.masked_log_weights(state)
     covered = tf.where(has_samples, tf.exp(log_w), 0)
     elbo = tf.reduce_sum(covered * reward) / tf.reduce_sum(covered)
@@ -59,6 +40,12 @@ def rewards_and_elbo(state, weights, has_samples, log_ratio_values):
     lowest = tf.reduce_min(tf.where(has_samples, reward, reward.dtype.max))
     reward = tf.where(has_samples, reward, lowest - 100.0)
     return reward, elbo
+
+
+def target_minus_log_q(rows, log_q, beta):
+    """``log p~(x) - beta log q(x)`` of a block's rows (zero for invalid ones), (n, 1)."""
+    tf = tensorflow()
+    return tf.where(rows["valid"], rows["log_density"] - beta * log_q, 0)[:, None]
 
 
 class SteinEstimator(Option):
@@ -91,17 +78,24 @@ class SteinEstimator(Option):
     def estimate(self, state, hyper, batch):
         tf = tensorflow()
         beta = hyper["temperature"]
-        x = batch["x"]
-        component_log_density, log_q, responsibilities = mixture.evaluate(state, x)
-        weights, has_samples = importance_weights(state, batch, component_log_density)
-        residual_grad = batch["grad"] - beta * mixture.grad_log_q(state, responsibilities, x)
-        residual_grad = tf.where(batch["valid"][:, None], residual_grad, 0)
-        grad = tf.linalg.matmul(weights, residual_grad)
-        # Stein: H_k = Lambda_k sum_i w_ki (x_i - mu_k) r_i^T
-        #            = Lambda_k (S_k - (mu_k - c) g_k^T),  S_k = sum_i w_ki (x_i - c) r_i^T,
-        # the sums S_k of all components as one matrix product (over blocks of rows)
+        n_features = tf.shape(batch["x"])[1]
         center = mixture.mixture_center(state)
-        moment = weighted_outer_sums(weights, x - center, residual_grad)
+
+        def row_terms(rows, log_q, responsibilities):
+            # r_i, (x_i - c) r_i^T flattened, and log p~ - beta log q
+            x = rows["x"]
+            residual = rows["grad"] - beta * mixture.grad_log_q(state, responsibilities, x)
+            outer = tf.reshape((x - center)[:, :, None] * residual[:, None, :],
+                               tf.stack([-1, n_features * n_features]))
+            return residual, outer, target_minus_log_q(rows, log_q, beta)
+
+        sums = weighted_sums.importance_sums(state, batch, row_terms,
+                                             [n_features, n_features * n_features, 1])
+        has_samples = sums["has_samples"]
+        grad, moment, reward = sums["sums"]
+        # Stein: H_k = Lambda_k sum_i w_ki (x_i - mu_k) r_i^T
+        #            = Lambda_k (S_k - (mu_k - c) g_k^T),  S_k = sum_i w_ki (x_i - c) r_i^T
+        moment = tf.reshape(moment, tf.stack([-1, n_features, n_features]))
         moment = moment - (state["means"] - center)[:, :, None] * grad[:, None, :]
         prec_chol = state["prec_chol"]
         hessian = tf.linalg.matmul(prec_chol, tf.linalg.matmul(prec_chol, moment,
@@ -109,40 +103,9 @@ class SteinEstimator(Option):
         hessian = 0.5 * (hessian + tf.linalg.matrix_transpose(hessian))
         if self.diagonal:
             hessian = tf.linalg.diag(tf.linalg.diag_part(hessian))
-        values = tf.where(batch["valid"], batch["log_density"] - beta * log_q, 0)
-        reward, elbo = rewards_and_elbo(state, weights, has_samples, values)
+        reward, elbo = masked_rewards_and_elbo(state, reward[:, 0], has_samples)
         return {"grad": grad, "hessian": hessian, "reward": reward,
                 "has_samples": has_samples, "elbo": elbo}
-
-
-def weighted_outer_sums(weights, left, right, budget=None):
-    """``S_k = sum_i w_ki a_i b_i^T`` for every k, shape (K, D, D).
-
-    One matrix product ``W @ [a_i (x) b_i]`` over blocks of rows, so that at most
-    ``budget`` numbers of the (N, D, D) outer products exist at a time.
-
-    Parameters
-    ----------
-    weights : Tensor of shape (K, N)
-    left, right : Tensors of shape (N, D)
-    budget : int, default=None
-        See :mod:`.blocks`.
-    """
-    tf = tensorflow()
-    n_components = tf.shape(weights)[0]
-    n_features = tf.shape(left)[1]
-    n_rows = tf.shape(left)[0]
-    size = blocks.block_size(n_rows, n_features * n_features, budget)
-
-    def step(index, in_range, total):
-        rows_weights = tf.where(in_range[None, :], tf.gather(weights, index, axis=1), 0)
-        outer = tf.gather(left, index)[:, :, None] * tf.gather(right, index)[:, None, :]
-        return total + tf.linalg.matmul(
-            rows_weights, tf.reshape(outer, tf.stack([-1, n_features * n_features])))
-
-    total = blocks.fold_blocks(n_rows, size, step, tf.zeros(
-        tf.stack([n_components, n_features * n_features]), weights.dtype))
-    return tf.reshape(total, tf.stack([n_components, n_features, n_features]))
 
 
 #: Samples per regression parameter a component's MORE fit uses at least.
@@ -197,30 +160,52 @@ class MoreEstimator(Option):
     def estimate(self, state, hyper, batch):
         return self.estimate_and_update(state, hyper, batch)[1]
 
-    def estimate_and_update(self, state, hyper, batch):
+    @staticmethod
+    def _rows_of_largest_weight(state, hyper, batch, n_params):
+        """Rewards, ELBO and each component's ``M`` rows of largest weight.
+
+        Returns ``(reward, elbo, has_samples, fit)``, ``fit`` holding the (K, M)
+        ``rows``, ``weights`` (renormalised over them), ``values`` and ``valid``.
+        """
         tf = tensorflow()
         beta = hyper["temperature"]
         dtype = state["means"].dtype
-        component_log_density, log_q, _ = mixture.evaluate(state, batch["x"])
-        weights, has_samples = importance_weights(state, batch, component_log_density)
-        values = tf.where(batch["valid"], batch["log_density"] - beta * log_q, 0)
-        reward, elbo = rewards_and_elbo(state, weights, has_samples, values)
-
-        capacity = tf.shape(weights)[0]
-        n_features = tf.shape(batch["x"])[1]
-        n_params = 1 + n_features + n_features * (n_features + 1) // 2
         # each component regresses on its ``M`` samples of largest weight (all
         # of them in small problems), which bounds memory at O(K M P)
-        n_rows = tf.minimum(tf.shape(weights)[1], tf.maximum(
+        n_rows = tf.minimum(tf.shape(batch["x"])[0], tf.maximum(
             MORE_SAMPLES_PER_PARAMETER * n_params, 2 * hyper["n_samples_per_component"]))
-        fit_weights, rows_used = tf.math.top_k(weights, k=n_rows)  # (K, M)
+
+        def values(rows, log_q, *_):
+            return target_minus_log_q(rows, log_q, beta)
+
+        sums = weighted_sums.importance_sums(state, batch, lambda *a: [values(*a)], [1],
+                                             track=weighted_sums.largest_log_ratios(
+                                                 n_rows, tf.shape(state["means"])[0], dtype,
+                                                 values))
+        has_samples = sums["has_samples"]
+        reward, elbo = masked_rewards_and_elbo(state, sums["sums"][0][:, 0], has_samples)
+        log_ratios, rows_used, fit_values = sums["track"]  # (K, M) each
+        fit_valid = tf.math.is_finite(log_ratios) & has_samples[:, None]
+        largest = tf.where(has_samples, log_ratios[:, 0], 0)
+        fit_weights = tf.where(fit_valid, tf.exp(log_ratios - largest[:, None]), 0)
         fit_weights = fit_weights / tf.maximum(
             tf.reduce_sum(fit_weights, axis=1, keepdims=True), tf.constant(1e-300, dtype))
+        return reward, elbo, has_samples, {"rows": rows_used, "weights": fit_weights,
+                                           "values": fit_values, "valid": fit_valid}
+
+    def estimate_and_update(self, state, hyper, batch):
+        tf = tensorflow()
+        dtype = state["means"].dtype
+        capacity = tf.shape(state["means"])[0]
+        n_features = tf.shape(batch["x"])[1]
+        n_params = 1 + n_features + n_features * (n_features + 1) // 2
+        reward, elbo, has_samples, fit = self._rows_of_largest_weight(state, hyper, batch,
+                                                                      n_params)
+        rows_used, fit_weights = fit["rows"], fit["weights"]
+        fit_values, fit_valid = fit["values"], fit["valid"]
         # only the (K, M) pairs a fit uses are whitened (never all (K, N))
         z = tf.linalg.matmul(tf.gather(batch["x"], rows_used) - state["means"][:, None, :],
                              state["prec_chol"])  # (K, M, D)
-        fit_values = tf.gather(values, rows_used)  # (K, M)
-        fit_valid = tf.gather(batch["valid"], rows_used)
         rows, cols = gaussians.quadratic_feature_pairs(n_features)
         quadratic = tf.gather(z, rows, axis=2) * tf.gather(z, cols, axis=2)
         features = tf.concat([tf.ones_like(z[:, :, :1]), z, quadratic], axis=2)  # (K, M, P)

@@ -22,7 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from .._runtime import tensorflow
-from . import database, gaussians, mixture
+from . import database, gaussians, mixture, weighted_sums
 from .option import Option, OptionInterface
 
 #: Iterations of generating Gaussians kept per unit of ``ratio_reused``: samples
@@ -166,16 +166,14 @@ class ComponentSampleSelection(Option):
                                        tf.ones_like(generator, tf.bool))
 
     def _effective_sample_sizes(self, state, hyper):
+        """``ESS_k`` of the re-usable rows under every component (over blocks of rows:
+        no (K, N) matrix)."""
         tf = tensorflow()
-        dtype = state["means"].dtype
         x, log_background = self._reusable_rows(state, hyper)
-        component_log_density = gaussians.log_densities(
-            x, state["means"], state["prec_chol"], mixture.mixture_center(state))
-        log_w = component_log_density - log_background[None, :]
-        log_w = log_w - tf.reduce_logsumexp(log_w, axis=1, keepdims=True)
-        ess = 1.0 / tf.reduce_sum(tf.exp(2.0 * log_w), axis=1)
-        has_rows = tf.shape(x)[0] > 0
-        return tf.where(has_rows & tf.math.is_finite(ess), ess, tf.zeros_like(ess, dtype))
+        batch = {"x": x, "log_background": log_background,
+                 "valid": tf.ones(tf.shape(x)[:1], tf.bool)}
+        ess = weighted_sums.importance_sums(state, batch, None, [])["ess"]
+        return tf.where(tf.math.is_finite(ess), ess, tf.zeros_like(ess))
 
     def _write_generators(self, state):
         tf = tensorflow()
