@@ -285,6 +285,9 @@ def main(argv=None):
                         help="replay stopping rules on tol=None fits of this many iterations")
     parser.add_argument("--seeds", default="0")
     args = parser.parse_args(argv)
+    unknown = set(filter(None, args.problems.split(","))) - set(names)
+    if unknown:
+        parser.error(f"unknown problems {sorted(unknown)}; choose from {names}")
     from skgmmvi._tf._runtime import tensorflow
 
     tensorflow()
