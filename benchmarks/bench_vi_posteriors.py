@@ -4,12 +4,13 @@ What is measured
 ----------------
 Each problem is fitted with ``VariationalGMMTarget(target, random_state=0)``
 and nothing else (``init_mean`` only where a target works in any dimension),
-once with today's defaults (``max_iter=2000``, stopping rule ``tol=0.01``,
+once with today's defaults (``max_iter=2000``, stopping rule ``tol=0.005``,
 ``n_iter_no_change=50``) and, with ``--old``, once with the defaults before the
 stopping rule (``max_iter=200``, ``tol=None``) side by side. Per fit:
 
-* target evaluations (``n_target_evaluations_``) and wall time of ``fit``
-  (TensorFlow tracing included; the post-fit k-hat check included);
+* target evaluations (``n_target_evaluations_``), wall and CPU time of ``fit``
+  (TensorFlow tracing included; the post-fit k-hat check included; CPU time
+  is the process's, all threads: on a loaded machine it is the fairer figure);
 * iterations and ``converged_``;
 * the ELBO and the Pareto k-hat (``diagnose(10000)``);
 * the largest error of the mixture's means in posterior standard deviations,
@@ -33,12 +34,20 @@ And where that time goes at D = 100: the target evaluation alone (the same
 number of samples through the compiled target), the rest of the compiled
 iteration, and the Python host (cProfile: time outside the compiled call).
 
+With ``--replay N`` it instead fits each problem with ``tol=None`` for ``N``
+iterations (seeds ``--seeds``) and replays stopping rules on the ELBO history
+(cheap: the rule only reads ``elbo_history_``): the iteration at which the
+rule before (medians of two fixed 50-windows, ``tol=0.01`` per window) and
+today's rule (:func:`skgmmvi.vi.elbo_stalled`) with several ``tol`` would stop,
+and the smoothed gain per 50 iterations with its Monte-Carlo standard error
+along the run.
+
 Usage
 -----
 ::
 
     python benchmarks/bench_vi_posteriors.py [--problems seed,funnel,...] [--old]
-        [--no-cost] [--repeats 1]
+        [--no-cost] [--replay 2000 --seeds 0,1,2]
 
 The exact answers come from ``tests/exact_answers.py``.
 """
@@ -111,13 +120,13 @@ def run_problem(builder, overrides):
     from skgmmvi import VariationalGMMTarget
 
     target, means, sds, log_z = builder()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         vi = VariationalGMMTarget(target, random_state=0, **overrides).fit()
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     result = vi.diagnose(10000, random_state=1)
-    row = {"evaluations": vi.n_target_evaluations_, "seconds": seconds,
+    row = {"evaluations": vi.n_target_evaluations_, "seconds": seconds, "cpu": cpu_seconds,
            "iterations": vi.n_iter_, "converged": vi.converged_, "elbo": result.elbo,
            "khat": result.pareto_k, "K": vi.n_components_, "mean_error": None,
            "log_z_error": None,
@@ -135,15 +144,60 @@ def _fmt(value, spec):
 
 
 def print_rows(rows):
-    print(f"{'problem':14s} {'setting':7s} | {'evals':>9s} {'time s':>7s} {'iters':>5s} "
+    print(f"{'problem':14s} {'setting':7s} | {'evals':>9s} {'time s':>7s} {'cpu s':>7s} "
+          f"{'iters':>5s} "
           f"{'conv':>5s} {'K':>3s} | {'ELBO':>10s} {'k-hat':>6s} | {'mean err':>8s} "
           f"{'logZ err':>8s}  warnings")
     for name, setting, row in rows:
         print(f"{name:14s} {setting:7s} | {row['evaluations']:9d} {row['seconds']:7.1f} "
+              f"{row['cpu']:7.1f} "
               f"{row['iterations']:5d} {str(row['converged']):>5s} {row['K']:3d} | "
               f"{row['elbo']:10.3f} {row['khat']:6.2f} | {_fmt(row['mean_error'], '8.2f')} "
               f"{_fmt(row['log_z_error'], '8.3f')}  {','.join(row['warnings'])}",
               flush=True)
+
+
+def rule_before_stalled(history, window=50, tol=0.01):
+    """The stopping rule before this one, for the replay: the median of the last
+    ``window`` estimates gained less than ``tol`` on the median of the ``window`` before."""
+    if len(history) < 2 * window:
+        return False
+    return np.median(history[-window:]) - np.median(history[-2 * window:-window]) < tol
+
+
+def replay_stop(history, stalled, check_every=10, first=10):
+    """Iterations after which ``stalled(history[:n])`` (checked every 10) first holds."""
+    return next((n for n in range(first, len(history) + 1, check_every)
+                 if stalled(history[:n])), None)
+
+
+def print_replay(names, n_iterations, seeds, tols=(0.01, 0.005, 0.002)):
+    """Fit each problem with ``tol=None`` and replay the stopping rules on its history."""
+    from skgmmvi import VariationalGMMTarget
+    from skgmmvi.vi import elbo_stalled, median_gain_se
+
+    builders = problems()
+    print(f"replay: iteration at which each rule stops (None: not within {n_iterations})")
+    print(f"{'problem':14s} {'seed':>4s} {'before':>7s} " +
+          " ".join(f"{'tol=' + str(t):>9s}" for t in tols) + "   gain/50 (se/50) at 500, 1000, ...")
+    for name in names:
+        target = builders[name]()[0]
+        for seed in seeds:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                history = VariationalGMMTarget(target, random_state=seed, tol=None,
+                                               max_iter=n_iterations).fit().elbo_history_
+            stops = [replay_stop(history, rule_before_stalled)] + [
+                replay_stop(history, lambda h, t=t: elbo_stalled(h, 50, t)) for t in tols]
+            trace = []
+            for n in range(500, len(history) + 1, 500):
+                span = max(50, n // 4)
+                gain = np.median(history[n - span:n]) - np.median(history[n - 2 * span:n - span])
+                se = median_gain_se(history[:n], span)
+                trace.append(f"{gain * 50 / span:.4f} ({se * 50 / span:.4f})")
+            print(f"{name:14s} {seed:4d} " + " ".join(f"{str(s):>9s}" for s in stops[:1]) + " "
+                  + " ".join(f"{str(s):>9s}" for s in stops[1:]) + "   " + ", ".join(trace),
+                  flush=True)
 
 
 def iteration_seconds(target, n_features, n_iterations=40, skip=10):
@@ -227,11 +281,21 @@ def main(argv=None):
                         help="also fit with the defaults before the stopping rule")
     parser.add_argument("--no-cost", action="store_true")
     parser.add_argument("--dimensions", default="10,30,100,300")
+    parser.add_argument("--replay", type=int, default=0,
+                        help="replay stopping rules on tol=None fits of this many iterations")
+    parser.add_argument("--seeds", default="0")
     args = parser.parse_args(argv)
+    unknown = set(filter(None, args.problems.split(","))) - set(names)
+    if unknown:
+        parser.error(f"unknown problems {sorted(unknown)}; choose from {names}")
     from skgmmvi._tf._runtime import tensorflow
 
     tensorflow()
     print(f"load: {os.getloadavg()}  OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
+    if args.replay:
+        print_replay(list(filter(None, args.problems.split(","))), args.replay,
+                     [int(seed) for seed in args.seeds.split(",")])
+        return
     builders = problems()
     rows = []
     for name in filter(None, args.problems.split(",")):

@@ -36,6 +36,14 @@ MODULE_CHOICES = {parameter: set(MODULE_OPTIONS[module])
 FIT_CHECK_SAMPLES = 2000
 #: Iterations per compiled call when the stopping rule is on: how often it is checked.
 STOP_CHECK_INTERVAL = 10
+#: The stopping rule goes on while the smoothed ELBO gains more than this many
+#: of its Monte-Carlo standard errors (and more than ``tol``).
+GAIN_Z = 2.0
+#: The stopping rule compares the last ``max(n_iter_no_change, n / SPAN_DIVISOR)``
+#: ELBO estimates (``n`` so far) with as many before: slow gains become measurable.
+SPAN_DIVISOR = 4
+#: Median absolute deviation -> standard deviation, for normal noise.
+MAD_TO_SD = 1.4826
 ALL_NAN_TARGET = (
     "The target's log-density (or its gradient) was NaN or infinite at all {n} samples "
     "drawn in iteration {it}. Check the target, or start q where the target is "
@@ -148,22 +156,26 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         iterations, hard ones need a thousand or more (breast cancer: about
         1500). When the ceiling is reached before convergence, a
         :class:`~sklearn.exceptions.ConvergenceWarning` is raised.
-    tol : float or None, default=0.01
-        Stopping rule: the fit stops when the smoothed ELBO (the median of
-        ``elbo_history_`` over the last ``n_iter_no_change`` iterations) has
-        improved by less than ``tol`` (in nats) on the same median over the
-        ``n_iter_no_change`` iterations before; it is checked every 10
-        iterations. The window damps the Monte-Carlo noise of the
-        per-iteration ELBO estimates by about ``sqrt(n_iter_no_change)``, and
-        the median ignores single wild estimates; 0.01 nats is well below what
-        matters for the mixture (a KL divergence) and for ``log Z``. None runs
-        ``max_iter`` iterations.
+    tol : float or None, default=0.005
+        Stopping rule, checked every 10 iterations: with ``n`` iterations done,
+        the median of the last ``span = max(n_iter_no_change, n // 4)`` ELBO
+        estimates (``elbo_history_``) is compared with the median of the
+        ``span`` before. The fit stops when that gain is below ``tol`` nats per
+        ``n_iter_no_change`` iterations (an absolute floor: 0.005 nats per 50
+        iterations by default), or when it is not measurable, below twice its
+        Monte-Carlo standard error (estimated from the history itself). So a
+        fit goes on while it gains more than the floor *and* more than its
+        noise; the span grows with the fit, so a slow but steady gain is
+        measured over many iterations instead of being lost in the noise of
+        one window, and the median ignores single wild estimates. Noise-free
+        easy problems stop on the floor, noisy flat ones on the noise test.
+        None runs ``max_iter`` iterations.
     n_iter_no_change : int, default=50
-        Window (in iterations) of the stopping rule. The earliest stop is after
-        ``2 * n_iter_no_change`` iterations (100 by default; the old fixed count
-        was 200), and a fit stops only after a whole window without gain, which
-        leaves room for the components added every ``add_iters`` iterations to
-        pay off.
+        Shortest span (in iterations) of the stopping rule, and the unit of
+        ``tol``. The earliest stop is after ``2 * n_iter_no_change`` iterations
+        (100 by default; the old fixed count was 200), and a fit stops only
+        after a whole span without measurable gain, which leaves room for the
+        components added every ``add_iters`` iterations to pay off.
     n_samples_per_component : int, default=250
         Desired (effective) number of samples per component and iteration.
     ratio_reused : float, default=0.0
@@ -335,7 +347,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         weight_stepsize_schedule=None,
         covariance_type="full",
         max_iter=2000,
-        tol=0.01,
+        tol=0.005,
         n_iter_no_change=50,
         n_samples_per_component=250,
         ratio_reused=0.0,
@@ -537,9 +549,9 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
                      if self.max_iter < 2 * self.n_iter_no_change else "")
             warnings.warn(
                 f"VariationalGMMTarget reached max_iter={self.max_iter} before the "
-                f"stopping rule was met: the median ELBO of the last "
-                f"n_iter_no_change={self.n_iter_no_change} iterations still gained at "
-                f"least tol={self.tol} on the window before{short}. Increase max_iter, "
+                f"stopping rule was met: the smoothed ELBO still gained more than "
+                f"tol={self.tol} nats per n_iter_no_change={self.n_iter_no_change} "
+                f"iterations, and more than its Monte-Carlo noise{short}. Increase max_iter, "
                 f"or check the fit with diagnose().", ConvergenceWarning)
         return history, converged
 
@@ -848,14 +860,34 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
 
 
 def elbo_stalled(history, window, tol):
-    """Whether the median of the last ``window`` ELBO estimates exceeds the median
-    of the ``window`` before by less than ``tol`` (False before ``2 window``).
+    """Whether the smoothed ELBO no longer gains measurably (False before ``2 window``).
 
+    The last ``span = max(window, len(history) // SPAN_DIVISOR)`` estimates are compared
+    with the ``span`` before, by their medians. The fit has stalled when that
+    gain is below ``tol`` per ``window`` iterations (an absolute floor, which
+    ends noise-free fits), or below ``GAIN_Z`` of its Monte-Carlo standard
+    error (a gain the noise could have made). The span grows with the fit, so a
+    slow but steady gain becomes measurable instead of being lost in the noise.
     Medians, not means: one wild estimate (a new component's first samples in
     a region where the target is extreme) must neither stop nor prolong a fit.
     """
+    history = np.asarray(history, dtype=np.float64)
     if len(history) < 2 * window:
         return False
-    recent = np.median(history[-window:])
-    before = np.median(history[-2 * window:-window])
-    return bool(recent - before < tol)
+    span = max(window, len(history) // SPAN_DIVISOR)
+    gain = np.median(history[-span:]) - np.median(history[-2 * span:-span])
+    return bool(gain < max(tol * span / window, GAIN_Z * median_gain_se(history, span)))
+
+
+def median_gain_se(history, span):
+    """Monte-Carlo standard error of the difference of the medians of the last
+    two ``span``-long windows of ``history``.
+
+    The per-iteration noise is estimated from successive differences (which a
+    slow trend hardly affects), robustly (the median absolute deviation), and
+    the median of ``span`` estimates has about ``sqrt(pi / 2)`` times the
+    standard error of their mean.
+    """
+    steps = np.diff(history[-2 * span:])
+    noise = MAD_TO_SD * np.median(np.abs(steps - np.median(steps))) / np.sqrt(2.0)
+    return np.sqrt(2.0) * np.sqrt(np.pi / 2.0) * noise / np.sqrt(span)
