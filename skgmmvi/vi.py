@@ -156,12 +156,12 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         iterations, hard ones need a thousand or more (breast cancer: about
         1500). When the ceiling is reached before convergence, a
         :class:`~sklearn.exceptions.ConvergenceWarning` is raised.
-    tol : float or None, default=0.005
+    tol : float or None, default=0.004
         Stopping rule, checked every 10 iterations: with ``n`` iterations done,
         the median of the last ``span = max(n_iter_no_change, n // 4)`` ELBO
         estimates (``elbo_history_``) is compared with the median of the
         ``span`` before. The fit stops when that gain is below ``tol`` nats per
-        ``n_iter_no_change`` iterations (an absolute floor: 0.005 nats per 50
+        ``n_iter_no_change`` iterations (an absolute floor: 0.004 nats per 50
         iterations by default), or when it is not measurable, below twice its
         Monte-Carlo standard error (estimated from the history itself). So a
         fit goes on while it gains more than the floor *and* more than its
@@ -347,7 +347,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         weight_stepsize_schedule=None,
         covariance_type="full",
         max_iter=2000,
-        tol=0.005,
+        tol=0.004,
         n_iter_no_change=50,
         n_samples_per_component=250,
         ratio_reused=0.0,
