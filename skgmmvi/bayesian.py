@@ -27,7 +27,8 @@ class BayesianGaussianMixture(EMLoopMixin, BaseGaussianMixture):
     weights (a Dirichlet process or a Dirichlet distribution) and of each
     component's mean and precision (Gaussian-Wishart). On top: ``sample_weight``
     in :meth:`fit` (an integer weight equals repeating the row), a compute
-    ``dtype`` and bounded memory through ``batch_size``.
+    ``dtype``, bounded memory through ``batch_size``, ``tf.data.Dataset`` input
+    and ``strategy=`` (``doc/scaling.rst``), and a numpy or TensorFlow ``backend``.
 
     Parameters
     ----------
@@ -225,8 +226,10 @@ class BayesianGaussianMixture(EMLoopMixin, BaseGaussianMixture):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training rows.
+        X : array-like of shape (n_samples, n_features) or tf.data.Dataset
+            Training rows; or a dataset of row batches (or of ``(rows, weights)``
+            pairs), read once per iteration; the default priors come from the
+            whole dataset's moments (see ``doc/scaling.rst``).
         y : Ignored
             Not used, present for API consistency by convention.
         sample_weight : array-like of shape (n_samples,), default=None
