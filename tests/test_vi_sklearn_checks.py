@@ -5,10 +5,15 @@ given; the second instance has a dimension-agnostic target (the funnel), whose
 dimension comes from the X of each check.
 """
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skgmmvi import VariationalGMMTarget
 from skgmmvi.targets import FunnelTarget
+
+#: About 9 minutes of the full run on 2 cores (default fits of a kernel density target run
+#: until the stopping rule ends them): skipped by ``-m "not slow"``, run by CI.
+pytestmark = pytest.mark.slow
 
 ESTIMATORS = [VariationalGMMTarget(),
               VariationalGMMTarget(FunnelTarget(n_features=None), max_iter=50)]
