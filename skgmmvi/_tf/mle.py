@@ -29,7 +29,8 @@ import numpy as np
 
 from ._runtime import device_name, quiet_graph_mode_notice, tensorflow, tf_dtype
 from .batches import weighted_pairs
-from .mle_loops import compiled, value_and_loss_gradient
+from .mle_loops import compiled
+from .mle_objective import value_and_loss_gradient
 from .mle_optimizers import optimizer_spec
 
 _LOG_TINY_WEIGHT = math.log(1e-30)
@@ -169,29 +170,25 @@ def train(data, params, covariance_type, *, optimizer, training_state, n_epochs,
     params : tuple (weights, means, covariances, precisions_cholesky) of ndarray
     covariance_type : str
     optimizer : str or keras optimizer instance
-        Read through :func:`.mle_optimizers.optimizer_spec`.
     training_state : TrainingState
-        Optimiser slots (None: fresh) and learning-rate schedule to start from.
-    tol, reg_covar, previous_log_lik : float
-    n_epochs : int
-    n_iter_no_change : int
-        Plateau patience: this many consecutive epochs each improving the mean
-        log-likelihood by less than ``tol`` decay the learning rate (while
+        Learning-rate schedule and optimiser slots (None or another's: fresh).
+    n_epochs, n_iter_no_change : int
+        Most epochs; plateau patience: this many consecutive epochs each improving
+        the mean log-likelihood by less than ``tol`` decay the learning rate (while
         ``training_state.decays_left``), else training has converged.
-    batch_size : int or None
+    tol, reg_covar, previous_log_lik : float
+    batch_size, chunk_size : int or None, int
         Rows per optimiser step; None takes one step per epoch on the gradient
         of all rows, accumulated over chunks of ``chunk_size`` rows.
-    shuffle : bool
-        Visit the mini-batches in a new random order each epoch.
-    seed : (int, int)
-        Seed of the stateless shuffles; epoch ``e`` uses ``(seed[0], seed[1] + e)``.
+    shuffle, seed : bool, (int, int)
+        Visit the mini-batches in a new random order each epoch, epoch ``e``
+        shuffled by the stateless seed ``(seed[0], seed[1] + e)``.
     stalled_epochs : int
         Consecutive epochs without ``tol`` improvement before this call.
     strategy : tf.distribute.Strategy or None
         Train under this strategy (same result as on one device).
     piece_seconds : float
-        Wall time each compiled call aims at; Python (and Ctrl-C) gets control
-        between calls. The result does not depend on it.
+        Wall time each compiled call aims at (the result does not depend on it).
 
     Returns
     -------
@@ -199,8 +196,7 @@ def train(data, params, covariance_type, *, optimizer, training_state, n_epochs,
     history : ndarray of shape (n_done,)
         Mean log-likelihood of each epoch (during the epoch's updates).
     stalled_epochs : int
-        Consecutive epochs without ``tol`` improvement at the end; converged when
-        it reached ``n_iter_no_change`` with no decay left.
+        Consecutive epochs without ``tol`` improvement at the end.
     training_state : TrainingState
     final_log_lik : float
         Mean log-likelihood of the data under the returned parameters.
@@ -210,36 +206,48 @@ def train(data, params, covariance_type, *, optimizer, training_state, n_epochs,
     TrainingDiverged
         When the log-likelihood becomes NaN or infinite.
     """
-    tf = tensorflow()
     spec = optimizer_spec(optimizer)
-    dtype = tf_dtype(data.dtype)
+    run = _piece_runner(data, spec.kind, covariance_type, strategy,
+                        (batch_size, chunk_size, shuffle), reg_covar, seed)
+    with tensorflow().device(device_name()):
+        start = _start(params, covariance_type, reg_covar, spec, training_state,
+                       (tol, n_iter_no_change), data.dtype)
+        variables, schedule, best, history, stalled = _run_in_pieces(
+            run, *start, max(float(training_state.best), float(previous_log_lik)),
+            int(stalled_epochs), (int(n_epochs), int(n_iter_no_change)), seed,
+            piece_seconds if strategy is None else None)
+        final = run.evaluate(variables[0])
+    params, state = _finish(variables, schedule, best, spec, covariance_type, reg_covar)
+    return params, history, stalled, state, final
+
+
+def _start(params, covariance_type, reg_covar, spec, training_state, stopping, dtype):
+    """Tensors a training call starts from: ``(variables, schedule, constants)``.
+
+    ``variables`` are the unconstrained parameters and the optimiser slots
+    (fresh when ``training_state`` holds none for this optimiser), ``schedule``
+    the learning rate and decays left, ``constants`` the optimiser's
+    hyperparameters with ``stopping = (tol, n_iter_no_change)``.
+    """
+    tf = tensorflow()
+    tdtype = tf_dtype(dtype)
     unconstrained = to_unconstrained(params, covariance_type, reg_covar)
     slots = training_state.slots
     if slots is None or training_state.optimizer_key != spec.key:
         slots = _fresh_slots(unconstrained)
-    run = _piece_runner(data, spec, covariance_type, strategy, batch_size, chunk_size,
-                        shuffle, reg_covar, seed)
-    with tf.device(device_name()):
-        variables = _as_tensors((unconstrained, slots), dtype)
-        schedule = (tf.constant(training_state.learning_rate, dtype),
-                    tf.constant(int(training_state.decays_left)))
-        best = max(float(training_state.best), float(previous_log_lik))
-        constants = (_as_tensors(spec.hyper, dtype), tf.constant(tol, dtype),
-                     tf.constant(int(n_iter_no_change)))
-        # Under a strategy every worker must run the same calls (their collective
-        # operations pair up): no wall-time pieces there.
-        variables, schedule, best, history, stalled, finite = _run_in_pieces(
-            run, variables, schedule, constants, best, int(stalled_epochs),
-            (int(n_epochs), int(n_iter_no_change)), seed,
-            piece_seconds if strategy is None else None)
-        if not finite:
-            raise TrainingDiverged()
-        final = run.evaluate(variables[0])
+    tol, patience = stopping
+    return (_as_tensors((unconstrained, slots), tdtype),
+            (tf.constant(training_state.learning_rate, tdtype),
+             tf.constant(int(training_state.decays_left))),
+            (_as_tensors(spec.hyper, tdtype), tf.constant(tol, tdtype),
+             tf.constant(int(patience))))
+
+
+def _finish(variables, schedule, best, spec, covariance_type, reg_covar):
+    """Fitted parameters and :class:`TrainingState` (numpy) from the loop's tensors."""
     unconstrained, slots = _as_numpy(tuple(variables))
-    learning_rate, decays_left = (float(schedule[0]), int(schedule[1]))
-    params = from_unconstrained(*unconstrained, covariance_type, reg_covar)
-    state = TrainingState(spec.key, slots, learning_rate, decays_left, best)
-    return params, history, stalled, state, final
+    state = TrainingState(spec.key, slots, float(schedule[0]), int(schedule[1]), best)
+    return from_unconstrained(*unconstrained, covariance_type, reg_covar), state
 
 
 def _run_in_pieces(run, variables, schedule, constants, best, stalled, limits, seed,
@@ -248,7 +256,10 @@ def _run_in_pieces(run, variables, schedule, constants, best, stalled, limits, s
 
     Each call runs as many epochs as take about ``piece_seconds`` (None: all in
     one call), so Python, and a pending Ctrl-C, gets control between calls.
-    Returns ``(variables, schedule, best, history, stalled, finite)``.
+    Under a strategy every worker must run the same calls (their collective
+    operations pair up), so there ``piece_seconds`` is None.
+    Returns ``(variables, schedule, best, history, stalled)``; raises
+    :class:`TrainingDiverged` when an epoch's log-likelihood is not finite.
     """
     n_epochs, patience = limits
     pieces, finite, done = [], True, 0
@@ -265,8 +276,10 @@ def _run_in_pieces(run, variables, schedule, constants, best, stalled, limits, s
         done += len(history)
         if piece_seconds is not None:
             per_call = _next_piece(per_call, elapsed, piece_seconds)
+    if not finite:
+        raise TrainingDiverged()
     history = np.concatenate(pieces).astype(np.float64) if pieces else np.zeros(0)
-    return variables, schedule, best, history, stalled, finite
+    return variables, schedule, best, history, stalled
 
 
 def _next_piece(per_call, elapsed, piece_seconds):
@@ -276,61 +289,63 @@ def _next_piece(per_call, elapsed, piece_seconds):
     return max(1, min(per_call * 2, int(per_call * piece_seconds / elapsed)))
 
 
-def _piece_runner(data, spec, covariance_type, strategy, batch_size, chunk_size,
-                  shuffle, reg_covar, seed):
-    """A callable running some epochs of the right compiled loop for ``data``.
+def _piece_runner(data, kind, covariance_type, strategy, batching, reg_covar, seed):
+    """A callable running some epochs of the compiled loop that suits ``data``.
 
     ``run(variables, schedule, constants, n_epochs, best, stalled, seed)``
     returns ``(params, slots, schedule, history, stalled, finite)`` as tensors;
     ``run.evaluate(params)`` gives the mean log-likelihood under ``params``.
+    ``batching`` is ``(batch_size, chunk_size, shuffle)``.
     """
     tf = tensorflow()
     dtype = tf_dtype(data.dtype)
     reg = tf.constant(reg_covar, dtype)
-    full_batch = batch_size is None
-    kind, cov = spec.kind, covariance_type
+    loop, data_inputs = _loop_and_inputs(data, kind, covariance_type, strategy, batching,
+                                         seed)
 
-    def common(variables, schedule, constants, n_epochs, best, stalled):
+    def run(variables, schedule, constants, n_epochs, best, stalled, epoch_seed):
         hyper, tol, patience = constants
-        return (variables[0], variables[1], schedule, hyper, tf.constant(int(n_epochs)),
-                tol, tf.constant(best, dtype), tf.constant(int(stalled)), patience)
+        return loop(*data_inputs(epoch_seed), variables[0], variables[1], schedule, hyper,
+                    tf.constant(int(n_epochs)), tol, tf.constant(best, dtype),
+                    tf.constant(int(stalled)), patience, reg)
 
+    run.evaluate = _evaluator(data, covariance_type, batching[1], reg)
+    return run
+
+
+def _loop_and_inputs(data, kind, covariance_type, strategy, batching, seed):
+    """The compiled loop for ``data`` and ``data_inputs(epoch_seed)``: its data inputs."""
+    tf = tensorflow()
+    batch_size, chunk_size, shuffle = batching
+    full_batch = batch_size is None
     if strategy is not None:
-        loop = compiled("distributed", kind, cov, data.dtype, strategy)
+        loop = compiled("distributed", kind, covariance_type, data.dtype, strategy)
         dataset = _distributed_dataset(data, strategy, batch_size or chunk_size,
                                        shuffle and not full_batch, seed)
 
-        def run(variables, schedule, constants, n_epochs, best, stalled, _seed):
+        def quiet_loop(*inputs):
             with quiet_graph_mode_notice():
-                return loop(dataset, full_batch,
-                            *common(variables, schedule, constants, n_epochs, best,
-                                    stalled), reg)
-    elif isinstance(data, StreamData):
-        loop = compiled("stream", kind, cov, data.dtype)[0]
+                return loop(*inputs)
 
-        def run(variables, schedule, constants, n_epochs, best, stalled, _seed):
-            return loop(data.dataset, full_batch,
-                        *common(variables, schedule, constants, n_epochs, best,
-                                stalled), reg)
-    else:
-        loop = compiled("train", kind, cov, data.dtype)
-        step_rows = tf.constant(int(chunk_size if full_batch else batch_size))
-
-        def run(variables, schedule, constants, n_epochs, best, stalled, epoch_seed):
-            return loop(data.X, data.weight,
-                        *common(variables, schedule, constants, n_epochs, best,
-                                stalled), step_rows, tf.constant(full_batch),
-                        tf.constant(bool(shuffle)), tf.constant(np.asarray(epoch_seed, np.int64)),
-                        reg)
-
+        return quiet_loop, lambda _: (dataset, full_batch)
     if isinstance(data, StreamData):
-        evaluate_stream = compiled("stream", kind, cov, data.dtype)[1]
-        run.evaluate = lambda params: float(evaluate_stream(data.dataset, params, reg))
-    else:
-        evaluate = compiled("evaluate", kind, cov, data.dtype)
-        run.evaluate = lambda params: float(evaluate(
-            data.X, data.weight, params, tf.constant(int(chunk_size)), reg))
-    return run
+        loop = compiled("stream", kind, covariance_type, data.dtype)
+        return loop, lambda _: (data.dataset, full_batch)
+    rows = tf.constant(int(chunk_size if full_batch else batch_size))
+    flags = (tf.constant(full_batch), tf.constant(bool(shuffle)))
+    return compiled("train", kind, covariance_type, data.dtype), lambda epoch_seed: (
+        data.X, data.weight, rows, *flags, tf.constant(np.asarray(epoch_seed, np.int64)))
+
+
+def _evaluator(data, covariance_type, chunk_size, reg):
+    """``evaluate(params)``: the mean log-likelihood of ``data`` under ``params``."""
+    tf = tensorflow()
+    if isinstance(data, StreamData):
+        evaluate = compiled("stream_evaluate", None, covariance_type, data.dtype)
+        return lambda params: float(evaluate(data.dataset, params, reg))
+    evaluate = compiled("evaluate", None, covariance_type, data.dtype)
+    chunk = tf.constant(int(chunk_size))
+    return lambda params: float(evaluate(data.X, data.weight, params, chunk, reg))
 
 
 def _distributed_dataset(data, strategy, batch_rows, shuffle, seed):

@@ -5,94 +5,29 @@ scale)``, the optimiser state of :mod:`.mle_optimizers` and a schedule state
 ``(learning_rate, decays_left)`` go in; the same come out. Nothing keeps
 shapes: the number of components and features are dimensions of the inputs, so
 one trace per (optimiser kind, covariance type, dtype) serves every mixture, and
-a compiled function holds no memory between calls. The in-memory and stream
-loops are traced without autograph (``tf.while_loop``, ``Dataset.reduce``);
-only the loop over a distributed dataset needs it.
+a compiled function holds no memory between calls.
+
+All loops run the one :func:`.mle_epoch.epoch` inside one epoch loop
+(:func:`_epochs`); they differ only in the batch source they give it (rows in
+memory, a dataset, a distributed dataset) and so in their inputs. The in-memory
+and stream loops are traced without autograph (``tf.while_loop``,
+``Dataset.reduce``); only the loop over a distributed dataset needs it.
 
 Each call runs at most ``n_epochs`` epochs, so the caller can return to Python
 (and honour Ctrl-C) between calls; carrying the state exactly makes the result
 independent of how the epochs are split into calls.
 """
 
-import math
-
 from ._runtime import tensorflow, tf_dtype
 from .compile_cache import COMPILED
-from .batches import unpack_batch
+from .mle_epoch import (DatasetBatches, DistributedBatches, OneUpdatePerEpoch, RowBatches,
+                        UpdatePerBatch, batch_gradient, epoch, mean_log_likelihood,
+                        replica_summed)
 from .mle_optimizers import HYPER_NAMES, apply_update
 
 #: The learning rate is multiplied by this on a plateau (``learning_rate_schedule``).
 DECAY_FACTOR = 0.2
 _SCALE_RANK = {"full": 3, "tied": 2, "diag": 2, "spherical": 1}
-
-
-# ----------------------------------------------------------- the objective
-def _precision_factor(scale, covariance_type, reg_covar):
-    """Precision Cholesky factor (scikit-learn's convention) of the floored model.
-
-    full/tied: upper-triangular ``P`` with ``precision = P P^T`` of the covariance
-    ``inv(U U^T) + reg_covar I``; diag/spherical: ``1 / std`` of ``std^2 + reg``.
-    """
-    tf = tensorflow()
-    if covariance_type in ("diag", "spherical"):
-        return tf.math.rsqrt(tf.exp(2.0 * scale) + reg_covar)
-    eye = tf.eye(tf.shape(scale)[-1], dtype=scale.dtype)
-    upper = (tf.linalg.band_part(scale, 0, -1) - tf.linalg.band_part(scale, 0, 0)
-             + tf.linalg.diag(tf.exp(tf.linalg.diag_part(scale))))
-    inverse = tf.linalg.triangular_solve(upper, tf.broadcast_to(eye, tf.shape(upper)),
-                                         lower=False)
-    covariance = tf.matmul(inverse, inverse, transpose_a=True) + reg_covar * eye
-    chol = tf.linalg.cholesky(covariance)
-    lower_inverse = tf.linalg.triangular_solve(chol, tf.broadcast_to(eye, tf.shape(chol)),
-                                               lower=True)
-    return tf.linalg.matrix_transpose(lower_inverse)
-
-
-def component_log_prob(x, logits, means, scale, covariance_type, reg_covar):
-    """``log w_k + log N(x_n | mu_k, Sigma_k)`` for a batch, shape (B, K).
-
-    The residuals ``x_n - mu_k`` are formed first, so data far from the origin
-    (offset 1e8, spread 1e-3) lose no accuracy to cancellation.
-    """
-    tf = tensorflow()
-    n_features = tf.cast(tf.shape(x)[1], x.dtype)
-    factor = _precision_factor(scale, covariance_type, reg_covar)
-    residual = x[:, None, :] - means[None]  # (B, K, D)
-    if covariance_type == "full":
-        whitened = tf.einsum("bkd,kde->bke", residual, factor)
-        log_det = tf.reduce_sum(tf.math.log(tf.linalg.diag_part(factor)), axis=1)
-    elif covariance_type == "tied":
-        whitened = tf.tensordot(residual, factor, axes=1)
-        log_det = tf.fill([tf.shape(means)[0]],
-                          tf.reduce_sum(tf.math.log(tf.linalg.diag_part(factor))))
-    elif covariance_type == "diag":
-        whitened = residual * factor[None]
-        log_det = tf.reduce_sum(tf.math.log(factor), axis=1)
-    else:
-        whitened = residual * factor[None, :, None]
-        log_det = n_features * tf.math.log(factor)
-    mahalanobis = tf.reduce_sum(tf.square(whitened), axis=2)
-    log_gauss = (-0.5 * (n_features * math.log(2.0 * math.pi) + mahalanobis)
-                 + log_det[None])
-    return log_gauss + tf.nn.log_softmax(logits)[None]
-
-
-def weighted_log_likelihood(x, weight, params, covariance_type, reg_covar):
-    """Sum over the batch of ``weight * log p(x)``."""
-    tf = tensorflow()
-    log_prob = tf.reduce_logsumexp(
-        component_log_prob(x, *params, covariance_type, reg_covar), axis=1)
-    return tf.reduce_sum(weight * log_prob)
-
-
-def value_and_loss_gradient(x, weight, params, covariance_type, reg_covar):
-    """``(sum w log p, gradient of -sum w log p)`` with respect to ``params``."""
-    tf = tensorflow()
-    with tf.GradientTape() as tape:
-        tape.watch(params)
-        value = weighted_log_likelihood(x, weight, params, covariance_type, reg_covar)
-        loss = -value
-    return value, tuple(tape.gradient(loss, params))
 
 
 # ------------------------------------------------------------ shared pieces
@@ -154,75 +89,56 @@ def _epochs(run_epoch, params, state, schedule, n_epochs, tol, best, stalled,
     return params, state, schedule + (best,), history.stack(), stalled, finite
 
 
-def _scaled(grads, total):
-    return tuple(g / total for g in grads)
+def _updater(kind, hyper, learning_rate):
+    """``update(params, grads, state) -> (params, state)``: one optimiser step."""
+    return lambda params, grads, state: apply_update(kind, hyper, params, grads, state,
+                                                     learning_rate)
 
 
-def _added(first, second):
-    return tuple(a + b for a, b in zip(first, second))
+def _shuffled_order(shuffle, n_rows, seed, epoch_index):
+    """The rows' order in epoch ``epoch_index``: a stateless shuffle, or row order."""
+    tf = tensorflow()
+    epoch_seed = tf.stack([seed[0], seed[1] + tf.cast(epoch_index, tf.int64)])
+    return tf.cond(
+        shuffle, lambda: tf.argsort(tf.random.stateless_uniform([n_rows], epoch_seed)),
+        lambda: tf.range(n_rows))
 
 
 # ---------------------------------------------------------- in-memory rows
 def _build_in_memory(kind, covariance_type, dtype):
+    """The loop over rows in memory; one trace serves full batch and mini-batches.
+
+    Inputs: ``(X, weight, batch, full_batch, shuffle, seed)`` (rows, weights,
+    rows per step or per gradient chunk, full batch or not, shuffle or not, and
+    the seed of epoch 0's shuffle), then those of :func:`_epochs`, then ``reg``.
+    """
     tf = tensorflow()
     spec = tf.TensorSpec
     params_spec, state_spec, schedule_spec, hyper_spec = _specs(covariance_type, dtype)
-    cov = covariance_type
-
-    def full_batch_epoch(X, weight, total, chunk, reg, hyper, params, state, lr):
-        n_rows = tf.shape(X)[0]
-
-        def body(start, log_lik, grads):
-            stop = tf.minimum(start + chunk, n_rows)
-            value, new = value_and_loss_gradient(X[start:stop], weight[start:stop],
-                                                 params, cov, reg)
-            return stop, log_lik + value / total, _added(grads, _scaled(new, total))
-
-        _, log_lik, grads = tf.while_loop(
-            lambda start, *_: start < n_rows, body,
-            (tf.constant(0), tf.constant(0.0, dtype),
-             tuple(tf.zeros_like(p) for p in params)))
-        params, state = apply_update(kind, hyper, params, grads, state, lr)
-        return params, state, log_lik
-
-    def mini_batch_epoch(X, weight, total, batch, reg, hyper, params, state, lr, order):
-        n_rows = tf.shape(X)[0]
-
-        def body(start, log_lik, params, state):
-            rows = order[start:tf.minimum(start + batch, n_rows)]
-            x, w = tf.gather(X, rows), tf.gather(weight, rows)
-            value, grads = value_and_loss_gradient(x, w, params, cov, reg)
-            grads = tuple(tf.math.divide_no_nan(g, tf.reduce_sum(w)) for g in grads)
-            params, state = apply_update(kind, hyper, params, grads, state, lr)
-            return start + batch, log_lik + value / total, params, state
-
-        _, log_lik, params, state = tf.while_loop(
-            lambda start, *_: start < n_rows, body,
-            (tf.constant(0), tf.constant(0.0, dtype), params, state))
-        return params, state, log_lik
+    rows_spec = [spec([None, None], dtype), spec([None], dtype), spec([], tf.int32),
+                 spec([], tf.bool), spec([], tf.bool), spec([2], tf.int64)]
+    control_spec = [spec([], tf.int32), spec([], dtype), spec([], dtype),
+                    spec([], tf.int32), spec([], tf.int32)]
 
     @tf.function(autograph=False, input_signature=[
-        spec([None, None], dtype), spec([None], dtype), params_spec, state_spec,
-        schedule_spec, hyper_spec, spec([], tf.int32), spec([], dtype), spec([], dtype),
-        spec([], tf.int32), spec([], tf.int32), spec([], tf.int32), spec([], tf.bool),
-        spec([], tf.bool), spec([2], tf.int64), spec([], dtype)])
-    def train(X, weight, params, state, schedule, hyper, n_epochs, tol, best,
-              stalled, patience, batch, full_batch, shuffle, seed, reg):
-        total = tf.reduce_sum(weight)
-        n_rows = tf.shape(X)[0]
+        *rows_spec, params_spec, state_spec, schedule_spec, hyper_spec, *control_spec,
+        spec([], dtype)])
+    def train(X, weight, batch, full_batch, shuffle, seed, params, state, schedule, hyper,
+              n_epochs, tol, best, stalled, patience, reg):
+        in_row_order = RowBatches(X, weight, tf.reduce_sum(weight), batch)
+        gradient = batch_gradient(covariance_type, reg, dtype)
 
-        def run_epoch(params, state, lr, epoch):
-            epoch_seed = tf.stack([seed[0], seed[1] + tf.cast(epoch, tf.int64)])
-            order = tf.cond(
-                shuffle, lambda: tf.argsort(tf.random.stateless_uniform([n_rows],
-                                                                       epoch_seed)),
-                lambda: tf.range(n_rows))
-            return tf.cond(
-                full_batch,
-                lambda: full_batch_epoch(X, weight, total, batch, reg, hyper, params,
-                                         state, lr),
-                lambda: mini_batch_epoch(X, weight, total, batch, reg, hyper, params,
-                                         state, lr, order))
+        def run_epoch(params, state, learning_rate, epoch_index):
+            update = _updater(kind, hyper, learning_rate)
+
+            def mini_batches():
+                order = _shuffled_order(shuffle, tf.shape(X)[0], seed, epoch_index)
+                return epoch(in_row_order.in_order(order), UpdatePerBatch(gradient, update),
+                             params, state)
+
+            return tf.cond(full_batch, lambda: epoch(
+                in_row_order, OneUpdatePerEpoch(gradient, update), params, state),
+                mini_batches)
 
         return _epochs(run_epoch, params, state, schedule, n_epochs, tol, best,
                        stalled, patience, dtype)
@@ -231,6 +147,7 @@ def _build_in_memory(kind, covariance_type, dtype):
 
 
 def _build_evaluate(covariance_type, dtype):
+    """Weighted mean log-likelihood of rows in memory, in chunks of ``chunk`` rows."""
     tf = tensorflow()
     spec = tf.TensorSpec
     params_spec = _specs(covariance_type, dtype)[0]
@@ -239,141 +156,69 @@ def _build_evaluate(covariance_type, dtype):
         spec([None, None], dtype), spec([None], dtype), params_spec, spec([], tf.int32),
         spec([], dtype)])
     def evaluate(X, weight, params, chunk, reg):
-        """Weighted mean log-likelihood of the rows under ``params``."""
-        n_rows = tf.shape(X)[0]
-
-        def body(start, log_lik):
-            stop = tf.minimum(start + chunk, n_rows)
-            return stop, log_lik + weighted_log_likelihood(
-                X[start:stop], weight[start:stop], params, covariance_type, reg)
-
-        _, log_lik = tf.while_loop(lambda start, _: start < n_rows, body,
-                                   (tf.constant(0), tf.constant(0.0, dtype)))
-        return log_lik / tf.reduce_sum(weight)
+        batches = RowBatches(X, weight, tf.reduce_sum(weight), chunk)
+        return mean_log_likelihood(batches, params, covariance_type, reg)
 
     return evaluate
 
 
-# ------------------------------------------------------------------ streams
-def _build_stream(kind, covariance_type, dtype):
-    """Loops over a ``tf.data.Dataset`` (one element, one mini-batch).
+# ------------------------------------------------- datasets, distributed or not
+def _build_dataset_loop(kind, covariance_type, dtype, strategy=None):
+    """The loop over a ``tf.data.Dataset`` (one element, one mini-batch).
 
-    Traced once per (dataset element structure, full batch or not): the dataset
-    is an argument, so a new dataset of the same structure reuses the trace.
+    Inputs: ``(dataset, full_batch)``, then those of :func:`_epochs`, then
+    ``reg``. Traced once per (dataset element structure, full batch or not): the
+    dataset is an argument, so a new dataset of the same structure reuses the
+    trace. Under a ``strategy`` the dataset is a distributed one of ``(rows,
+    weights)``: each replica computes the gradient of its share of a batch, the
+    shares are summed and the update is applied once, which gives the
+    single-device result. Iterating a distributed dataset needs autograph.
     """
     tf = tensorflow()
-    cov = covariance_type
 
-    def stream_epoch(dataset, full_batch, reg, hyper, params, state, lr):
-        zero = tf.constant(0.0, dtype)
-        if full_batch:
-            def accumulate(carry, element):
-                log_lik, total, grads = carry
-                x, w = unpack_batch(element, dtype)
-                value, new = value_and_loss_gradient(x, w, params, cov, reg)
-                return log_lik + value, total + tf.reduce_sum(w), _added(grads, new)
+    def train(dataset, full_batch, params, state, schedule, hyper, n_epochs, tol, best,
+              stalled, patience, reg):
+        gradient = batch_gradient(covariance_type, reg, dtype)
+        if strategy is None:
+            batches = DatasetBatches(dataset, dtype)
+        else:
+            batches = DistributedBatches(dataset)
+            gradient = replica_summed(gradient, strategy)
+        policy = OneUpdatePerEpoch if full_batch else UpdatePerBatch
 
-            log_lik, total, grads = dataset.reduce(
-                (zero, zero, tuple(tf.zeros_like(p) for p in params)), accumulate)
-            params, state = apply_update(kind, hyper, params, _scaled(grads, total),
-                                         state, lr)
-            return params, state, log_lik / total
-
-        def step(carry, element):
-            log_lik, total, params, state = carry
-            x, w = unpack_batch(element, dtype)
-            value, grads = value_and_loss_gradient(x, w, params, cov, reg)
-            grads = tuple(tf.math.divide_no_nan(g, tf.reduce_sum(w)) for g in grads)
-            params, state = apply_update(kind, hyper, params, grads, state, lr)
-            return log_lik + value, total + tf.reduce_sum(w), params, state
-
-        log_lik, total, params, state = dataset.reduce((zero, zero, params, state), step)
-        return params, state, log_lik / total
-
-    @tf.function(autograph=False)
-    def train_stream(dataset, full_batch, params, state, schedule, hyper, n_epochs, tol,
-                     best, stalled, patience, reg):
-        def run_epoch(params, state, lr, epoch):
-            return stream_epoch(dataset, full_batch, reg, hyper, params, state, lr)
+        def run_epoch(params, state, learning_rate, _):
+            return epoch(batches, policy(gradient, _updater(kind, hyper, learning_rate)),
+                         params, state)
 
         return _epochs(run_epoch, params, state, schedule, n_epochs, tol, best,
                        stalled, patience, dtype)
+
+    return tf.function(train, autograph=strategy is not None)
+
+
+def _build_dataset_evaluate(covariance_type, dtype):
+    """Weighted mean log-likelihood of a dataset's batches."""
+    tf = tensorflow()
 
     @tf.function(autograph=False)
     def evaluate_stream(dataset, params, reg):
-        zero = tf.constant(0.0, dtype)
+        return mean_log_likelihood(DatasetBatches(dataset, dtype), params,
+                                   covariance_type, reg)
 
-        def add(carry, element):
-            x, w = unpack_batch(element, dtype)
-            return (carry[0] + weighted_log_likelihood(x, w, params, cov, reg),
-                    carry[1] + tf.reduce_sum(w))
-
-        log_lik, total = dataset.reduce((zero, zero), add)
-        return log_lik / total
-
-    return train_stream, evaluate_stream
-
-
-# --------------------------------------------------------- distributed data
-def _build_distributed(kind, covariance_type, dtype, strategy):
-    """The loop over a dataset distributed by a ``tf.distribute`` strategy.
-
-    Each replica computes the value and loss gradient of its share of a batch;
-    they are summed over the replicas (all-reduce), and the update is applied
-    once to the parameters, which every replica then reads: the result is the
-    single-device one. Iterating a distributed dataset needs autograph.
-    """
-    tf = tensorflow()
-    cov = covariance_type
-    total_op = tf.distribute.ReduceOp.SUM
-
-    def summed(x, w, params, reg):
-        def local(x, w, params):
-            x, w = tf.cast(x, dtype), tf.cast(w, dtype)
-            value, grads = value_and_loss_gradient(x, w, params, cov, reg)
-            return value, tf.reduce_sum(w), grads
-
-        per_replica = strategy.run(local, args=(x, w, params))
-        return tf.nest.map_structure(
-            lambda value: strategy.reduce(total_op, value, axis=None), per_replica)
-
-    @tf.function
-    def train_distributed(dataset, full_batch, params, state, schedule, hyper, n_epochs,
-                          tol, best, stalled, patience, reg):
-        def run_epoch(params, state, lr, epoch):
-            log_lik = tf.constant(0.0, dtype)
-            total = tf.constant(0.0, dtype)
-            if full_batch:
-                grads = tuple(tf.zeros_like(p) for p in params)
-                for x, w in dataset:
-                    value, weight, new = summed(x, w, params, reg)
-                    log_lik, total, grads = log_lik + value, total + weight, _added(
-                        grads, new)
-                params, state = apply_update(kind, hyper, params,
-                                             _scaled(grads, total), state, lr)
-            else:
-                for x, w in dataset:
-                    value, weight, grads = summed(x, w, params, reg)
-                    params, state = apply_update(kind, hyper, params,
-                                                 _scaled(grads, weight), state, lr)
-                    log_lik, total = log_lik + value, total + weight
-            return params, state, log_lik / total
-
-        return _epochs(run_epoch, params, state, schedule, n_epochs, tol, best,
-                       stalled, patience, dtype)
-
-    return train_distributed
+    return evaluate_stream
 
 
 # -------------------------------------------------------------------- cache
 def compiled(role, kind, covariance_type, dtype, strategy=None):
     """The compiled function ``role`` for a structure, traced at most once.
 
-    Roles: ``"train"``, ``"evaluate"``, ``"stream"`` (train, evaluate) and
-    ``"distributed"``. The key holds no shape; a strategy keys its own loop.
+    Roles: ``"train"`` and ``"evaluate"`` (rows in memory), ``"stream"`` and
+    ``"stream_evaluate"`` (a ``tf.data.Dataset``), ``"distributed"`` (a dataset
+    distributed by ``strategy``). The key holds no shape; a strategy keys its
+    own loop; the evaluations are shared by every optimiser.
     """
-    if role == "evaluate":
-        kind = None  # the objective alone: shared by every optimiser
+    if role.endswith("evaluate"):
+        kind = None
     key = ("mle", role, kind, covariance_type, dtype,
            None if strategy is None else id(strategy))
     return COMPILED.get(key, lambda: _build(role, kind, covariance_type, tf_dtype(dtype),
@@ -386,9 +231,9 @@ def _build(role, kind, covariance_type, tdtype, strategy):
         return _build_in_memory(kind, covariance_type, tdtype)
     if role == "evaluate":
         return _build_evaluate(covariance_type, tdtype)
-    if role == "stream":
-        return _build_stream(kind, covariance_type, tdtype)
-    return _build_distributed(kind, covariance_type, tdtype, strategy)
+    if role == "stream_evaluate":
+        return _build_dataset_evaluate(covariance_type, tdtype)
+    return _build_dataset_loop(kind, covariance_type, tdtype, strategy)
 
 
 def cache_size():
