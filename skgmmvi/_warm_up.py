@@ -39,21 +39,8 @@ def warm_up(covariance_types=("full",), dtypes=("float64",), estimators=("em",))
     seconds : float
         Wall time spent, import included.
     """
-    from . import BayesianGaussianMixture, EMGaussianMixture, MLEGaussianMixture
-
-    factories = {"em": [lambda **kw: EMGaussianMixture(backend="tensorflow", **kw)],
-                 "bayesian": [
-                     lambda prior=prior, **kw: BayesianGaussianMixture(
-                         backend="tensorflow", weight_concentration_prior_type=prior, **kw)
-                     for prior in ("dirichlet_process", "dirichlet_distribution")],
-                 "mle": [lambda **kw: MLEGaussianMixture(**kw)]}
-    unknown = set(estimators) - set(factories) | set(covariance_types) - set(
-        COVARIANCE_TYPES) | set(dtypes) - {"float64", "float32"}
-    if unknown:
-        raise ValueError(
-            f"warm_up got unknown values {sorted(unknown)}; estimators are 'em', "
-            "'bayesian' or 'mle', covariance types one of " + ", ".join(COVARIANCE_TYPES)
-            + ", dtypes 'float64' or 'float32'.")
+    factories = _factories()
+    _check_choices(estimators, covariance_types, dtypes, factories)
     start = time.perf_counter()
     from ._tf._runtime import quiet_tensorflow
     from ._tf.em import log_prob_resp
@@ -71,3 +58,26 @@ def warm_up(covariance_types=("full",), dtypes=("float64",), estimators=("em",))
                     log_prob_resp(X, model._scoring_parameters(), covariance_type, 64,
                                   dtype)
     return time.perf_counter() - start
+
+
+def _factories():
+    """Estimator name -> the constructors of the estimators that ``warm_up`` fits."""
+    from . import BayesianGaussianMixture, EMGaussianMixture, MLEGaussianMixture
+
+    return {"em": [lambda **kw: EMGaussianMixture(backend="tensorflow", **kw)],
+            "bayesian": [
+                lambda prior=prior, **kw: BayesianGaussianMixture(
+                    backend="tensorflow", weight_concentration_prior_type=prior, **kw)
+                for prior in ("dirichlet_process", "dirichlet_distribution")],
+            "mle": [lambda **kw: MLEGaussianMixture(**kw)]}
+
+
+def _check_choices(estimators, covariance_types, dtypes, factories):
+    """Raise ValueError naming what ``warm_up`` does not know, and the choices."""
+    unknown = set(estimators) - set(factories) | set(covariance_types) - set(
+        COVARIANCE_TYPES) | set(dtypes) - {"float64", "float32"}
+    if unknown:
+        raise ValueError(
+            f"warm_up got unknown values {sorted(unknown)}; estimators are 'em', "
+            "'bayesian' or 'mle', covariance types one of " + ", ".join(COVARIANCE_TYPES)
+            + ", dtypes 'float64' or 'float32'.")

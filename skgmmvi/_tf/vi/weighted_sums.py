@@ -117,15 +117,8 @@ def importance_sums(state, batch, row_terms, n_terms, track=None, budget=None):
         ``track``, the extra carry.
     """
     tf = tensorflow()
-    x = batch["x"]
-    dtype = x.dtype
-    n_components = tf.shape(state["means"])[0]
-    n_rows = tf.shape(x)[0]
-    n_features = tf.shape(x)[1]
     center = mixture.mixture_center(state)
-    per_row = (n_components * 4 + sum(n_terms, 0)
-               + gaussians.n_quadratic_features(n_features))
-    size = _balanced(n_rows, blocks.block_size(n_rows, per_row, budget))
+    size = _rows_per_block(state, batch["x"], n_terms, budget)
     track_initial, track_update = track if track is not None else ((), None)
 
     def step(index, in_range, carry):
@@ -142,20 +135,40 @@ def importance_sums(state, batch, row_terms, n_terms, track=None, budget=None):
             extra = track_update(extra, log_ratio, index, rows, log_q)
         return new_max, total, squares, sums, extra
 
+    initial = _empty_sums(tf.shape(state["means"])[0], batch["x"].dtype, n_terms)
+    *carry, extra = blocks.fold_blocks(tf.shape(batch["x"])[0], size, step,
+                                       (*initial, track_initial))
+    return {**_normalised(*carry, state["active"]), "track": extra}
+
+
+def _rows_per_block(state, x, n_terms, budget):
+    """Rows per block of :func:`importance_sums` within ``budget`` numbers."""
+    tf = tensorflow()
+    n_rows = tf.shape(x)[0]
+    per_row = (tf.shape(state["means"])[0] * 4 + sum(n_terms, 0)
+               + gaussians.n_quadratic_features(tf.shape(x)[1]))
+    return _balanced(n_rows, blocks.block_size(n_rows, per_row, budget))
+
+
+def _empty_sums(n_components, dtype, n_terms):
+    """``(running_max, total, squares, sums)`` before the first block."""
+    tf = tensorflow()
     zeros = tf.zeros(tf.reshape(n_components, [1]), dtype)
-    initial = (tf.fill(tf.reshape(n_components, [1]), tf.constant(-math.inf, dtype)),
-               zeros, zeros, [tf.zeros(tf.stack([n_components, size_j]), dtype)
-                              for size_j in n_terms], track_initial)
-    running_max, total, squares, sums, extra = blocks.fold_blocks(n_rows, size, step,
-                                                                 initial)
-    has_samples = tf.math.is_finite(running_max) & state["active"]
+    return (tf.fill(tf.reshape(n_components, [1]), tf.constant(-math.inf, dtype)),
+            zeros, zeros, [tf.zeros(tf.stack([n_components, size_j]), dtype)
+                           for size_j in n_terms])
+
+
+def _normalised(running_max, total, squares, sums, active):
+    """The ``sums``, ``has_samples`` and ``ess`` of :func:`importance_sums`."""
+    tf = tensorflow()
+    has_samples = tf.math.is_finite(running_max) & active
     safe_total = tf.where(has_samples, total, 1)
     return {"sums": [tf.where(has_samples[:, None], total_j / safe_total[:, None], 0)
                      for total_j in sums],
             "has_samples": has_samples,
             "ess": tf.where(has_samples, tf.square(total) / tf.where(has_samples, squares, 1),
-                            0),
-            "track": extra}
+                            0)}
 
 
 def largest_log_ratios(n_largest, n_components, dtype, row_values):
