@@ -65,28 +65,34 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
     #: they may be rescaled by a power of two (False where priors count rows).
     _scale_free_weights = True
 
+    #: The ``__init__`` parameters of every estimator here (EM, MLE and Bayesian).
+    _SHARED_PARAMETERS = ("n_components", "covariance_type", "tol", "reg_covar", "max_iter",
+                          "n_init", "init_params", "random_state", "warm_start", "verbose",
+                          "verbose_interval", "dtype", "batch_size", "strategy")
+
     def __init__(self, n_components, *, covariance_type, tol, reg_covar, max_iter,
                  n_init, init_params, weights_init, means_init, precisions_init,
                  random_state, warm_start, verbose, verbose_interval, dtype,
                  batch_size, strategy):
         """Store the parameters EM and MLE share (each subclass lists its defaults)."""
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.tol = tol
-        self.reg_covar = reg_covar
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
+        self._store_shared_parameters(locals())
         self.weights_init = weights_init
         self.means_init = means_init
         self.precisions_init = precisions_init
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
-        self.dtype = dtype
-        self.batch_size = batch_size
-        self.strategy = strategy
+
+    def _store_shared_parameters(self, arguments):
+        """Store the parameters every estimator here takes (EM, MLE and Bayesian).
+
+        Parameters
+        ----------
+        arguments : dict
+            The ``locals()`` of an ``__init__``: the values of the names in
+            :attr:`_SHARED_PARAMETERS` are stored, nothing else (an ``__init__``
+            only stores, as scikit-learn requires; the Bayesian mixture has
+            priors where EM has initial parameters, so it cannot pass those on).
+        """
+        for name in self._SHARED_PARAMETERS:
+            setattr(self, name, arguments[name])
 
     # ------------------------------------------------------------------ fitting
     @abstractmethod

@@ -192,26 +192,13 @@ class BayesianGaussianMixture(EMLoopMixin, BaseGaussianMixture):
         strategy=None,
         backend="auto",
     ):
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.tol = tol
-        self.reg_covar = reg_covar
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
+        self._store_shared_parameters(locals())
         self.weight_concentration_prior_type = weight_concentration_prior_type
         self.weight_concentration_prior = weight_concentration_prior
         self.mean_precision_prior = mean_precision_prior
         self.mean_prior = mean_prior
         self.degrees_of_freedom_prior = degrees_of_freedom_prior
         self.covariance_prior = covariance_prior
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
-        self.dtype = dtype
-        self.batch_size = batch_size
-        self.strategy = strategy
         self.backend = backend
 
     @_fit_context(prefer_skip_nested_validation=True)
