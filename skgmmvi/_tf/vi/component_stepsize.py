@@ -17,6 +17,7 @@ import numpy as np
 
 from .._runtime import tensorflow
 from .option import Option, OptionInterface
+from .stepsize_rules import adapted, decayed
 
 
 def _reset(state, hyper, slot_mask):
@@ -68,11 +69,8 @@ class ImprovementComponentStepsize(_StepsizeState):
         has = estimates["has_samples"]
         previous = state["last_reward"]
         comparable = has & tf.math.is_finite(previous)
-        factor = tf.where(reward > previous, hyper["component_stepsize_increase"],
-                          hyper["component_stepsize_decrease"])
-        stepsize = tf.clip_by_value(state["component_stepsize"] * factor,
-                                    hyper["component_stepsize_min"],
-                                    hyper["component_stepsize_max"])
+        stepsize = adapted(state["component_stepsize"], reward > previous, hyper,
+                           "component_stepsize")
         out = dict(state)
         out["component_stepsize"] = tf.where(comparable, stepsize,
                                              state["component_stepsize"])
@@ -90,11 +88,8 @@ class DecayingComponentStepsize(_StepsizeState):
     hyper_defaults = {"component_stepsize_decay": 0.55}
 
     def step(self, state, hyper, estimates):
-        tf = tensorflow()
-        dtype = state["component_stepsize"].dtype
-        n = tf.cast(state["n_updates"], dtype)
-        stepsize = hyper["component_stepsize"] / (
-            1.0 + tf.pow(n, hyper["component_stepsize_decay"]))
+        stepsize = decayed(hyper, "component_stepsize", state["n_updates"],
+                           state["component_stepsize"].dtype)
         out = dict(state)
         out["component_stepsize"] = stepsize
         return out, stepsize

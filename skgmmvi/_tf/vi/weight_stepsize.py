@@ -14,6 +14,7 @@ import numpy as np
 
 from .._runtime import tensorflow
 from .option import Option, OptionInterface
+from .stepsize_rules import adapted, decayed
 
 
 class _StepsizeState(Option):
@@ -36,11 +37,7 @@ class ImprovementWeightStepsize(_StepsizeState):
         tf = tensorflow()
         elbo = estimates["elbo"]
         previous = state["last_elbo"]
-        factor = tf.where(elbo > previous, hyper["weight_stepsize_increase"],
-                          hyper["weight_stepsize_decrease"])
-        stepsize = tf.clip_by_value(state["weight_stepsize"] * factor,
-                                    hyper["weight_stepsize_min"],
-                                    hyper["weight_stepsize_max"])
+        stepsize = adapted(state["weight_stepsize"], elbo > previous, hyper, "weight_stepsize")
         out = dict(state)
         out["weight_stepsize"] = tf.where(tf.math.is_finite(previous), stepsize,
                                           state["weight_stepsize"])
@@ -70,10 +67,8 @@ class DecayingWeightStepsize(_StepsizeState):
     hyper_defaults = {"weight_stepsize_decay": 0.55}
 
     def step(self, state, hyper, estimates):
-        tf = tensorflow()
-        dtype = state["weight_stepsize"].dtype
-        n = tf.cast(state["iteration"], dtype)
-        stepsize = hyper["weight_stepsize"] / (1.0 + tf.pow(n, hyper["weight_stepsize_decay"]))
+        stepsize = decayed(hyper, "weight_stepsize", state["iteration"],
+                           state["weight_stepsize"].dtype)
         out = dict(state)
         out["weight_stepsize"] = stepsize
         out["last_elbo"] = estimates["elbo"]
