@@ -191,6 +191,14 @@ class EMGaussianMixture(EMLoopMixin, BaseGaussianMixture):
         strategy's all-reduce sums them, and every replica applies the same
         M-step, so the fit equals the single-device one. An estimator holding
         a strategy does not pickle; set it to None first.
+    backend : {'auto', 'numpy', 'tensorflow'}, default='auto'
+        Where the EM loop runs. 'auto' fits in-memory arrays with numpy while
+        the work is small (``n_samples * n_components * P`` up to about 1e8,
+        less once this process has compiled TensorFlow's loop for the same
+        settings), and with TensorFlow's compiled loop otherwise, or always
+        when TensorFlow is already imported and sees a GPU. A
+        ``tf.data.Dataset`` or a ``strategy`` always runs on TensorFlow. Both
+        backends give the same parameters to rounding.
 
     Attributes
     ----------
