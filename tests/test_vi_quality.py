@@ -25,8 +25,8 @@ from skgmmvi.targets import (EightSchoolsCentered, FunnelTarget, GaussianTarget,
                              MixtureModelPosterior)
 from skgmmvi.vi import elbo_stalled
 
-from exact_answers import (far_gaussian, funnel_moments, mixture_posterior_exact,
-                           stiff_shifted_gaussian)
+from exact_answers import (far_gaussian, funnel_moments, mixture_posterior_draws,
+                           mixture_posterior_exact, stiff_shifted_gaussian)
 
 #: The seed problem's bars are not met by the defaults, init='auto' included
 #: (issue 12 open), and not by luck either: with random_state 0, 1 and 2 the
@@ -233,6 +233,29 @@ def test_seed_problem_exact_answers_are_label_symmetric_and_consistent():
     # a relabelled data order changes nothing about the evidence
     shuffled = MixtureModelPosterior(data=target.data[::-1])
     assert mixture_posterior_exact(shuffled)[0] == pytest.approx(log_z, abs=1e-10)
+
+
+def test_exact_mixture_draws_agree_with_the_enumeration_and_the_density():
+    target = MixtureModelPosterior()
+    n = 20000
+    theta, counts = mixture_posterior_draws(target, n, seed=0)
+    assert theta.shape == (n, 8) and np.all(counts.sum(axis=1) == target.data.size)
+    # co-assignment from the draws' responsibilities (the model's definition,
+    # not the enumeration) against the enumeration's exact value
+    for pair in ((0, 1), (0, 4), (4, 5)):
+        _, exact_same = mixture_posterior_exact(target, pair)
+        assert target.co_assignment_probability(theta, *pair) == pytest.approx(
+            exact_same, abs=0.01)
+    # every ordering of the three means holds a sixth (label switching)
+    orderings = np.argsort(theta[:, :3], axis=1)
+    fractions = [np.mean(np.all(orderings == np.array(p), axis=1))
+                 for p in itertools.permutations(range(3))]
+    np.testing.assert_allclose(fractions, 1 / 6, atol=0.015)
+    # the score of the target's own density has mean zero under its posterior
+    _, grad = target.log_density_and_grad(theta)
+    standard_error = grad.std(axis=0) / math.sqrt(n)
+    assert np.all(np.abs(grad.mean(axis=0)) < 5 * standard_error), (
+        grad.mean(axis=0) / standard_error)
 
 
 def test_eight_schools_exact_moments_match_importance_sampling_from_the_prior():
