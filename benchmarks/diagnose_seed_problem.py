@@ -28,6 +28,9 @@ The q's:
 * ``EM K``: scikit-learn's ``GaussianMixture`` with ``K`` components fitted by
   maximum likelihood to 60 000 exact draws (mass-covering: the best proposal a
   K-component Gaussian mixture can be, roughly; not a VI fit);
+* ``forced search``: the defaults with ``init='auto'``'s two reasons to keep
+  the prior start switched off (``--forced-search`` seeds), so the fit starts
+  at the modes the search finds;
 * ``NG-VI from EM 50, n it``: the estimator's own iterations (its defaults,
   ``tol=None``, ``n`` iterations) started from the ``EM 50`` mixture in place of
   its start (a diagnostic only: it separates the objective from the path).
@@ -41,6 +44,7 @@ Usage
 ::
 
     python benchmarks/diagnose_seed_problem.py [--seeds 0,1,2] [--warm 100,500]
+        [--forced-search 0]
 
 Slow on purpose: each default fit runs its 2000 iterations with 50 components
 (about 4 minutes on one loaded core).
@@ -101,6 +105,20 @@ def default_fits(target, seeds):
                f"{vi.n_iter_} it, K={vi.n_components_}, {time.perf_counter() - start:.0f} s")
 
 
+def forced_search_fits(target, seeds):
+    """The defaults, with the mode search's reasons to keep the prior start
+    (a good importance ESS, all modes within reach) switched off."""
+    from skgmmvi._tf.vi import mode_search
+
+    saved = mode_search.GOOD_START_ESS, mode_search._reaches
+    mode_search.GOOD_START_ESS, mode_search._reaches = np.inf, lambda *args: False
+    try:
+        for name, vi, note in default_fits(target, seeds):
+            yield name.replace("defaults", "forced search"), vi, note
+    finally:
+        mode_search.GOOD_START_ESS, mode_search._reaches = saved
+
+
 def warm_fit(target, mixture, n_iter):
     """The estimator's iterations started from ``mixture``'s components."""
     from skgmmvi import VariationalGMMTarget
@@ -120,6 +138,8 @@ def main():
     parser.add_argument("--em", default="10,50", help="components of the EM references")
     parser.add_argument("--warm", default="100,500",
                         help="iterations of NG-VI started from EM 50 ('' skips)")
+    parser.add_argument("--forced-search", default="",
+                        help="seeds of default fits that start at the modes found")
     args = parser.parse_args()
     from sklearn.mixture import GaussianMixture
 
@@ -139,7 +159,12 @@ def main():
         print(f"{name:34s} " + " ".join(f"{row[h]:+11.3f}" for h in header) + f"  {note}",
               flush=True)
 
-    for name, vi, note in default_fits(target, [int(s) for s in args.seeds.split(",") if s]):
+    def seeds(text):
+        return [int(s) for s in text.split(",") if s]
+
+    for name, vi, note in default_fits(target, seeds(args.seeds)):
+        show(name, vi, note)
+    for name, vi, note in forced_search_fits(target, seeds(args.forced_search)):
         show(name, vi, note)
     em = {}
     for k in [int(k) for k in args.em.split(",") if k]:
