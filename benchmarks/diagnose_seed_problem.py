@@ -1,0 +1,183 @@
+"""Diagnosis: why the defaults miss the seed problem's bars (issue 12, part 4).
+
+The seed problem is ``VariationalGMMTarget(MixtureModelPosterior()).fit()``: the
+posterior of a 3-component 1-D mixture on 7 points, D = 8, six label-switching
+modes. Its bars: ``log_evidence`` within 0.05 of the exact value, the
+co-assignment probability of points 0 and 1 within 0.02, k-hat below 0.7.
+
+What is measured
+----------------
+Every q below is judged on the same figures, from 100 000 samples of q
+(``diagnose_samples``) and 40 000 exact posterior draws
+(``tests/exact_answers.mixture_posterior_draws``):
+
+* ``ELBO-logZ``: ``-KL(q || p)``;
+* ``k-hat`` and ``logZ err``: the Pareto k-hat of ``p~/q`` and the error of the
+  PSIS log evidence (the bar: 0.05);
+* ``co err``: the error of the PSIS-weighted co-assignment of points 0 and 1
+  (the bar: 0.02);
+* ``q two-empty`` / ``p two-empty``: the mass of q and of p on parameters
+  under which two of the three components are empty (no data point has its
+  highest responsibility there): how far q's allocation between the
+  posterior's configurations is off.
+
+The q's:
+
+* ``defaults``: ``VariationalGMMTarget(target, random_state=s).fit()`` for each
+  seed of ``--seeds``;
+* ``EM K``: scikit-learn's ``GaussianMixture`` with ``K`` components fitted by
+  maximum likelihood to 60 000 exact draws (mass-covering: the best proposal a
+  K-component Gaussian mixture can be, roughly; not a VI fit);
+* ``forced search``: the defaults with ``init='auto'``'s two reasons to keep
+  the prior start switched off (``--forced-search`` seeds), so the fit starts
+  at the modes the search finds;
+* ``NG-VI from EM 50, n it``: the estimator's own iterations (its defaults,
+  ``tol=None``, ``n`` iterations) started from the ``EM 50`` mixture in place of
+  its start (a diagnostic only: it separates the objective from the path).
+
+If ``NG-VI from EM 50`` keeps meeting the bars, the ELBO with 50 components
+admits a q that meets them, and what the defaults miss is the way there (the
+start and the components' exploration), not the objective or the family.
+
+Usage
+-----
+::
+
+    python benchmarks/diagnose_seed_problem.py [--seeds 0,1,2] [--warm 100,500]
+        [--forced-search 0]
+
+Slow on purpose: each default fit runs its 2000 iterations with 50 components
+(about 4 minutes on one loaded core).
+"""
+
+import argparse
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+from scipy.special import logsumexp
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+sys.path.insert(0, os.path.join(HERE, ".."))
+
+N_Q_SAMPLES = 100_000
+N_EXACT_DRAWS = 60_000
+
+
+def two_empty_fraction(target, theta):
+    """Fraction of ``theta`` under which two of the three components are empty."""
+    hard = np.argmax(target.responsibilities(theta), axis=2)  # (n, N)
+    used = np.zeros((hard.shape[0], target.n_components), dtype=bool)
+    np.put_along_axis(used, hard, True, axis=1)
+    return float(np.mean(used.sum(axis=1) == target.n_components - 2))
+
+
+def judge(q, target, exact):
+    """The figures of the module docstring for a fitted ``q`` (sample and
+    score_samples as scikit-learn mixtures have them)."""
+    from skgmmvi._tf.vi.compile import TargetEvaluator
+    from skgmmvi.diagnostics import diagnose_samples, pareto_smooth
+
+    log_z, same = exact
+    x, _ = q.sample(N_Q_SAMPLES)
+    log_p, log_q = TargetEvaluator(target, "float64")(x), q.score_samples(x)
+    result = diagnose_samples(log_p, log_q)
+    log_weights, _ = pareto_smooth(log_p - log_q)
+    weights = np.exp(log_weights - logsumexp(log_weights))
+    co = target.co_assignment_probability(x, 0, 1, weights=weights)
+    return {"ELBO-logZ": result.elbo - log_z, "k-hat": result.pareto_k,
+            "logZ err": result.log_evidence - log_z, "co err": co - same,
+            "q two-empty": two_empty_fraction(target, x)}
+
+
+def default_fits(target, seeds):
+    from skgmmvi import VariationalGMMTarget
+
+    for seed in seeds:
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            vi = VariationalGMMTarget(target, random_state=seed).fit()
+        yield (f"defaults, random_state={seed}", vi,
+               f"{vi.n_iter_} it, K={vi.n_components_}, {time.perf_counter() - start:.0f} s")
+
+
+def forced_search_fits(target, seeds):
+    """The defaults, with the mode search's reasons to keep the prior start
+    (a good importance ESS, all modes within reach) switched off."""
+    from skgmmvi._tf.vi import mode_search
+
+    saved = mode_search.GOOD_START_ESS, mode_search._reaches
+    mode_search.GOOD_START_ESS, mode_search._reaches = np.inf, lambda *args: False
+    try:
+        for name, vi, note in default_fits(target, seeds):
+            yield name.replace("defaults", "forced search"), vi, note
+    finally:
+        mode_search.GOOD_START_ESS, mode_search._reaches = saved
+
+
+def warm_fit(target, mixture, n_iter):
+    """The estimator's iterations started from ``mixture``'s components."""
+    from skgmmvi import VariationalGMMTarget
+
+    vi = VariationalGMMTarget(target, n_components=mixture.n_components, max_iter=n_iter,
+                              tol=None, random_state=0)
+    start = (mixture.means_.copy(), mixture.covariances_.copy(), 0)
+    vi._initial_components = lambda *args: start  # diagnostic: replace the start
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return vi.fit()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--em", default="10,50", help="components of the EM references")
+    parser.add_argument("--warm", default="100,500",
+                        help="iterations of NG-VI started from EM 50 ('' skips)")
+    parser.add_argument("--forced-search", default="",
+                        help="seeds of default fits that start at the modes found")
+    args = parser.parse_args()
+    from sklearn.mixture import GaussianMixture
+
+    from exact_answers import mixture_posterior_draws, mixture_posterior_exact
+    from skgmmvi.targets import MixtureModelPosterior
+
+    target = MixtureModelPosterior()
+    exact = mixture_posterior_exact(target)
+    draws, _ = mixture_posterior_draws(target, N_EXACT_DRAWS, seed=11)
+    print(f"exact log Z {exact[0]:.4f}, co-assignment {exact[1]:.4f}, "
+          f"p two-empty {two_empty_fraction(target, draws):.3f}")
+    header = ["ELBO-logZ", "k-hat", "logZ err", "co err", "q two-empty"]
+    print(f"{'q':34s} " + " ".join(f"{h:>11s}" for h in header) + "  notes")
+
+    def show(name, q, note=""):
+        row = judge(q, target, exact)
+        print(f"{name:34s} " + " ".join(f"{row[h]:+11.3f}" for h in header) + f"  {note}",
+              flush=True)
+
+    def seeds(text):
+        return [int(s) for s in text.split(",") if s]
+
+    for name, vi, note in default_fits(target, seeds(args.seeds)):
+        show(name, vi, note)
+    for name, vi, note in forced_search_fits(target, seeds(args.forced_search)):
+        show(name, vi, note)
+    em = {}
+    for k in [int(k) for k in args.em.split(",") if k]:
+        em[k] = GaussianMixture(k, random_state=0, max_iter=500, reg_covar=1e-6).fit(draws)
+        show(f"EM {k} on exact draws", em[k])
+    for n_iter in [int(n) for n in args.warm.split(",") if n]:
+        if 50 not in em:
+            em[50] = GaussianMixture(50, random_state=0, max_iter=500,
+                                     reg_covar=1e-6).fit(draws)
+        mixture = em[50]
+        vi = warm_fit(target, mixture, n_iter)
+        show(f"NG-VI from EM 50, {n_iter} it", vi, f"K={vi.n_components_}")
+
+
+if __name__ == "__main__":
+    main()
