@@ -324,6 +324,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         "init": [StrOptions({"auto", "prior", "data"})],
         "init_mean": ["array-like", None],
         "init_scale": [Interval(Real, 0, None, closed="neither"), "array-like", None],
+        "init_budget": [Interval(Integral, 0, None, closed="left")],
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "dtype": [StrOptions({"float64", "float32"})],
         "random_state": ["random_state"],
@@ -367,6 +368,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         init="auto",
         init_mean=None,
         init_scale=None,
+        init_budget=20000,
         temperature=1.0,
         dtype="float64",
         random_state=None,
@@ -406,6 +408,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self.init = init
         self.init_mean = init_mean
         self.init_scale = init_scale
+        self.init_budget = init_budget
         self.temperature = temperature
         self.dtype = dtype
         self.random_state = random_state
@@ -557,7 +560,11 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
 
     def _check_fit(self, rng):
         """Check the fitted q on fresh samples: warn when a real fraction falls
-        outside the target's support, set ``pareto_k_`` and warn when it is too high."""
+        outside the target's support, set ``pareto_k_`` and warn when it is too high,
+        or when the mode search ran out of budget with modes likely missing."""
+        if self.mode_search_ is not None and self.mode_search_["stopped"] == "budget":
+            warnings.warn(diagnostics.missed_modes_advice(self.mode_search_),
+                          diagnostics.PoorFitWarning)
         if self.max_iter == 0:
             self.pareto_k_ = float("nan")
             return
@@ -607,7 +614,9 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
 
     def _initial_components(self, X, n_features, rng, target):
         """Initial means (K, D), covariances (K, D, D), float64, and the number
-        of target evaluations spent finding them (see ``init``)."""
+        of target evaluations spent finding them (see ``init``); sets
+        ``mode_search_``."""
+        self.mode_search_ = None
         if self.init == "data":
             if X is None:
                 raise ValueError("init='data' places the initial components at X; pass "
@@ -625,10 +634,12 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
             return means, covariances, rows.shape[0]
         before = rng.get_state()
         adaptive = self._design()["component_adaptation"] == "adaptive"
+        pool = None if X is None else np.asarray(X, np.float64)
         start = laplace_start(target, self.dtype, means, np.diagonal(covariances[0]).copy(),
-                              rng, starts=self._data_starts(X, rng),
-                              diagonal=self.covariance_type == "diag",
+                              rng, pool=pool, diagonal=self.covariance_type == "diag",
+                              budget=self.init_budget,
                               max_components=self.max_components if adaptive else None)
+        self.mode_search_ = None if start.summary is None else start.summary._asdict()
         if not start.searched:  # the start is kept: the fit continues as init='prior'
             rng.set_state(before)
         return start.means, start.covariances, rows.shape[0] + int(start.n_evaluations)
@@ -642,16 +653,6 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         needs_grad = self._design()["ng_estimation"] != "more"
         return check_target(target, rows, self.dtype, needs_grad,
                             target_parameters(target, self.dtype))
-
-    def _data_starts(self, X, rng):
-        """Rows of X the mode search starts from (None without X)."""
-        if X is None:
-            return None
-        from ._tf.vi.mode_search import number_of_starts
-
-        data = np.asarray(X, np.float64)
-        n_starts = number_of_starts(self.n_components)
-        return data[rng.choice(data.shape[0], size=n_starts, replace=data.shape[0] < n_starts)]
 
     def _prior_components(self, X, n_features, rng, init_mean, init_scale):
         """The start ``init='prior'`` keeps: means (K, D), covariances (K, D, D)."""
