@@ -264,15 +264,17 @@ def missed_modes_advice(summary):
     -------
     str
     """
+    upper = summary["unseen_chance"] + 2.0 * summary["unseen_chance_se"]
     return (f"The initial mode search ran out of its budget of target evaluations "
             f"({summary['n_evaluations']} spent) while new modes were still likely: "
             f"{summary['n_starts']} starts found {summary['n_modes']} distinct modes, "
-            f"{summary['n_singletons']} of them reached by one start only, so the "
-            f"estimated chance that another start finds a new mode is "
-            f"{summary['unseen_chance']:.3f} +- {summary['unseen_chance_se']:.3f} "
-            f"(estimated number of modes {summary['estimated_n_modes']:.1f}). The fit "
-            f"started at the modes found; modes missed there are rarely found later, "
-            f"and the Pareto k-hat cannot see them (it only looks where q puts "
-            f"samples). Give the search a larger budget (init_budget), start more "
-            f"components (n_components, max_components), widen the start (init_scale, "
-            f"init_mean), or pass X with points in every region of the target's mass.")
+            f"{summary['n_singletons']} of them reached by one start only; the chance "
+            f"that another start finds a new mode is estimated at "
+            f"{summary['unseen_chance']:.3f} and may be as high as {upper:.3f} (estimate "
+            f"plus two standard errors; estimated number of modes "
+            f"{summary['estimated_n_modes']:.1f}). The fit started at the modes found; "
+            f"modes missed there are rarely found later, and the Pareto k-hat cannot "
+            f"see them (it only looks where q puts samples). Give the search a larger "
+            f"budget (init_budget), start more components (n_components, "
+            f"max_components), widen the start (init_scale, init_mean), or pass X with "
+            f"points in every region of the target's mass.")

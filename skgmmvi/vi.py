@@ -215,18 +215,19 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         target's modes all lie within its reach, is replaced by the
         target's modes: its scale first shrinks by decades while most of its
         samples have non-finite or astronomically low ``log p~``; a batched
-        L-BFGS then maximises ``log p~`` from several over-dispersed starts
-        (rows of ``X`` when given), and the components go to the distinct
-        modes found, best Laplace evidence first (repeated when there are
-        fewer modes than components; with adaptive components, one for each
-        mode of non-negligible evidence when there are more, up to
-        ``max_components``), each with its Laplace covariance (the
+        L-BFGS then maximises ``log p~`` from batches of over-dispersed starts
+        (rows of ``X`` when given): ``max(8, n_components)`` at first, then
+        as many again as long as the modes reached by one or two starts only
+        say that another start is still likely to find a new mode (see
+        ``mode_search_``), within ``init_budget``. The components go to the
+        distinct modes found, best Laplace evidence first (repeated when
+        there are fewer modes than components; with adaptive components,
+        one for each mode of non-negligible evidence when there are more, up
+        to ``max_components``), each with its Laplace covariance (the
         inverse negative Hessian, eigenvalues floored so that it is no wider
         than the start; its diagonal for ``covariance_type='diag'``). Every
-        target evaluation of this phase counts in ``n_target_evaluations_``
-        (the search spends at most 20000, plus ``D + 1`` per mode for the
-        Hessians, ``2D + 1`` for numpy targets, which get finite differences
-        of their gradient). ``'data'``: no search; the components start at
+        target evaluation of this phase counts in ``n_target_evaluations_``.
+        ``'data'``: no search; the components start at
         ``X`` (required): its mean, or random rows of it for several
         components, with its per-feature variances (``init_mean`` and
         ``init_scale`` are not used).
@@ -239,6 +240,13 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         Initial standard deviation of the components (covariance
         ``diag(init_scale^2)``). None: the per-feature standard deviations of
         ``X``, else 10.
+    init_budget : int, default=20000
+        Target evaluations the mode search of ``init='auto'`` may spend
+        (L-BFGS, Hessians: ``D + 1`` per new mode, ``2D + 1`` for numpy
+        targets, which get finite differences of their gradient, and Newton
+        steps). No new batch of starts begins once it is spent; when new modes
+        were then still likely, ``fit`` raises a
+        :class:`~skgmmvi.diagnostics.PoorFitWarning`.
     temperature : float, default=1.0
         ``beta``, the weight of the entropy in the ELBO.
     dtype : {'float64', 'float32'}, default='float64'
@@ -276,6 +284,25 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         fitted q (see :meth:`diagnose`). Above 0.7, ``fit`` raises a
         :class:`~skgmmvi.diagnostics.PoorFitWarning` saying what to try. NaN
         when ``max_iter=0``.
+    mode_search_ : dict or None
+        What the mode search of ``init='auto'`` saw (None when none ran:
+        ``init`` 'prior' or 'data', a start already in the typical set, or a
+        target without a usable gradient): ``n_starts``; ``n_at_modes`` (starts
+        that ended at a mode); ``n_modes`` (distinct modes found);
+        ``n_singletons`` (modes reached by one start only);
+        ``unseen_chance`` and ``unseen_chance_se`` (the Good-Turing estimate
+        ``n_singletons / n_at_modes`` of the chance that another start finds a
+        new mode, and its standard error); ``estimated_n_modes`` (Chao1
+        estimate of the modes the starts can reach); ``n_evaluations``; and
+        ``stopped``, why the search stopped: ``'complete'`` (a new mode no
+        longer plausible: estimate plus two standard errors at most 0.05),
+        ``'start kept'`` (several modes, all within the start's reach),
+        ``'no mode'``, or ``'budget'`` (``init_budget`` spent while new modes
+        were still likely; ``fit`` then raises a
+        :class:`~skgmmvi.diagnostics.PoorFitWarning`: the components may miss
+        modes, which the Pareto k-hat cannot see). The estimates speak of the
+        starts' basins of attraction, not of the target's mass: a mode whose
+        basin the starts rarely reach can be missed unseen.
     target_ : Target
         The target fitted (the kernel density estimate when ``target=None``).
     design_ : dict

@@ -28,8 +28,15 @@ components placed at the modes of ``log p~``.
    are no modes: a search that runs up an unbounded density (the neck of a
    centred hierarchical model, where ``log p~ -> inf`` as the scale
    ``tau -> 0``) stops only when its line search fails, far down the neck, and
-   a component there would start q in the singularity. When no end point is a
-   mode, the prior start is kept.
+   a component there would start q in the singularity. Nor are saddles (a start
+   exactly between two symmetric modes has a zero gradient). When no end point
+   is a mode, the prior start is kept.
+   The starts come in batches (:func:`search_modes`): they sample the target's
+   basins of attraction, and the modes reached by one or two starts only say
+   how likely another start is to find a new mode (a Good-Turing estimate with
+   its standard error, :func:`unseen_chance`). Further, wider batches run while
+   a new mode is plausible, within the budget; a budget spent while one still
+   is makes the fit warn (:class:`SearchSummary`, ``stopped='budget'``).
 4. **Laplace.** The Hessian at each end point (autodiff for TensorFlow targets,
    central differences of the gradient for numpy ones) gives the covariance
    ``(-H)^{-1}``, its eigenvalues floored so that no component is wider than the
@@ -417,6 +424,18 @@ def at_modes(points, grads, covariances):
             & (narrowest > MIN_MODE_WIDTH_IN_ROUNDING_UNITS * rounding))
 
 
+def not_saddles(hessians, variances):
+    """Which points are no saddles (nor minima): the Hessian of ``log p~`` has no
+    curvature upwards above ``1 / max(variances)`` (the flattest curvature a
+    component of the start resolves). A start placed exactly between two
+    symmetric modes has a zero gradient there and stops at once. True where the
+    Hessian is not finite (judged by :func:`at_modes` alone)."""
+    finite = np.all(np.isfinite(hessians), axis=(1, 2))
+    symmetric = 0.5 * (hessians + np.transpose(hessians, (0, 2, 1)))
+    upwards = np.linalg.eigvalsh(np.where(finite[:, None, None], symmetric, 0.0))[:, -1]
+    return ~finite | (upwards <= 1.0 / np.max(variances))
+
+
 def mode_labels(points, values, precisions):
     """Which distinct mode each point belongs to.
 
@@ -572,7 +591,7 @@ def _climb(target, dtype_name, starts, variances, budget, tally):
     values, grads, hessians, count = _hessians(target, dtype_name, points)
     used += count
     covariances, precisions = laplace_covariances(hessians, variances)
-    at_mode = at_modes(points, grads, covariances)
+    at_mode = at_modes(points, grads, covariances) & not_saddles(hessians, variances)
     if not np.any(at_mode):
         return used
     points, values, grads, covariances, precisions = (
