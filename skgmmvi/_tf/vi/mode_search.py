@@ -632,7 +632,7 @@ def _place_components(tally, means, variances, max_components):
 
 
 def search_modes(target, dtype_name, means, variances, rng, pool=None, budget=SEARCH_BUDGET,
-                 max_components=None):
+                 max_components=None, first_starts=None):
     """Climb ``log p~`` from batches of starts until a new mode is unlikely.
 
     The starts are a sample of the target's basins of attraction: the modes
@@ -645,7 +645,8 @@ def search_modes(target, dtype_name, means, variances, rng, pool=None, budget=SE
     reach, see :func:`_place_components`; its own samples then explore), when a
     new mode is no longer plausible (``'complete'``, :func:`likely_unseen`), or
     when ``budget`` (target evaluations: searches, Hessians, Newton steps) is
-    spent while one still is (``'budget'``).
+    spent while one still is (``'budget'``). ``first_starts``: the first
+    batch, when drawn already.
 
     Returns
     -------
@@ -655,9 +656,11 @@ def search_modes(target, dtype_name, means, variances, rng, pool=None, budget=SE
     summary : SearchSummary
     """
     tally = _ModeTally(means.shape[1])
-    n_starts, used, batch = 0, 0, number_of_starts(means.shape[0])
+    n_starts, used = 0, 0
+    batch = number_of_starts(means.shape[0]) if first_starts is None else len(first_starts)
     while True:
-        starts = _draw_starts(means, variances, batch, rng, pool, first=n_starts == 0)
+        starts = (first_starts if n_starts == 0 and first_starts is not None else
+                  _draw_starts(means, variances, batch, rng, pool, first=n_starts == 0))
         used += _climb(target, dtype_name, starts, variances, budget - used, tally)
         n_starts += batch
         batch = int(min(n_starts, (budget - used) // max(used / n_starts, 1.0)))
@@ -709,13 +712,15 @@ def laplace_start(target, dtype_name, means, variances, rng, pool=None,
         and ``summary`` (the :class:`SearchSummary`, None when no search ran).
     """
     k, d = means.shape
+    first = None if pool is None else _draw_starts(means, variances, number_of_starts(k),
+                                                   rng, pool)
     evaluator = TargetEvaluator(target, dtype_name)
     variances, log_p, log_q, used = _usable_scale(evaluator, means, variances, rng)
     prior = Start(means, np.tile(np.diag(variances), (k, 1, 1)), used, False, None)
     if _ess_fraction(log_p - log_q) >= GOOD_START_ESS:
         return prior
     tally, chosen, summary = search_modes(target, dtype_name, means, variances, rng, pool,
-                                          budget, max_components)
+                                          budget, max_components, first)
     prior = prior._replace(n_evaluations=used + summary.n_evaluations, summary=summary)
     if chosen is None:  # no mode, or several modes all within reach of the start
         return prior
