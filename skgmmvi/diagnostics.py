@@ -49,7 +49,8 @@ MAX_TAIL_LOG_SPAN = 700.0
 
 class PoorFitWarning(UserWarning):
     """The fitted mixture is not a trustworthy approximation of the target
-    (Pareto k-hat of the importance ratios above 0.7)."""
+    (Pareto k-hat of the importance ratios above 0.7, or a mode search that
+    ran out of budget while modes were likely still missing)."""
 
 
 def fit_generalized_pareto(exceedances):
@@ -248,3 +249,32 @@ def advice(diagnostics):
             f"(max_iter, or a smaller tol), a start found from the target "
             f"(init='auto', or init_mean/init_scale/X near the mass), or, for a "
             f"heavy-tailed target, a reparameterisation that lightens its tails.")
+
+
+def missed_modes_advice(summary):
+    """What a mode search that ran out of budget saw, and what to try.
+
+    Parameters
+    ----------
+    summary : dict
+        The fitted estimator's ``mode_search_`` (the fields of
+        :class:`skgmmvi._tf.vi.mode_search.SearchSummary`).
+
+    Returns
+    -------
+    str
+    """
+    upper = summary["unseen_chance"] + 2.0 * summary["unseen_chance_se"]
+    return (f"The initial mode search ran out of its budget of target evaluations "
+            f"({summary['n_evaluations']} spent) while new modes were still likely: "
+            f"{summary['n_starts']} starts found {summary['n_modes']} distinct modes, "
+            f"{summary['n_singletons']} of them reached by one start only; the chance "
+            f"that another start finds a new mode is estimated at "
+            f"{summary['unseen_chance']:.3f} and may be as high as {upper:.3f} (estimate "
+            f"plus two standard errors; estimated number of modes "
+            f"{summary['estimated_n_modes']:.1f}). The fit started at the modes found; "
+            f"modes missed there are rarely found later, and the Pareto k-hat cannot "
+            f"see them (it only looks where q puts samples). Give the search a larger "
+            f"budget (init_budget), start more components (n_components, "
+            f"max_components), widen the start (init_scale, init_mean), or pass X with "
+            f"points in every region of the target's mass.")

@@ -215,18 +215,19 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         target's modes all lie within its reach, is replaced by the
         target's modes: its scale first shrinks by decades while most of its
         samples have non-finite or astronomically low ``log p~``; a batched
-        L-BFGS then maximises ``log p~`` from several over-dispersed starts
-        (rows of ``X`` when given), and the components go to the distinct
-        modes found, best Laplace evidence first (repeated when there are
-        fewer modes than components; with adaptive components, one for each
-        mode of non-negligible evidence when there are more, up to
-        ``max_components``), each with its Laplace covariance (the
+        L-BFGS then maximises ``log p~`` from batches of over-dispersed starts
+        (rows of ``X`` when given): ``max(8, n_components)`` at first, then
+        as many again as long as the modes reached by one or two starts only
+        say that another start is still likely to find a new mode (see
+        ``mode_search_``), within ``init_budget``. The components go to the
+        distinct modes found, best Laplace evidence first (repeated when
+        there are fewer modes than components; with adaptive components,
+        one for each mode of non-negligible evidence when there are more, up
+        to ``max_components``), each with its Laplace covariance (the
         inverse negative Hessian, eigenvalues floored so that it is no wider
         than the start; its diagonal for ``covariance_type='diag'``). Every
-        target evaluation of this phase counts in ``n_target_evaluations_``
-        (the search spends at most 20000, plus ``D + 1`` per mode for the
-        Hessians, ``2D + 1`` for numpy targets, which get finite differences
-        of their gradient). ``'data'``: no search; the components start at
+        target evaluation of this phase counts in ``n_target_evaluations_``.
+        ``'data'``: no search; the components start at
         ``X`` (required): its mean, or random rows of it for several
         components, with its per-feature variances (``init_mean`` and
         ``init_scale`` are not used).
@@ -239,6 +240,13 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         Initial standard deviation of the components (covariance
         ``diag(init_scale^2)``). None: the per-feature standard deviations of
         ``X``, else 10.
+    init_budget : int, default=20000
+        Target evaluations the mode search of ``init='auto'`` may spend
+        (L-BFGS, Hessians: ``D + 1`` per new mode, ``2D + 1`` for numpy
+        targets, which get finite differences of their gradient, and Newton
+        steps). No new batch of starts begins once it is spent; when new modes
+        were then still likely, ``fit`` raises a
+        :class:`~skgmmvi.diagnostics.PoorFitWarning`.
     temperature : float, default=1.0
         ``beta``, the weight of the entropy in the ELBO.
     dtype : {'float64', 'float32'}, default='float64'
@@ -276,6 +284,25 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         fitted q (see :meth:`diagnose`). Above 0.7, ``fit`` raises a
         :class:`~skgmmvi.diagnostics.PoorFitWarning` saying what to try. NaN
         when ``max_iter=0``.
+    mode_search_ : dict or None
+        What the mode search of ``init='auto'`` saw (None when none ran:
+        ``init`` 'prior' or 'data', a start already in the typical set, or a
+        target without a usable gradient): ``n_starts``; ``n_at_modes`` (starts
+        that ended at a mode); ``n_modes`` (distinct modes found);
+        ``n_singletons`` (modes reached by one start only);
+        ``unseen_chance`` and ``unseen_chance_se`` (the Good-Turing estimate
+        ``n_singletons / n_at_modes`` of the chance that another start finds a
+        new mode, and its standard error); ``estimated_n_modes`` (Chao1
+        estimate of the modes the starts can reach); ``n_evaluations``; and
+        ``stopped``, why the search stopped: ``'complete'`` (a new mode no
+        longer plausible: estimate plus two standard errors at most 0.05),
+        ``'start kept'`` (several modes, all within the start's reach),
+        ``'no mode'``, or ``'budget'`` (``init_budget`` spent while new modes
+        were still likely; ``fit`` then raises a
+        :class:`~skgmmvi.diagnostics.PoorFitWarning`: the components may miss
+        modes, which the Pareto k-hat cannot see). The estimates speak of the
+        starts' basins of attraction, not of the target's mass: a mode whose
+        basin the starts rarely reach can be missed unseen.
     target_ : Target
         The target fitted (the kernel density estimate when ``target=None``).
     design_ : dict
@@ -324,6 +351,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         "init": [StrOptions({"auto", "prior", "data"})],
         "init_mean": ["array-like", None],
         "init_scale": [Interval(Real, 0, None, closed="neither"), "array-like", None],
+        "init_budget": [Interval(Integral, 0, None, closed="left")],
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "dtype": [StrOptions({"float64", "float32"})],
         "random_state": ["random_state"],
@@ -367,6 +395,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         init="auto",
         init_mean=None,
         init_scale=None,
+        init_budget=20000,
         temperature=1.0,
         dtype="float64",
         random_state=None,
@@ -406,6 +435,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self.init = init
         self.init_mean = init_mean
         self.init_scale = init_scale
+        self.init_budget = init_budget
         self.temperature = temperature
         self.dtype = dtype
         self.random_state = random_state
@@ -557,7 +587,11 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
 
     def _check_fit(self, rng):
         """Check the fitted q on fresh samples: warn when a real fraction falls
-        outside the target's support, set ``pareto_k_`` and warn when it is too high."""
+        outside the target's support, set ``pareto_k_`` and warn when it is too high,
+        or when the mode search ran out of budget with modes likely missing."""
+        if self.mode_search_ is not None and self.mode_search_["stopped"] == "budget":
+            warnings.warn(diagnostics.missed_modes_advice(self.mode_search_),
+                          diagnostics.PoorFitWarning)
         if self.max_iter == 0:
             self.pareto_k_ = float("nan")
             return
@@ -607,7 +641,9 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
 
     def _initial_components(self, X, n_features, rng, target):
         """Initial means (K, D), covariances (K, D, D), float64, and the number
-        of target evaluations spent finding them (see ``init``)."""
+        of target evaluations spent finding them (see ``init``); sets
+        ``mode_search_``."""
+        self.mode_search_ = None
         if self.init == "data":
             if X is None:
                 raise ValueError("init='data' places the initial components at X; pass "
@@ -625,10 +661,12 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
             return means, covariances, rows.shape[0]
         before = rng.get_state()
         adaptive = self._design()["component_adaptation"] == "adaptive"
+        pool = None if X is None else np.asarray(X, np.float64)
         start = laplace_start(target, self.dtype, means, np.diagonal(covariances[0]).copy(),
-                              rng, starts=self._data_starts(X, rng),
-                              diagonal=self.covariance_type == "diag",
+                              rng, pool=pool, diagonal=self.covariance_type == "diag",
+                              budget=self.init_budget,
                               max_components=self.max_components if adaptive else None)
+        self.mode_search_ = None if start.summary is None else start.summary._asdict()
         if not start.searched:  # the start is kept: the fit continues as init='prior'
             rng.set_state(before)
         return start.means, start.covariances, rows.shape[0] + int(start.n_evaluations)
@@ -642,16 +680,6 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         needs_grad = self._design()["ng_estimation"] != "more"
         return check_target(target, rows, self.dtype, needs_grad,
                             target_parameters(target, self.dtype))
-
-    def _data_starts(self, X, rng):
-        """Rows of X the mode search starts from (None without X)."""
-        if X is None:
-            return None
-        from ._tf.vi.mode_search import number_of_starts
-
-        data = np.asarray(X, np.float64)
-        n_starts = number_of_starts(self.n_components)
-        return data[rng.choice(data.shape[0], size=n_starts, replace=data.shape[0] < n_starts)]
 
     def _prior_components(self, X, n_features, rng, init_mean, init_scale):
         """The start ``init='prior'`` keeps: means (K, D), covariances (K, D, D)."""

@@ -7,6 +7,8 @@ the start must reproduce its mean and covariance; a mixture of far-apart
 Gaussians has its modes at the component means.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -17,6 +19,7 @@ from skgmmvi._tf.compile_cache import COMPILED  # noqa: E402
 from skgmmvi._tf.vi import mode_search  # noqa: E402
 from skgmmvi._tf.vi.compile import TargetEvaluator  # noqa: E402
 from skgmmvi._tf.vi.target_adapter import CHECK_ROWS, check_rows, target_key  # noqa: E402
+from skgmmvi.diagnostics import PoorFitWarning  # noqa: E402
 from skgmmvi.vi import FIT_CHECK_SAMPLES  # noqa: E402
 from skgmmvi.targets import Target  # noqa: E402
 
@@ -268,3 +271,119 @@ def test_end_points_on_a_slope_or_narrower_than_rounding_are_no_modes():
                             np.eye(2)])  # gradient 7 with unit covariance: a slope
     np.testing.assert_array_equal(mode_search.at_modes(points, grads, covariances),
                                   [True, True, False, False])
+
+
+# ------------------------------------------- a search that knows when it has not looked enough
+def grid_of_modes(n_per_side=4, spacing=25.0):
+    """``n_per_side^2`` equal, well-separated Gaussians on a 2-D grid around the
+    default start: more modes than the first batch's 8 starts, and modes (the
+    component means, to rounding: neighbours' tails are ``exp(-300)`` there) out
+    of the default start's reach."""
+    side = (np.arange(n_per_side) - (n_per_side - 1) / 2.0) * spacing
+    means = np.array([[a, b] for a in side for b in side]) + [3.0, -2.0]
+    covariance = np.array([[1.0, 0.3], [0.3, 0.5]])
+    n_modes = means.shape[0]
+    return GaussianMixtureTestTarget(np.full(n_modes, 1.0 / n_modes), means,
+                                     np.tile(covariance, (n_modes, 1, 1)))
+
+
+def fit_recording_warnings(target, **parameters):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        vi = VariationalGMMTarget(target, **parameters).fit()
+    return vi, [w for w in caught if issubclass(w.category, PoorFitWarning)]
+
+
+def test_unseen_chance_and_estimated_modes_from_the_hits():
+    hits = np.array([5, 1, 1, 2])  # n = 9 starts, f1 = 2, f2 = 1
+    chance, se = mode_search.unseen_chance(hits)
+    assert chance == pytest.approx(2 / 9)
+    assert se == pytest.approx(np.sqrt(2 * (1 - 2 / 9) + 2) / 9)
+    assert mode_search.estimated_n_modes(hits) == pytest.approx(4 + 2**2 / 2)
+    assert mode_search.estimated_n_modes([3, 1, 1, 1]) == pytest.approx(4 + 3)  # no f2
+    assert not mode_search.likely_unseen([8])  # one mode reached by every start
+    assert mode_search.likely_unseen([6, 2])  # a mode reached twice hints at others
+    assert np.isnan(mode_search.unseen_chance([])[0])
+
+
+def test_more_modes_than_starts_are_all_found_with_the_defaults():
+    target = grid_of_modes()
+    for seed in (0, 1):
+        vi, warned = fit_recording_warnings(target, max_iter=0, random_state=seed)
+        summary = vi.mode_search_
+        assert summary["stopped"] == "complete" and not warned
+        assert summary["n_modes"] == 16 and summary["n_starts"] > mode_search.MIN_STARTS
+        assert summary["n_evaluations"] <= mode_search.SEARCH_BUDGET
+        order = np.lexsort(vi.means_.T[::-1])
+        expected = target.means[np.lexsort(target.means.T[::-1])]
+        np.testing.assert_allclose(vi.means_[order], expected, atol=1e-8)
+        np.testing.assert_allclose(vi.covariances_, target.covariances, rtol=1e-6)
+
+
+def test_a_search_out_of_budget_with_modes_likely_missing_warns_after_fit():
+    target = grid_of_modes()
+    vi, warned = fit_recording_warnings(target, max_iter=0, init_budget=400,
+                                        random_state=0)
+    summary = vi.mode_search_
+    assert summary["stopped"] == "budget" and summary["n_modes"] < 16
+    assert mode_search.likely_unseen([1] * summary["n_singletons"]
+                                     + [3] * (summary["n_modes"] - summary["n_singletons"]))
+    assert len(warned) == 1
+    message = str(warned[0].message)
+    for figure in (f"{summary['n_starts']} starts", f"{summary['n_modes']} distinct modes",
+                   "init_budget", "n_components", "init_scale"):
+        assert figure in message
+    # the same with iterations: the warning comes after the fit, once
+    _, warned = fit_recording_warnings(target, max_iter=2, init_budget=400, tol=None,
+                                       n_samples_per_component=20, random_state=0)
+    assert sum("mode search" in str(w.message) for w in warned) == 1
+
+
+@pytest.mark.parametrize("n_modes", [1, 2])
+def test_unimodal_and_bimodal_targets_get_one_batch_and_no_warning(n_modes):
+    means = np.array([[-300.0, 40.0], [300.0, -40.0]])[:n_modes]
+    covariances = np.array([[[1.0, 0.3], [0.3, 0.5]]] * n_modes)
+    target = GaussianMixtureTestTarget(np.full(n_modes, 1.0 / n_modes), means, covariances)
+    vi, warned = fit_recording_warnings(target, max_iter=0, random_state=0)
+    assert not warned
+    assert vi.mode_search_["n_starts"] == mode_search.MIN_STARTS
+    assert vi.mode_search_["n_modes"] == n_modes
+    assert vi.mode_search_["stopped"] == "complete"
+
+
+def test_no_search_no_summary():
+    target = GaussianTestTarget([0.5, -0.5], [[1.0, 0.2], [0.2, 1.0]])
+    for parameters in (dict(init="prior"), dict(init_scale=1.0)):  # kept before searching
+        vi = VariationalGMMTarget(target, max_iter=0, random_state=0, **parameters).fit()
+        assert vi.mode_search_ is None
+
+
+class CountingNumpyGrid(Target):
+    """Equal isotropic unit Gaussians at ``means`` in numpy, counting the rows
+    it evaluates: several batches of starts and finite-difference Hessians."""
+
+    uses_tensorflow = False
+
+    def __init__(self, means):
+        self.means = np.asarray(means, float)
+        self.n_features = self.means.shape[1]
+        self.n_rows = 0
+
+    def log_density_and_grad(self, x):
+        self.n_rows += x.shape[0]
+        diff = x[:, None, :] - self.means[None]
+        log_components = -0.5 * np.sum(diff**2, axis=2)
+        top = log_components.max(axis=1, keepdims=True)
+        responsibilities = np.exp(log_components - top)
+        total = responsibilities.sum(axis=1, keepdims=True)
+        grad = -np.einsum("nk,nkd->nd", responsibilities / total, diff)
+        return (top + np.log(total))[:, 0], grad
+
+
+def test_every_evaluation_of_a_search_over_several_batches_is_counted():
+    target = CountingNumpyGrid(grid_of_modes().means)
+    vi = VariationalGMMTarget(target, max_iter=0, random_state=0).fit()
+    assert vi.mode_search_["n_starts"] > mode_search.MIN_STARTS  # several batches
+    assert vi.mode_search_["n_modes"] == 16 and vi.mode_search_["stopped"] == "complete"
+    assert vi.n_target_evaluations_ == target.n_rows
+    assert vi.mode_search_["n_evaluations"] < vi.n_target_evaluations_  # + scale check

@@ -28,8 +28,15 @@ components placed at the modes of ``log p~``.
    are no modes: a search that runs up an unbounded density (the neck of a
    centred hierarchical model, where ``log p~ -> inf`` as the scale
    ``tau -> 0``) stops only when its line search fails, far down the neck, and
-   a component there would start q in the singularity. When no end point is a
-   mode, the prior start is kept.
+   a component there would start q in the singularity. Nor are saddles (a start
+   exactly between two symmetric modes has a zero gradient). When no end point
+   is a mode, the prior start is kept.
+   The starts come in batches (:func:`search_modes`): they sample the target's
+   basins of attraction, and the modes reached by one or two starts only say
+   how likely another start is to find a new mode (a Good-Turing estimate with
+   its standard error, :func:`unseen_chance`). Further, wider batches run while
+   a new mode is plausible, within the budget; a budget spent while one still
+   is makes the fit warn (:class:`SearchSummary`, ``stopped='budget'``).
 4. **Laplace.** The Hessian at each end point (autodiff for TensorFlow targets,
    central differences of the gradient for numpy ones) gives the covariance
    ``(-H)^{-1}``, its eigenvalues floored so that no component is wider than the
@@ -72,8 +79,19 @@ GOOD_START_ESS = 0.1
 N_CHECK_SAMPLES = 200
 #: Fewest starts of the search; with K components it runs from max(this, K).
 MIN_STARTS = 8
-#: Default budget of target evaluations of the search (Hessians not included).
+#: Default budget of target evaluations of the search (L-BFGS, Hessians, Newton steps).
 SEARCH_BUDGET = 20000
+#: Further batches of starts run while the chance that one more start finds a
+#: new mode may exceed this: its Good-Turing estimate plus UNSEEN_Z standard
+#: errors (a mode reached by one or two starts only hints at others not reached).
+MAX_UNSEEN_CHANCE = 0.05
+UNSEEN_Z = 2.0
+#: Over-dispersion of the starts drawn around the start's means, in units of
+#: its scale: the first batch's, and the later ones' (cycled over the starts;
+#: wider, so that modes far from a start that is too narrow are reached too:
+#: the 10-mode GMM target's means lie about 3 default scales from the origin).
+FIRST_DISPERSION = 2.0
+DISPERSION = (2.0, 4.0, 8.0)
 #: L-BFGS memory, Armijo constant, most halvings of a line search, most iterations.
 MEMORY = 8
 ARMIJO = 1e-4
@@ -99,7 +117,37 @@ MIN_MODE_WIDTH_IN_ROUNDING_UNITS = 1e4
 #: Squared Laplace distance below which two end points are the same mode.
 SAME_MODE_DISTANCE2 = 1.0
 
-Start = collections.namedtuple("Start", "means covariances n_evaluations searched")
+Start = collections.namedtuple("Start", "means covariances n_evaluations searched summary")
+SearchSummary = collections.namedtuple(
+    "SearchSummary", "n_starts n_at_modes n_modes n_singletons unseen_chance "
+    "unseen_chance_se estimated_n_modes n_evaluations stopped")
+SearchSummary.__doc__ = """What the mode search saw (see :func:`search_modes`).
+
+Attributes
+----------
+n_starts : int
+    Starting points climbed.
+n_at_modes : int
+    Those that ended at a mode (the others stopped on a slope, at a
+    non-finite value, or when the budget ran out).
+n_modes : int
+    Distinct modes found.
+n_singletons : int
+    Modes reached by one start only.
+unseen_chance : float
+    Good-Turing estimate of the chance that one more start finds a new mode,
+    ``n_singletons / n_at_modes`` (NaN without modes).
+unseen_chance_se : float
+    Its standard error (Esty, 1983).
+estimated_n_modes : float
+    Chao1 estimate of the number of modes the starts can reach.
+n_evaluations : int
+    Target evaluations of the search.
+stopped : {'complete', 'budget', 'start kept', 'no mode'}
+    Why the search stopped (see :func:`search_modes`). ``'budget'``: the budget
+    ran out while a new mode was still plausible (:func:`likely_unseen`), so
+    the components may have missed modes.
+"""
 
 
 # ------------------------------------------------------------ compiled parts
@@ -376,19 +424,51 @@ def at_modes(points, grads, covariances):
             & (narrowest > MIN_MODE_WIDTH_IN_ROUNDING_UNITS * rounding))
 
 
-def distinct_modes(points, values, precisions):
-    """Indices of the distinct modes, best ``log p~`` first: a point within
-    :data:`SAME_MODE_DISTANCE2` (squared, in the Laplace metric of a better
-    point) of a kept one merges with it."""
+def not_saddles(hessians, variances):
+    """Which points are no saddles (nor minima): the Hessian of ``log p~`` has no
+    curvature upwards above ``1 / max(variances)`` (the flattest curvature a
+    component of the start resolves). A start placed exactly between two
+    symmetric modes has a zero gradient there and stops at once. True where the
+    Hessian is not finite (judged by :func:`at_modes` alone)."""
+    finite = np.all(np.isfinite(hessians), axis=(1, 2))
+    symmetric = 0.5 * (hessians + np.transpose(hessians, (0, 2, 1)))
+    upwards = np.linalg.eigvalsh(np.where(finite[:, None, None], symmetric, 0.0))[:, -1]
+    return ~finite | (upwards <= 1.0 / np.max(variances))
+
+
+def mode_labels(points, values, precisions):
+    """Which distinct mode each point belongs to.
+
+    Points are visited best ``log p~`` first; a point within
+    :data:`SAME_MODE_DISTANCE2` (squared, in the Laplace metric of a better,
+    kept point) of a kept one merges with it, otherwise it is kept as a new mode.
+
+    Returns
+    -------
+    kept : ndarray of int
+        Indices of the distinct modes, best ``log p~`` first.
+    labels : ndarray of int of shape (n,)
+        Position in ``kept`` of each point's mode (-1 where ``log p~`` is not
+        finite).
+    """
     order = np.argsort(-values, kind="stable")
     order = order[np.isfinite(values[order])]
     diff = points[None, :, :] - points[:, None, :]  # diff[i, j] = x_j - x_i
     distance2 = np.einsum("ijd,ide,ije->ij", diff, precisions, diff)
-    kept = []
+    kept, labels = [], np.full(points.shape[0], -1)
     for index in order:
-        if not any(distance2[k, index] < SAME_MODE_DISTANCE2 for k in kept):
+        close = [rank for rank, k in enumerate(kept) if distance2[k, index] < SAME_MODE_DISTANCE2]
+        if close:
+            labels[index] = close[0]
+        else:
+            labels[index] = len(kept)
             kept.append(index)
-    return np.asarray(kept, dtype=int)
+    return np.asarray(kept, dtype=int), labels
+
+
+def distinct_modes(points, values, precisions):
+    """Indices of the distinct modes, best ``log p~`` first (see :func:`mode_labels`)."""
+    return mode_labels(points, values, precisions)[0]
 
 
 def _reaches(means, variances, modes):
@@ -415,11 +495,188 @@ def _newton_step(target, dtype_name, points, values, grads, covariances):
 
 
 def number_of_starts(n_components):
-    """Starting points of the search for ``n_components`` components."""
+    """Starting points of the first batch of the search for ``n_components`` components."""
     return max(MIN_STARTS, n_components)
 
 
-def laplace_start(target, dtype_name, means, variances, rng, starts=None,
+def unseen_chance(hits):
+    """Good-Turing estimate of the chance that one more start ends at a mode not
+    found yet, and its standard error.
+
+    The estimate is the fraction ``f1 / n`` of the ``n`` starts that ended at a
+    mode no other start reached (``hits``: starts per distinct mode; ``f1``,
+    ``f2`` the modes reached by one and by two starts); its standard error is
+    Esty's (1983), ``sqrt(f1 (1 - f1 / n) + 2 f2) / n``. NaN without modes.
+    """
+    hits = np.asarray(hits)
+    n = hits.sum()
+    if not n:
+        return float("nan"), float("nan")
+    f1, f2 = np.sum(hits == 1), np.sum(hits == 2)
+    return float(f1 / n), float(np.sqrt(f1 * (1.0 - f1 / n) + 2.0 * f2) / n)
+
+
+def likely_unseen(hits):
+    """Whether a mode not found yet is still plausible: the Good-Turing estimate
+    plus :data:`UNSEEN_Z` standard errors exceeds :data:`MAX_UNSEEN_CHANCE`."""
+    chance, se = unseen_chance(hits)
+    return bool(chance + UNSEEN_Z * se > MAX_UNSEEN_CHANCE)
+
+
+def estimated_n_modes(hits):
+    """Chao1 estimate of the number of modes the starts can reach:
+    ``S + f1^2 / (2 f2)`` (``S + f1 (f1 - 1) / 2`` when no mode was reached
+    twice), with ``S`` the modes found and ``f1``, ``f2`` those reached by one
+    and by two starts."""
+    hits = np.asarray(hits)
+    f1, f2 = np.sum(hits == 1), np.sum(hits == 2)
+    unseen = f1 * f1 / (2.0 * f2) if f2 else f1 * (f1 - 1) / 2.0
+    return float(hits.size + unseen)
+
+
+class _ModeTally:
+    """The distinct modes found so far (points, ``log p~``, Laplace covariances
+    and precisions) and how many starts ended at each."""
+
+    def __init__(self, n_features):
+        self.points = np.empty((0, n_features))
+        self.values = np.empty(0)
+        self.covariances = self.precisions = np.empty((0, n_features, n_features))
+        self.hits = np.empty(0, dtype=int)
+
+    def count_known(self, points):
+        """Count the end points within one Laplace standard deviation of a known
+        mode as hits on it; returns the mask of the others (new candidates)."""
+        if not self.hits.size:
+            return np.ones(points.shape[0], dtype=bool)
+        diff = points[:, None, :] - self.points[None]
+        distance2 = np.einsum("nkd,kde,nke->nk", diff, self.precisions, diff)
+        close = distance2 < SAME_MODE_DISTANCE2
+        known = np.any(close, axis=1)
+        np.add.at(self.hits, np.argmax(close[known], axis=1), 1)
+        return ~known
+
+    def add(self, points, values, covariances, precisions):
+        """Merge new modes (one hit each) with the known ones (:func:`mode_labels`)."""
+        points, values, covariances, precisions, hits = (
+            np.concatenate([old, new]) for old, new in (
+                (self.points, points), (self.values, values),
+                (self.covariances, covariances), (self.precisions, precisions),
+                (self.hits, np.ones(values.shape[0], dtype=int))))
+        kept, labels = mode_labels(points, values, precisions)
+        merged = np.bincount(labels[labels >= 0], weights=hits[labels >= 0],
+                             minlength=kept.size)
+        self.points, self.values, self.covariances, self.precisions = (
+            points[kept], values[kept], covariances[kept], precisions[kept])
+        self.hits = merged.astype(int)
+
+    def summary(self, n_starts, n_evaluations, stopped):
+        chance, se = unseen_chance(self.hits)
+        return SearchSummary(n_starts, int(self.hits.sum()), int(self.hits.size),
+                             int(np.sum(self.hits == 1)), chance, se,
+                             estimated_n_modes(self.hits), int(n_evaluations), stopped)
+
+
+def _climb(target, dtype_name, starts, variances, budget, tally):
+    """One batch: L-BFGS from ``starts``, end points at known modes counted as
+    hits, the others examined (Laplace covariance, mode test, Newton step) and
+    added to ``tally`` as modes. Returns the target evaluations spent."""
+    first_step = float(np.sqrt(np.mean(variances)))
+    points, values, converged, used = _search(target, dtype_name, starts, first_step, budget)
+    finite = converged & np.isfinite(values) & np.all(np.isfinite(points), axis=1)
+    points = points[finite]
+    points = points[tally.count_known(points)]
+    if not points.shape[0]:
+        return used
+    values, grads, hessians, count = _hessians(target, dtype_name, points)
+    used += count
+    covariances, precisions = laplace_covariances(hessians, variances)
+    at_mode = at_modes(points, grads, covariances) & not_saddles(hessians, variances)
+    if not np.any(at_mode):
+        return used
+    points, values, grads, covariances, precisions = (
+        a[at_mode] for a in (points, values, grads, covariances, precisions))
+    points, values, count = _newton_step(target, dtype_name, points, values, grads, covariances)
+    tally.add(points, values, covariances, precisions)
+    return used + count
+
+
+def _draw_starts(means, variances, n_starts, rng, pool=None, first=False):
+    """``n_starts`` starting points: rows of ``pool`` when given, else
+    over-dispersed draws around ``means``: for the ``first`` batch at
+    :data:`FIRST_DISPERSION` times the start's scale, the means themselves
+    first; later at :data:`DISPERSION` times (cycling)."""
+    if pool is not None:
+        return pool[rng.choice(pool.shape[0], size=n_starts,
+                               replace=pool.shape[0] < n_starts)]
+    k, d = means.shape
+    radii = np.resize(np.asarray((FIRST_DISPERSION,) if first else DISPERSION), n_starts)
+    noise = rng.standard_normal((n_starts, d)) * radii[:, None] * np.sqrt(variances)
+    if first:
+        noise[:k] = 0.0
+    return means[np.arange(n_starts) % k] + noise
+
+
+def _place_components(tally, means, variances, max_components):
+    """Indices (into ``tally``) of the modes the components start at, best
+    Laplace evidence first, or None when the start is to be kept: several modes
+    of non-negligible evidence, all within its reach."""
+    k = means.shape[0]
+    evidence = tally.values + 0.5 * np.linalg.slogdet(tally.covariances)[1]
+    ranked = np.argsort(-evidence, kind="stable")
+    weighty = ranked[evidence[ranked] >= np.max(evidence) - LOG_NEGLIGIBLE_MASS]
+    if weighty.shape[0] > 1 and _reaches(means, variances, tally.points[weighty]):
+        return None
+    n_start = max(k, min(weighty.shape[0], k if max_components is None else max_components))
+    return ranked[np.arange(n_start) % ranked.shape[0]]
+
+
+def search_modes(target, dtype_name, means, variances, rng, pool=None, budget=SEARCH_BUDGET,
+                 max_components=None, first_starts=None):
+    """Climb ``log p~`` from batches of starts until a new mode is unlikely.
+
+    The starts are a sample of the target's basins of attraction: the modes
+    reached by one or two starts only say how likely another start is to find
+    a mode not found yet (:func:`unseen_chance`). The first batch has
+    :func:`number_of_starts` starts; each further batch as many as all before
+    it (fewer when the budget would not cover them at the cost per start so
+    far). The search stops when no start ended at a mode (``'no mode'``), when
+    the start is to be kept (``'start kept'``: several modes, all within its
+    reach, see :func:`_place_components`; its own samples then explore), when a
+    new mode is no longer plausible (``'complete'``, :func:`likely_unseen`), or
+    when ``budget`` (target evaluations: searches, Hessians, Newton steps) is
+    spent while one still is (``'budget'``). ``first_starts``: the first
+    batch, when drawn already.
+
+    Returns
+    -------
+    tally : _ModeTally
+    chosen : ndarray of int or None
+        The modes the components start at (:func:`_place_components`).
+    summary : SearchSummary
+    """
+    tally = _ModeTally(means.shape[1])
+    n_starts, used = 0, 0
+    batch = number_of_starts(means.shape[0]) if first_starts is None else len(first_starts)
+    while True:
+        starts = (first_starts if n_starts == 0 and first_starts is not None else
+                  _draw_starts(means, variances, batch, rng, pool, first=n_starts == 0))
+        used += _climb(target, dtype_name, starts, variances, budget - used, tally)
+        n_starts += batch
+        batch = int(min(n_starts, (budget - used) // max(used / n_starts, 1.0)))
+        chosen = (_place_components(tally, means, variances, max_components)
+                  if tally.hits.size else None)
+        if not tally.hits.size or chosen is None or not likely_unseen(tally.hits):
+            stopped = ("no mode" if not tally.hits.size else
+                       "start kept" if chosen is None else "complete")
+            break
+        if batch < 1:
+            stopped = "budget"
+            break
+    return tally, chosen, tally.summary(n_starts, used, stopped)
+
+
+def laplace_start(target, dtype_name, means, variances, rng, pool=None,
                   diagonal=False, budget=SEARCH_BUDGET, max_components=None):
     """Initial components at the target's modes (see the module docstring).
 
@@ -435,13 +692,13 @@ def laplace_start(target, dtype_name, means, variances, rng, starts=None,
     variances : ndarray of shape (D,)
         The prior start's per-feature variances.
     rng : RandomState
-    starts : ndarray of shape (n, D), default=None
-        Starting points of the search (e.g. rows of X); None: over-dispersed draws
-        around ``means`` (twice the scale), the means included.
+    pool : ndarray of shape (n, D), default=None
+        Points the starts of the search are drawn from (e.g. rows of X); None:
+        over-dispersed draws around ``means``, the means included.
     diagonal : bool, default=False
         Keep only the diagonal of the Laplace covariances.
     budget : int, default=SEARCH_BUDGET
-        Target evaluations the L-BFGS search may spend.
+        Target evaluations the search (L-BFGS, Hessians, Newton steps) may spend.
     max_components : int, default=None
         Most components the start may have: when the search finds more
         distinct modes of non-negligible Laplace evidence than K, each gets a
@@ -451,49 +708,24 @@ def laplace_start(target, dtype_name, means, variances, rng, starts=None,
     -------
     Start
         ``means`` (K', D), ``covariances`` (K', D, D), ``n_evaluations`` (all target
-        evaluations of this phase) and ``searched`` (False when the start was kept).
+        evaluations of this phase), ``searched`` (False when the start was kept)
+        and ``summary`` (the :class:`SearchSummary`, None when no search ran).
     """
     k, d = means.shape
+    first = None if pool is None else _draw_starts(means, variances, number_of_starts(k),
+                                                   rng, pool)
     evaluator = TargetEvaluator(target, dtype_name)
     variances, log_p, log_q, used = _usable_scale(evaluator, means, variances, rng)
-    prior = Start(means, np.tile(np.diag(variances), (k, 1, 1)), used, False)
+    prior = Start(means, np.tile(np.diag(variances), (k, 1, 1)), used, False, None)
     if _ess_fraction(log_p - log_q) >= GOOD_START_ESS:
         return prior
-    if starts is None:
-        n_starts = number_of_starts(k)
-        centres = means[np.arange(n_starts) % k]
-        noise = rng.standard_normal((n_starts, d)) * 2.0 * np.sqrt(variances)
-        noise[:k] = 0.0
-        starts = centres + noise
-    first_step = float(np.sqrt(np.mean(variances)))
-    points, values, converged, count = _search(target, dtype_name, starts, first_step,
-                                               budget)
-    used += count
-    finite = converged & np.isfinite(values) & np.all(np.isfinite(points), axis=1)
-    if not np.any(finite):
-        return prior._replace(n_evaluations=used)
-    points, values = points[finite], values[finite]
-    values, grads, hessians, count = _hessians(target, dtype_name, points)
-    used += count
-    covariances, precisions = laplace_covariances(hessians, variances)
-    at_mode = at_modes(points, grads, covariances)
-    if not np.any(at_mode):
-        return prior._replace(n_evaluations=used)
-    points, values, grads, covariances, precisions = (
-        a[at_mode] for a in (points, values, grads, covariances, precisions))
-    points, values, count_newton = _newton_step(target, dtype_name, points, values, grads,
-                                                covariances)
-    used += count_newton
-    kept = distinct_modes(points, values, precisions)
-    evidence = values[kept] + 0.5 * np.linalg.slogdet(covariances[kept])[1]
-    ranked = kept[np.argsort(-evidence, kind="stable")]
-    weighty = ranked[np.sort(evidence)[::-1] >= np.max(evidence) - LOG_NEGLIGIBLE_MASS]
-    if weighty.shape[0] > 1 and _reaches(means, variances, points[weighty]):
-        return prior._replace(n_evaluations=used)  # several modes, all within reach
-    n_start = max(k, min(weighty.shape[0], k if max_components is None else max_components))
-    chosen = ranked[np.arange(n_start) % ranked.shape[0]]
-    covariances = covariances[chosen]
+    tally, chosen, summary = search_modes(target, dtype_name, means, variances, rng, pool,
+                                          budget, max_components, first)
+    prior = prior._replace(n_evaluations=used + summary.n_evaluations, summary=summary)
+    if chosen is None:  # no mode, or several modes all within reach of the start
+        return prior
+    covariances = tally.covariances[chosen]
     if diagonal:
         covariances = np.einsum("kd,de->kde", np.diagonal(covariances, axis1=1, axis2=2),
                                 np.eye(d))
-    return Start(points[chosen], covariances, used, True)
+    return prior._replace(means=tally.points[chosen], covariances=covariances, searched=True)
