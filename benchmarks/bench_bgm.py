@@ -60,7 +60,6 @@ import gc
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -320,20 +319,6 @@ def goal_line(config, sklearn_result, skgmmvi_result):
         f" ({measures['speed_up']:.1f}x, rel. diff {measures['lower_bound']:.1e})")
 
 
-def machine_load():
-    """The output of ``uptime`` (or the load averages where it is missing).
-
-    Returns
-    -------
-    text : str
-    """
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "load average: " + ", ".join(f"{load:.2f}" for load in os.getloadavg())
-
-
 def header_lines(args, versions, threads):
     """Lines describing the machine, versions and method, printed above a table.
 
@@ -498,11 +483,11 @@ def main(argv=None):
 
     print(f"Machine: {os.cpu_count()} CPUs, {platform.platform()}, "
           f"Python {platform.python_version()}")
-    print(f"Load before: {machine_load()}")
+    print(f"Load before: {bench_em.machine_load()}")
     versions = {"numpy": np.__version__, "scikit-learn": sklearn.__version__}
     for threads in args.thread_settings:
         run_thread_setting(args, threads, versions)
-    print(f"\nLoad after: {machine_load()}")
+    print(f"\nLoad after: {bench_em.machine_load()}")
 
 
 if __name__ == "__main__":

@@ -43,15 +43,20 @@ float32) and skgmmvi runs with ``dtype="float32"``.
 Both estimators get ``init_params="random_from_data"``; as all three ``*_init``
 arrays are given, neither library runs its initialisation procedure at all.
 
-Threads are left at their defaults (BLAS for scikit-learn, TensorFlow's own
-thread pools for skgmmvi).
+``--threads single,default`` runs the whole table once per setting: ``single``
+sets ``OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1`` in the children
+(scikit-learn's BLAS and OpenMP, skgmmvi's numpy backend), ``default`` (the
+default) leaves every thread count at its default. TensorFlow's own thread
+pools keep their default size (the cores) in both. The load of the machine
+(``uptime``) is printed before and after: wall times move with it.
 
 Usage
 -----
 ::
 
     python benchmarks/bench_em.py [--quick] [--repeats 3] [--iters 20] [--rst]
-                                  [--configs 0,2]
+                                  [--configs 0,2] [--threads single,default]
+                                  [--dtypes float64]
 
 ``--quick`` divides every N by 10 (smoke run); ``--configs`` selects
 configurations by index (see ``CONFIGS``), each run in both dtypes; ``--rst``
@@ -91,6 +96,16 @@ WARMUP_ROWS = 1000
 #: it); the cheapest choice in case one is ever left out.
 INIT_PARAMS = "random_from_data"
 GENERATION_CHUNK_ROWS = 65536
+#: ``--threads`` settings: (environment of the child processes, description).
+#: OMP/OPENBLAS/MKL limit scikit-learn's BLAS and OpenMP and skgmmvi's numpy
+#: backend; TensorFlow's own thread pools keep their default size in both.
+THREAD_SETTINGS = {
+    "single": ({"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                "MKL_NUM_THREADS": "1"},
+               "OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1 "
+               "(TensorFlow's own pools at their default)"),
+    "default": ({}, "default thread counts"),
+}
 
 
 # --------------------------------------------------------------------------- data
@@ -313,9 +328,14 @@ def run_child(spec):
     # Untimed warm-up: imports, TensorFlow tracing, thread pools. One iteration
     # suffices (the iteration count is a tensor input of the compiled loop) and
     # avoids degenerate components that longer fits of few rows may produce.
-    warm_up = new_estimator().set_params(max_iter=1)
-    warm_up.fit(X[:WARMUP_ROWS])
-    del warm_up
+    # skgmmvi's backend="auto" fits the warm-up rows in numpy, so both backends
+    # are warmed up: either may run the timed fits.
+    for backend in (("numpy", "tensorflow") if library == "skgmmvi" else (None,)):
+        warm_up = new_estimator().set_params(max_iter=1)
+        if backend is not None:
+            warm_up.set_params(backend=backend)
+        warm_up.fit(X[:WARMUP_ROWS])
+        del warm_up
     gc.collect()
 
     peak_reset = reset_peak_rss()
@@ -493,14 +513,16 @@ def header_lines(args, versions, peak_reset):
         None: "peak RSS method unknown",
     }[peak_reset]
     return [
+        f"== threads: {THREAD_SETTINGS[args.current_threads][1]} ==",
         f"Machine: {os.cpu_count()} CPUs, {platform.platform()}, "
         f"Python {platform.python_version()}",
         f"Versions: {version_text}",
         f"EM iterations per fit: {args.iters} (tol=0, n_init=1, same initial "
         f"parameters for both); fit time = median of {args.repeats} repeat(s)"
         + ("; --quick: N / 10" if args.quick else ""),
-        "Each library: one untimed warm-up fit (1 iteration, first "
-        f"{WARMUP_ROWS} rows) in the same process first (TensorFlow tracing not timed).",
+        "Each library: untimed warm-up fit(s) (1 iteration, first "
+        f"{WARMUP_ROWS} rows; skgmmvi on both backends) in the same process first "
+        "(TensorFlow tracing not timed).",
         "All three *_init arrays given: no initialisation procedure runs in either.",
         "loglik = est.score(X) on the training rows; rel. diff = |sklearn - skgmmvi| "
         "/ |skgmmvi|; +MiB = peak RSS increase during the timed fits "
@@ -579,9 +601,110 @@ def parse_arguments(argv=None):
         description="Benchmark skgmmvi.EMGaussianMixture against "
                     "sklearn.mixture.GaussianMixture.")
     add_common_arguments(parser, CONFIGS)
+    parser.add_argument("--threads", default="default",
+                        help="comma-separated thread settings among 'single' (one "
+                             "BLAS/OpenMP thread in the children) and 'default' "
+                             "(default: 'default')")
+    parser.add_argument("--dtypes", default=",".join(DTYPES),
+                        help="comma-separated compute dtypes (default: "
+                             + ",".join(DTYPES) + ")")
     args = parser.parse_args(argv)
     check_common_arguments(parser, args, CONFIGS)
+    args.thread_settings = [part for part in args.threads.split(",") if part]
+    if not args.thread_settings or not set(args.thread_settings) <= set(THREAD_SETTINGS):
+        parser.error("--threads takes 'single', 'default' or 'single,default'")
+    args.dtype_list = [part for part in args.dtypes.split(",") if part]
+    if not args.dtype_list or not set(args.dtype_list) <= set(DTYPES):
+        parser.error("--dtypes takes 'float64', 'float32' or both, comma-separated")
     return args
+
+
+def machine_load():
+    """The output of ``uptime`` (or the load averages where it is missing).
+
+    Returns
+    -------
+    text : str
+    """
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "load average: " + ", ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
+def measure_configuration(args, index, dtype, versions, problems):
+    """Both libraries' child results for configuration ``index`` in ``dtype``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+    index : int
+    dtype : {"float64", "float32"}
+    versions : dict
+        Updated with the versions the children report.
+    problems : list of str
+        Appended with fits that did not run the requested number of iterations.
+
+    Returns
+    -------
+    config : tuple
+    results : dict
+        Library name -> child result (None when the child failed).
+    peak_resets : set of bool
+    """
+    n_samples, n_features, n_components, covariance_type = CONFIGS[index]
+    if args.quick:
+        n_samples //= 10
+    config = (n_samples, n_features, n_components, covariance_type)
+    results, peak_resets = {}, set()
+    for library in LIBRARIES:
+        print(f"[{index}] {config} {dtype} {library}, {args.current_threads} threads ...",
+              file=sys.stderr, flush=True)
+        spec = dict(library=library, n_samples=n_samples, n_features=n_features,
+                    n_components=n_components, covariance_type=covariance_type,
+                    dtype=dtype, iters=args.iters, repeats=args.repeats)
+        result = measure_in_child(
+            spec, extra_environment=THREAD_SETTINGS[args.current_threads][0])
+        results[library] = result
+        if result is None:
+            continue
+        peak_resets.add(result["peak_reset"])
+        if "tensorflow_version" in result:
+            versions["tensorflow"] = result["tensorflow_version"]
+            versions["skgmmvi"] = result["skgmmvi_version"]
+        if result["n_iter"] != args.iters:
+            problems.append(f"{config} {dtype} {library}: n_iter_={result['n_iter']}")
+    return config, results, peak_resets
+
+
+def run_thread_setting(args, versions):
+    """Measure every selected cell with ``args.current_threads`` and print the table.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+    versions : dict
+        Library name -> version, updated by the children.
+    """
+    rows, peak_resets, problems = [], set(), []
+    for index in args.config_indices:
+        for dtype in args.dtype_list:
+            config, results, resets = measure_configuration(args, index, dtype,
+                                                            versions, problems)
+            peak_resets |= resets
+            rows.append(table_row(config, dtype, results["sklearn"], results["skgmmvi"]))
+    peak_reset = peak_resets.pop() if len(peak_resets) == 1 else None
+    print()
+    print("\n".join(header_lines(args, versions, peak_reset)))
+    print()
+    print(format_table(rows))
+    if problems:
+        print("\nWarning: fits that did not run the requested number of iterations:")
+        print("\n".join("  " + problem for problem in problems))
+    if args.rst:
+        print()
+        print(format_table(rows, rst=True))
 
 
 def main(argv=None):
@@ -600,45 +723,12 @@ def main(argv=None):
 
     import sklearn
 
+    print(f"Load before: {machine_load()}")
     versions = {"numpy": np.__version__, "scikit-learn": sklearn.__version__}
-    rows, peak_resets, iteration_problems = [], set(), []
-    for index in args.config_indices:
-        n_samples, n_features, n_components, covariance_type = CONFIGS[index]
-        if args.quick:
-            n_samples //= 10
-        config = (n_samples, n_features, n_components, covariance_type)
-        for dtype in DTYPES:
-            results = {}
-            for library in LIBRARIES:
-                print(f"[{index}] {config} {dtype} {library} ...", file=sys.stderr,
-                      flush=True)
-                spec = dict(library=library, n_samples=n_samples, n_features=n_features,
-                            n_components=n_components, covariance_type=covariance_type,
-                            dtype=dtype, iters=args.iters, repeats=args.repeats)
-                result = measure_in_child(spec)
-                results[library] = result
-                if result is None:
-                    continue
-                peak_resets.add(result["peak_reset"])
-                if "tensorflow_version" in result:
-                    versions["tensorflow"] = result["tensorflow_version"]
-                    versions["skgmmvi"] = result["skgmmvi_version"]
-                if result["n_iter"] != args.iters:
-                    iteration_problems.append(
-                        f"{config} {dtype} {library}: n_iter_={result['n_iter']}")
-            rows.append(table_row(config, dtype, results["sklearn"], results["skgmmvi"]))
-
-    peak_reset = peak_resets.pop() if len(peak_resets) == 1 else None
-    print()
-    print("\n".join(header_lines(args, versions, peak_reset)))
-    print()
-    print(format_table(rows))
-    if iteration_problems:
-        print("\nWarning: fits that did not run the requested number of iterations:")
-        print("\n".join("  " + problem for problem in iteration_problems))
-    if args.rst:
-        print()
-        print(format_table(rows, rst=True))
+    for threads in args.thread_settings:
+        args.current_threads = threads
+        run_thread_setting(args, versions)
+    print(f"\nLoad after: {machine_load()}")
 
 
 if __name__ == "__main__":

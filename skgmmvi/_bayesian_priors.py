@@ -10,13 +10,15 @@ import numpy as np
 from sklearn.utils import check_array
 
 from . import _checks
+from ._numpy._threads import one_thread
 from ._numpy.bayesian import Priors, covariance_prior_from_scatter
 
 
 def _weighted_moments(X, weight):
     """Weighted mean (D,) and the centred rows in float64."""
     rows = np.asarray(X, np.float64)
-    mean = weight @ rows / np.sum(weight)
+    with one_thread("blas"):
+        mean = weight @ rows / np.sum(weight)
     return mean, rows - mean
 
 
@@ -24,10 +26,11 @@ def default_covariance_prior(X, weight, covariance_type):
     """The sample covariance with ``sum(weight) - 1`` degrees of freedom, shaped
     for ``covariance_type`` (scikit-learn's ``np.cov`` / ``np.var(ddof=1)``)."""
     _, centred = _weighted_moments(X, weight)
-    if covariance_type in ("full", "tied"):
-        scatter = (centred.T * weight) @ centred
-    else:  # only the diagonal is needed
-        scatter = np.diag(weight @ centred**2)
+    with one_thread("blas"):  # a team of BLAS threads thrashes on this small product
+        if covariance_type in ("full", "tied"):
+            scatter = (centred.T * weight) @ centred
+        else:  # only the diagonal is needed
+            scatter = np.diag(weight @ centred**2)
     return covariance_prior_from_scatter(scatter, float(np.sum(weight)), covariance_type)
 
 

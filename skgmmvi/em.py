@@ -15,8 +15,10 @@ NUMPY_MAX_WORK = 1e8
 
 #: The same bound once TensorFlow has compiled the EM loop for this covariance
 #: type and dtype in this process (so neither its start-up nor its tracing is
-#: left to pay): then its compiled loop is faster from about this size on.
-NUMPY_MAX_WORK_COMPILED = 3e5
+#: left to pay): then its compiled loop is faster from about this size on
+#: (numpy's one-thread loop still won at 10 000 x 8, K=8, full, work 3.6e6, for
+#: EM and BayesianGaussianMixture; TensorFlow's at 40 000 x 8, work 1.4e7).
+NUMPY_MAX_WORK_COMPILED = 1e7
 
 
 def em_loop_compiled(covariance_type, dtype, kind="em_steps"):

@@ -79,6 +79,22 @@ class MaximumLikelihood:
         return e_step_term / total_weight
 
 
+def labelled_rows(labels, covariance_type):
+    """Indices of the rows that carry an initial label (``labels >= 0``), or None.
+
+    Rows without a label (``-1``: every row but one per component after
+    ``random_from_data`` or ``k-means++``) have zero initial responsibilities, so
+    the initial weights, means and ``full``/``diag``/``spherical`` covariances
+    are sums over the labelled rows alone, exactly: leaving the others out saves
+    passes over the data. ``tied`` covariances use every row (scikit-learn's
+    ``X^T X``), so they keep them all (None), as does a labelling of every row.
+    """
+    if labels is None or covariance_type == "tied":
+        return None
+    labelled = np.flatnonzero(np.asarray(labels) >= 0)
+    return None if labelled.size == len(labels) else labelled
+
+
 def _finite(params):
     """The TensorFlow backend's test: means and precision factors all finite."""
     return bool(np.all(np.isfinite(params[3])) and np.all(np.isfinite(params[1])))
@@ -202,6 +218,10 @@ class FitData:
         rows = self.X if X is None else np.asarray(X).astype(self.dtype, copy=False)
         weight = self.weight if X is None else np.asarray(sample_weight, np.float64)
         gram = self.gram if X is None or self.gram is None else self._gram(rows, weight)
+        total_weight = float(np.sum(weight))
+        keep = labelled_rows(labels, self.covariance_type)
+        if keep is not None:
+            rows, weight, labels = rows[keep], weight[keep], np.asarray(labels)[keep]
         if labels is not None:
             labels = np.asarray(labels)
             source = (labels[:, None] == np.arange(n_components)).astype(np.float64)
@@ -214,7 +234,7 @@ class FitData:
         tied = np.eye(rows.shape[1]) if self.covariance_type == "tied" else None
         stats, _ = self._feature_statistics(rows, weight, responsibilities, tied)
         params = g.parameters_from_statistics(
-            stats, gram, np.sum(weight), self.center, reg_covar, self.covariance_type,
+            stats, gram, total_weight, self.center, reg_covar, self.covariance_type,
             self.pairs, normalize_by="total")
         if self.covariance_type == "full":
             params = self._exact_full_covariances(rows, weight, source, stats, params,
@@ -223,7 +243,7 @@ class FitData:
                                    self.covariance_type) <= INIT_CANCELLATION_LIMIT:
             params = self._covariances_about_means(rows, weight, source, params,
                                                    reg_covar)
-        params = self.objective.m_step(params, float(np.sum(weight)))
+        params = self.objective.m_step(params, total_weight)
         if not all(np.all(np.isfinite(p)) for p in params):
             raise IllDefinedCovariance()
         return params

@@ -24,6 +24,7 @@ accuracy, which float32 cannot afford for narrow components.
 import numpy as np
 
 from .._cancellation import INIT_CANCELLATION_LIMIT
+from .._numpy.em import labelled_rows
 from . import gaussian as g
 from ._runtime import device_name, tensorflow, tf_dtype
 from .compile_cache import COMPILED
@@ -188,14 +189,18 @@ def _build_init(covariance_type, data_dtype):
     spec = tf.TensorSpec
     resp_spec = spec([None, None], dtype)
     signature = [
-        spec([None, None], data_dtype), spec([None], dtype), spec([None], dtype),
-        spec([None, None], dtype), resp_spec, spec([], tf.int32), spec([], dtype),
-        spec([], tf.int32),
+        spec([None, None], data_dtype), spec([None], dtype), spec([], dtype),
+        spec([None], dtype), spec([None, None], dtype), resp_spec, spec([], tf.int32),
+        spec([], dtype), spec([], tf.int32),
     ]
 
     @tf.function(input_signature=signature, autograph=False)
-    def initial_parameters(Xt, weight, center, gram, resp, n_components, reg_covar,
-                           batch_size):
+    def initial_parameters(Xt, weight, total_weight, center, gram, resp, n_components,
+                           reg_covar, batch_size):
+        """Initial parameters from responsibilities ``resp`` of the rows ``Xt``.
+
+        ``total_weight`` is the weight of all rows, which may be more than that
+        of ``weight`` (see :func:`skgmmvi._numpy.em.labelled_rows`)."""
         n_features = tf.shape(Xt)[0] - 1
         pairs = pairs_if_full(covariance_type, n_features)
         tied = tf.eye(n_features, dtype=dtype) if covariance_type == "tied" else None
@@ -209,7 +214,6 @@ def _build_init(covariance_type, data_dtype):
 
         stats, _ = _accumulate_statistics(Xt, center, covariance_type, pairs, tied,
                                           batch_size, n_components, responsibilities)
-        total_weight = tf.reduce_sum(weight)
         weights, means, covariances, precision_chol = g.parameters_from_statistics(
             stats, gram, total_weight, center, reg_covar, covariance_type, pairs,
             normalize_by="total")
@@ -418,18 +422,23 @@ class FitData(TimeSlicedLoop):
         instance, the distinct rows of the data) to initialise from those.
         """
         tf = tensorflow()
-        if labels is not None:  # one-hot (label -1: no component), exact 0s and 1s
-            resp = np.equal(np.asarray(labels)[:, None], np.arange(n_components))
-        source = tf.constant(np.asarray(resp, np.float64))
         with tf.device(self.device):
             rows = self.Xt if X is None else transposed_with_ones(X, self.dtype)[0]
             weight = self.weight if X is None else tf.constant(sample_weight, tf.float64)
+            total_weight = tf.reduce_sum(weight)
             gram = self.gram
             if X is not None and self.covariance_type == "tied":
                 gram = _compiled("gram", "tied", self.dtype)(rows, weight, self.center,
                                                                self.batch_size)
+            keep = labelled_rows(labels, self.covariance_type)
+            if keep is not None:
+                rows, weight = tf.gather(rows, keep, axis=1), tf.gather(weight, keep)
+                labels = np.asarray(labels)[keep]
+            if labels is not None:  # one-hot (label -1: no component), exact 0s and 1s
+                resp = np.equal(np.asarray(labels)[:, None], np.arange(n_components))
             out = _compiled("init", self.covariance_type, self.dtype)(
-                rows, weight, self.center, gram, source,
+                rows, weight, total_weight, self.center, gram,
+                tf.constant(np.asarray(resp, np.float64)),
                 tf.constant(int(n_components), tf.int32), self._const(reg_covar),
                 self.batch_size)
         params = tuple(t.numpy() for t in out)
