@@ -20,6 +20,7 @@ from ._tf.vi.design import MODULE_OPTIONS, MODULE_PARAMETERS
 from ._tf.vi.target_adapter import (check_is_target, warn_if_outside_support,
                                     warn_undefined_values)
 from .targets import KernelDensityTarget, Target
+from .targets.kde import is_kernel_density
 
 #: Candidate-score thresholds the add heuristic cycles through (VIPS).
 ADD_THRESHOLDS = (5000.0, 1000.0, 500.0, 200.0, 100.0, 50.0)
@@ -620,7 +621,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         """Initial weights (None: equal), means, covariances and the target
         evaluations spent finding them. ``init='auto'`` starts a kernel density
         target from the mixture it is (:meth:`_kernel_density_start`)."""
-        if self.init == "auto" and isinstance(target, KernelDensityTarget):
+        if self.init == "auto" and is_kernel_density(target):
             return self._kernel_density_start(target, rng, adaptive) + (0,)
         return (None,) + self._initial_components(X, n_features, rng, target)
 

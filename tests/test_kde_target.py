@@ -156,3 +156,14 @@ def test_default_fit_of_a_small_data_set_is_the_density_and_stops_early(data):
     x = rows + 0.5 * np.random.RandomState(1).randn(20, 3)
     np.testing.assert_allclose(vi.score_samples(x), gaussian_kde(rows.T).logpdf(x.T),
                                rtol=0, atol=1e-9)
+
+
+def test_only_the_kernel_density_itself_is_started_from_its_kernels(data):
+    import tensorflow as tf
+
+    class Shifted(KernelDensityTarget):
+        def log_density(self, x):
+            return super().log_density(x - tf.constant(1.0, x.dtype))
+
+    assert kde_module.is_kernel_density(KernelDensityTarget(data))
+    assert not kde_module.is_kernel_density(Shifted(data))

@@ -163,3 +163,11 @@ class KernelDensityTarget(Target):
     def __repr__(self):
         return f"KernelDensityTarget(n_samples={self.data.shape[0]}, " \
                f"n_features={self.n_features})"
+
+
+def is_kernel_density(target):
+    """Whether ``target``'s density is :class:`KernelDensityTarget`'s (a subclass
+    that changes ``log_density`` or ``log_density_with`` is not: its density need not
+    be the mixture of :meth:`KernelDensityTarget.as_mixture`)."""
+    return (isinstance(target, KernelDensityTarget)
+            and type(target).parameters_hook() == KernelDensityTarget.parameters_hook())
