@@ -233,8 +233,9 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         components, with its per-feature variances (``init_mean`` and
         ``init_scale`` are not used). A kernel density target (``target=None``)
         is itself a Gaussian mixture, which ``'auto'`` starts from instead, with
-        no search: one component per kernel (data row) with adaptive components,
-        up to ``max_components`` (and at least ``n_components``); with fixed
+        no search: one component per kernel (distinct row of ``X``) with
+        adaptive components, up to ``max_components`` (and at least
+        ``n_components``); with fixed
         components, ``n_components``. When the kernels are more than the
         components, k-means groups of them are merged into one Gaussian each,
         of the group's weight, mean and covariance (see

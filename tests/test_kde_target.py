@@ -94,7 +94,8 @@ def test_as_mixture_with_fewer_components_matches_the_moments(data):
     np.testing.assert_allclose(weights * data.shape[0], np.round(weights * data.shape[0]),
                                atol=1e-12)
     mean = weights @ means
-    second = np.einsum("k,kde->de", weights, covariances + means[:, :, None] * means[:, None])
+    outer = means[:, :, None] * means[:, None]
+    second = np.einsum("k,kde->de", weights, covariances + outer)
     np.testing.assert_allclose(mean, data.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(second - np.outer(mean, mean),
                                np.cov(data, rowvar=False, ddof=0) + target.bandwidth,
