@@ -20,6 +20,7 @@ from ._tf.vi.design import MODULE_OPTIONS, MODULE_PARAMETERS
 from ._tf.vi.target_adapter import (check_is_target, warn_if_outside_support,
                                     warn_undefined_values)
 from .targets import KernelDensityTarget, Target
+from .targets.kde import is_kernel_density
 
 #: Candidate-score thresholds the add heuristic cycles through (VIPS).
 ADD_THRESHOLDS = (5000.0, 1000.0, 500.0, 200.0, 100.0, 50.0)
@@ -104,7 +105,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
     target : Target, default=None
         The unnormalised target density (see :mod:`skgmmvi.targets`). None fits a
         Gaussian kernel density estimate of ``X`` (Scott's bandwidth,
-        :class:`~skgmmvi.targets.KernelDensityTarget`).
+        :class:`~skgmmvi.targets.KernelDensityTarget`), which with ``init='auto'``
+        the fit starts from (see ``init``).
     n_components : int, default=1
         Number of initial components.
     algorithm : str, default='samtron'
@@ -230,7 +232,18 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         ``'data'``: no search; the components start at
         ``X`` (required): its mean, or random rows of it for several
         components, with its per-feature variances (``init_mean`` and
-        ``init_scale`` are not used).
+        ``init_scale`` are not used). A kernel density target (``target=None``)
+        is itself a Gaussian mixture, which ``'auto'`` starts from instead, with
+        no search: one component per kernel (distinct row of ``X``) with
+        adaptive components, up to ``max_components`` (and at least
+        ``n_components``); with fixed
+        components, ``n_components``. When the kernels are more than the
+        components, k-means groups of them are merged into one Gaussian each,
+        of the group's weight, mean and covariance (see
+        :meth:`~skgmmvi.targets.KernelDensityTarget.as_mixture`); diagonal
+        components take the precisions' diagonal. Started from the density
+        itself, a fit of a small data set has nothing to gain and stops
+        after ``2 * n_iter_no_change`` iterations.
     init_mean : array-like of shape (n_features,) or (n_components, n_features), \
             default=None
         Initial means. One row with ``n_components > 1``: the means are drawn
@@ -505,10 +518,10 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
             del self.feature_names_in_
         out_dtype = output_dtype(self.dtype, X)
         rng = check_random_state(self.random_state)
-        means, covariances, n_initial = self._initial_components(X, n_features, rng,
-                                                                 target)
-        n_start = means.shape[0]
         adaptive = design["component_adaptation"] == "adaptive"
+        weights, means, covariances, n_initial = self._start(X, n_features, rng, target,
+                                                             adaptive)
+        n_start = means.shape[0]
         if adaptive and self.max_components < n_start:
             raise ValueError(f"max_components={self.max_components} is smaller than "
                              f"n_components={n_start}.")
@@ -521,13 +534,13 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         history, converged, n_evaluations = [], False, 0
         if self.max_iter > 0:
             run = VariationalRun(target, Design(**design), self.covariance_type == "diag",
-                                 self.dtype, hyper, means, covariances, seed)
+                                 self.dtype, hyper, means, covariances, seed, weights)
             history, converged = self._iterate(run, n_initial)
             weights, means, precisions = run.mixture()
             factors = run.precision_factors()
             n_evaluations = run.n_evaluations()
         else:
-            weights = np.full(n_start, 1.0 / n_start)
+            weights = np.full(n_start, 1.0 / n_start) if weights is None else weights
             precisions = np.linalg.inv(covariances)
             factors = None
         self._set_mixture(weights, means, precisions, out_dtype, factors)
@@ -638,6 +651,28 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         raise ValueError(
             f"{type(target).__name__} works in any dimension; give the dimension by "
             "passing X (points in the target's space) or init_mean.")
+
+    def _start(self, X, n_features, rng, target, adaptive):
+        """Initial weights (None: equal), means, covariances and the target
+        evaluations spent finding them. ``init='auto'`` starts a kernel density
+        target from the mixture it is (:meth:`_kernel_density_start`)."""
+        if self.init == "auto" and is_kernel_density(target):
+            return self._kernel_density_start(target, rng, adaptive) + (0,)
+        return (None,) + self._initial_components(X, n_features, rng, target)
+
+    def _kernel_density_start(self, target, rng, adaptive):
+        """A kernel density target as a mixture (weights, means, covariances) of
+        ``n_components`` components, or with adaptive components of one per
+        kernel up to ``max_components`` (see ``init``). Diagonal components get
+        the diagonal Gaussian closest in ``KL(q || component)``: precisions
+        ``diag(Lambda)``."""
+        k = (max(self.n_components, min(target.n_kernels, self.max_components)) if adaptive
+             else self.n_components)
+        weights, means, covariances = target.as_mixture(k, rng)
+        if self.covariance_type == "diag":
+            variances = 1.0 / np.diagonal(np.linalg.inv(covariances), axis1=1, axis2=2)
+            covariances = variances[:, :, None] * np.eye(means.shape[1])
+        return weights, means, covariances
 
     def _initial_components(self, X, n_features, rng, target):
         """Initial means (K, D), covariances (K, D, D), float64, and the number

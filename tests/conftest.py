@@ -1,9 +1,23 @@
-"""Shared fixtures. SciPy's array-API mode is switched on before anything imports
-SciPy, so scikit-learn's ``check_array_api_input`` runs instead of skipping."""
+"""Shared fixtures, and the environment of the test session.
+
+SciPy's array-API mode is switched on before anything imports SciPy, so
+scikit-learn's ``check_array_api_input`` runs instead of skipping.
+
+The session runs numpy's BLAS, OpenMP (k-means) and TensorFlow's intra-op pool on
+one thread each (``setdefault``: a value set outside wins). The tests' problems are
+small, where a second thread only waits: on the 2-core CI machine under load,
+``tests/test_em_parity.py`` took 29.7 CPU-seconds with the default threads and 20.5
+with one (benchmarks keep their own settings). The pinned fits were written with
+``OMP_NUM_THREADS=1``. Tests that are about threads set their own limits (e.g.
+``test_single_thread_kmeans_gives_sklearns_labels``).
+"""
 
 import os
 
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                  "TF_NUM_INTRAOP_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -185,3 +185,20 @@ def test_reservoir_keeps_a_uniform_subset_of_all_rows():
     # uniform over the history: mean index ~ 10000 (sd of the mean of 200 ~ 400)
     assert abs(kept.mean() - 10000) < 1600
     assert np.sum(kept < 10000) > 70 and np.sum(kept >= 10000) > 70
+
+
+def test_precision_factors_of_nearly_singular_covariances():
+    """A kernel density of data on a subspace has covariances with condition numbers
+    near 1e10, whose rounded inverse is not positive definite: the factors come from
+    the backward-stable way, lower with a positive diagonal, and invert the covariance."""
+    rng = np.random.RandomState(0)
+    basis = rng.randn(6, 4)
+    covariance = basis @ basis.T + 1e-10 * np.eye(6)
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.cholesky(np.linalg.inv(covariance))
+    well_conditioned = random_spd(rng, 6)
+    factors = mixture.precision_factors(np.stack([covariance, well_conditioned]))
+    assert np.all(np.triu(factors, 1) == 0)
+    assert np.all(np.diagonal(factors, axis1=1, axis2=2) > 0)
+    for cov, factor in zip((covariance, well_conditioned), factors):
+        np.testing.assert_allclose(cov @ factor @ factor.T, np.eye(6), atol=1e-5)

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from .._initialization import kmeans_labels
 from ._base import Target
 
 #: Data rows processed at once when evaluating the density.
@@ -32,6 +33,13 @@ class KernelDensityTarget(Target):
     data : ndarray of shape (n_samples, n_features)
     bandwidth : ndarray of shape (n_features, n_features)
         The kernel covariance ``H``.
+    n_kernels : int
+        Number of distinct kernels (distinct rows of ``X``).
+
+    Notes
+    -----
+    The density is a Gaussian mixture, so a fit to it can start from that
+    mixture (:meth:`as_mixture`): ``VariationalGMMTarget`` does with ``init='auto'``.
     """
 
     uses_tensorflow = True
@@ -54,6 +62,57 @@ class KernelDensityTarget(Target):
         if not eigenvalues[0] > 1e-12 * eigenvalues[-1]:
             bandwidth = bandwidth + 1e-10 * scale * factor**2 * np.eye(d)
         self.bandwidth = bandwidth
+
+    @property
+    def n_kernels(self):
+        """Number of distinct kernels: of distinct rows of the data."""
+        return int(np.unique(self.data, axis=0).shape[0])
+
+    def as_mixture(self, n_components, random_state):
+        """The density as a Gaussian mixture of ``n_components`` components.
+
+        The estimate is itself the mixture of its ``n_samples`` kernels
+        ``N(X_i, H)``, weight ``1/n_samples`` each (the kernels of repeated rows
+        are one kernel of their total weight). With at least as many components
+        as distinct kernels, the result is exactly that mixture (kernels
+        repeated in turn, their weight split among the copies, when there are
+        more components than kernels). With fewer, the rows are grouped by
+        k-means and each group's kernels are merged into one Gaussian with the
+        same weight, mean and covariance (``H`` plus the spread of the group's
+        rows): the closest single Gaussian to the group in ``KL(group || q)``.
+
+        Parameters
+        ----------
+        n_components : int
+        random_state : RandomState
+            Seeds the k-means grouping (not used when the result is exact).
+
+        Returns
+        -------
+        weights : ndarray of shape (n_components,)
+        means : ndarray of shape (n_components, n_features)
+        covariances : ndarray of shape (n_components, n_features, n_features)
+        """
+        distinct, labels = np.unique(self.data, axis=0, return_inverse=True)
+        if distinct.shape[0] > n_components:
+            labels = kmeans_labels(self.data, None, n_components, random_state)
+            _, labels = np.unique(labels, return_inverse=True)  # no empty groups
+        weights, means, covariances = self._merged_groups(labels.ravel())
+        copy_of = np.arange(n_components) % weights.shape[0]
+        copies = np.bincount(copy_of, minlength=weights.shape[0])
+        return (weights[copy_of] / copies[copy_of], means[copy_of],
+                covariances[copy_of])
+
+    def _merged_groups(self, labels):
+        """Weight, mean and covariance of each group of kernels (labels ``0..G-1``,
+        every one used): moment matching of the group's mixture."""
+        counts = np.bincount(labels)
+        order = np.argsort(labels, kind="stable")
+        groups = np.split(self.data[order], np.cumsum(counts)[:-1])
+        means = np.stack([rows.mean(axis=0) for rows in groups])
+        spreads = np.stack([(rows - mean).T @ (rows - mean) / rows.shape[0]
+                            for rows, mean in zip(groups, means)])
+        return counts / labels.shape[0], means, spreads + self.bandwidth
 
     def graph_parameters(self):
         """Whitened data, whitening matrix, centre and log-normaliser: the arrays
@@ -104,3 +163,11 @@ class KernelDensityTarget(Target):
     def __repr__(self):
         return f"KernelDensityTarget(n_samples={self.data.shape[0]}, " \
                f"n_features={self.n_features})"
+
+
+def is_kernel_density(target):
+    """Whether ``target``'s density is :class:`KernelDensityTarget`'s (a subclass
+    that changes ``log_density`` or ``log_density_with`` is not: its density need not
+    be the mixture of :meth:`KernelDensityTarget.as_mixture`)."""
+    return (isinstance(target, KernelDensityTarget)
+            and type(target).parameters_hook() == KernelDensityTarget.parameters_hook())

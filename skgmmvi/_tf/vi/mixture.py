@@ -29,8 +29,8 @@ MIXTURE_KEYS = ("active", "log_weights", "means", "prec_chol", "n_updates")
 LOG_WEIGHT_FLOOR = float(np.log(1e-30))
 
 
-def initial_mixture(means, covariances, capacity, dtype):
-    """Numpy state of a mixture with equal weights and the given components.
+def initial_mixture(means, covariances, capacity, dtype, weights=None):
+    """Numpy state of a mixture of the given components.
 
     Parameters
     ----------
@@ -39,9 +39,11 @@ def initial_mixture(means, covariances, capacity, dtype):
     capacity : int
         K_max >= K.
     dtype : numpy dtype
+    weights : ndarray of shape (K,), default=None
+        Positive weights summing to one; None: equal weights.
     """
     n_components, n_features = means.shape
-    prec_chol = np.linalg.cholesky(np.linalg.inv(covariances))
+    prec_chol = precision_factors(covariances)
     state = {
         "active": np.zeros(capacity, bool),
         "log_weights": np.full(capacity, LOG_WEIGHT_FLOOR),
@@ -50,10 +52,29 @@ def initial_mixture(means, covariances, capacity, dtype):
         "n_updates": np.zeros(capacity, np.int32),
     }
     state["active"][:n_components] = True
-    state["log_weights"][:n_components] = -np.log(n_components)
+    state["log_weights"][:n_components] = (-np.log(n_components) if weights is None
+                                           else np.log(weights))
     state["means"][:n_components] = means
     state["prec_chol"][:n_components] = prec_chol
     return {k: (v.astype(dtype) if v.dtype == np.float64 else v) for k, v in state.items()}
+
+
+def precision_factors(covariances):
+    """Lower ``P_k`` with ``P_k P_k^T = Sigma_k^{-1}``, ndarray of shape (K, D, D).
+
+    The Cholesky factor of the inverse; when rounding has cost that inverse its
+    definiteness (a covariance with a condition number near ``1e10``, such as a
+    kernel density of data on a subspace has), the backward-stable way instead:
+    ``L^{-1} = Q R`` with ``Sigma = L L^T`` gives ``Sigma^{-1} = R^T R``.
+    """
+    try:
+        return np.linalg.cholesky(np.linalg.inv(covariances))
+    except np.linalg.LinAlgError:
+        eye = np.broadcast_to(np.eye(covariances.shape[-1]), covariances.shape)
+        inverse_factors = np.linalg.solve(np.linalg.cholesky(covariances), eye)
+        lower = np.transpose(np.linalg.qr(inverse_factors, mode="r"), (0, 2, 1))
+        signs = np.sign(np.diagonal(lower, axis1=1, axis2=2))
+        return lower * np.where(signs == 0, 1.0, signs)[:, None, :]
 
 
 def pad_mixture(state, capacity):

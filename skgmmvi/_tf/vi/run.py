@@ -50,10 +50,12 @@ class VariationalRun:
     means : ndarray of shape (K, D)
     covariances : ndarray of shape (K, D, D)
     seed : ndarray of two int32
+    weights : ndarray of shape (K,), default=None
+        Initial weights; None: equal.
     """
 
     def __init__(self, target, design, diagonal, dtype_name, hyper, means, covariances,
-                 seed):
+                 seed, weights=None):
         self.target = target
         self.design = design
         self.diagonal = diagonal
@@ -75,7 +77,7 @@ class VariationalRun:
         n_components = means.shape[0]
         capacity = n_components + 1 if self.adaptive else n_components
         capacity = max(n_components, min(capacity, self.max_components))
-        self.state = self._initial_state(means, covariances, capacity)
+        self.state = self._initial_state(means, covariances, capacity, weights)
         self.params = target_parameters(target, self.dtype)
         self.signature = target_signature(None if self.numpy_target else target, self.params)
         check_target(target, check_rows(means, covariances, seed), dtype_name,
@@ -87,9 +89,9 @@ class VariationalRun:
     def _state_setup(self, n_features):
         return StateSetup(self.hyper, self.dtype, n_features, self.ratio_reused)
 
-    def _initial_state(self, means, covariances, capacity):
+    def _initial_state(self, means, covariances, capacity, weights):
         """The mixture, the state of every option that may run, and the counters."""
-        state = mixture.initial_mixture(means, covariances, capacity, self.dtype)
+        state = mixture.initial_mixture(means, covariances, capacity, self.dtype, weights)
         setup = self._state_setup(means.shape[1])
         for option in state_options(self.compiled_design):
             state.update(option.initial_state(setup, capacity))
