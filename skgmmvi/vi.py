@@ -655,7 +655,9 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
     def _start(self, X, n_features, rng, target, adaptive):
         """Initial weights (None: equal), means, covariances and the target
         evaluations spent finding them. ``init='auto'`` starts a kernel density
-        target from the mixture it is (:meth:`_kernel_density_start`)."""
+        target from the mixture it is (:meth:`_kernel_density_start`). Sets
+        ``mode_search_`` (None unless a mode search runs)."""
+        self.mode_search_ = None
         if self.init == "auto" and is_kernel_density(target):
             return self._kernel_density_start(target, rng, adaptive) + (0,)
         return (None,) + self._initial_components(X, n_features, rng, target)
@@ -677,8 +679,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
     def _initial_components(self, X, n_features, rng, target):
         """Initial means (K, D), covariances (K, D, D), float64, and the number
         of target evaluations spent finding them (see ``init``); sets
-        ``mode_search_``."""
-        self.mode_search_ = None
+        ``mode_search_`` when a mode search runs."""
         if self.init == "data":
             if X is None:
                 raise ValueError("init='data' places the initial components at X; pass "
