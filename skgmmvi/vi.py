@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _checks, diagnostics
-from ._estimator_state import output_dtype, restored_on_failure
+from ._estimator_state import output_dtype, restored_on_failure, store_parameters
 from ._inference import FittedMixtureMixin
 from ._tf.vi.design import MODULE_OPTIONS, MODULE_PARAMETERS
 from ._tf.vi.target_adapter import (check_is_target, warn_if_outside_support,
@@ -416,45 +416,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         verbose_interval=10,
         callback=None,
     ):
-        self.target = target
-        self.n_components = n_components
-        self.algorithm = algorithm
-        self.ng_estimation = ng_estimation
-        self.component_adaptation = component_adaptation
-        self.sample_selection = sample_selection
-        self.component_update = component_update
-        self.component_stepsize_schedule = component_stepsize_schedule
-        self.weight_update = weight_update
-        self.weight_stepsize_schedule = weight_stepsize_schedule
-        self.covariance_type = covariance_type
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.n_samples_per_component = n_samples_per_component
-        self.ratio_reused = ratio_reused
-        self.component_stepsize = component_stepsize
-        self.component_stepsize_range = component_stepsize_range
-        self.weight_stepsize = weight_stepsize
-        self.weight_stepsize_range = weight_stepsize_range
-        self.stepsize_increase = stepsize_increase
-        self.stepsize_decrease = stepsize_decrease
-        self.component_stepsize_decay = component_stepsize_decay
-        self.weight_stepsize_decay = weight_stepsize_decay
-        self.adaptive_components = adaptive_components
-        self.add_iters = add_iters
-        self.del_iters = del_iters
-        self.max_components = max_components
-        self.delete_min_weight = delete_min_weight
-        self.init = init
-        self.init_mean = init_mean
-        self.init_scale = init_scale
-        self.init_budget = init_budget
-        self.temperature = temperature
-        self.dtype = dtype
-        self.random_state = random_state
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
-        self.callback = callback
+        store_parameters(self, locals())
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
