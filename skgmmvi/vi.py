@@ -270,11 +270,12 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         1 shows a progress line (iteration, ELBO, components, target
         evaluations) every ``verbose_interval`` iterations.
     verbose_interval : int, default=10
+        Iterations between two progress lines.
     callback : callable, default=None
         ``callback(info)`` after every iteration with a dict holding
         ``iteration``, ``elbo``, ``n_components`` and ``n_target_evaluations``;
-        returning True stops the fit. (Runs the iterations one compiled call
-        each.)
+        returning True stops the fit. A callback runs the iterations one
+        compiled call each.
 
     Attributes
     ----------
@@ -826,12 +827,14 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         Parameters
         ----------
         n_samples : int, default=10000
+            Samples of q the Monte-Carlo average runs over.
         random_state : int, RandomState instance or None, default=None
             Seeds the samples (None: the estimator's ``random_state``).
 
         Returns
         -------
         float
+            The ELBO estimate (its standard error: ``diagnose().elbo_se``).
         """
         return self.diagnose(n_samples, random_state).elbo
 
@@ -847,12 +850,15 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         Parameters
         ----------
         n_samples : int, default=10000
+            Samples of q whose importance ratios are smoothed and averaged.
         random_state : int, RandomState instance or None, default=None
             Seeds the samples (None: the estimator's ``random_state``).
 
         Returns
         -------
         float
+            The estimate of ``log Z`` (its standard error:
+            ``diagnose().log_evidence_se``).
         """
         return self.diagnose(n_samples, random_state).log_evidence
 
@@ -869,6 +875,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         Parameters
         ----------
         n_samples : int, default=10000
+            Samples of q the diagnostics are computed from.
         random_state : int, RandomState instance or None, default=None
             Seeds the samples (None: the estimator's ``random_state``).
 
