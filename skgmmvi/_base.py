@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from . import _checks
-from ._estimator_state import output_dtype, restored_on_failure
+from ._estimator_state import output_dtype, restored_on_failure, store_parameters
 from ._inference import FittedMixtureMixin, batch_rows
 from ._initialization import initial_responsibilities, initialization_rows
 from ._stream import (STREAM_INIT_ROWS, StreamSource, bad_batch_errors, is_dataset,
@@ -91,8 +91,7 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
             only stores, as scikit-learn requires; the Bayesian mixture has
             priors where EM has initial parameters, so it cannot pass those on).
         """
-        for name in self._SHARED_PARAMETERS:
-            setattr(self, name, arguments[name])
+        store_parameters(self, arguments, self._SHARED_PARAMETERS)
 
     # ------------------------------------------------------------------ fitting
     @abstractmethod

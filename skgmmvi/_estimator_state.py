@@ -1,9 +1,33 @@
-"""Fit bookkeeping every estimator shares: a fit that fails leaves the estimator
-as it was, and the dtype of the fitted arrays and outputs."""
+"""Bookkeeping every estimator shares: ``__init__`` stores its parameters, a fit
+that fails leaves the estimator as it was, and the dtype of the fitted arrays
+and outputs."""
 
 import contextlib
 
 import numpy as np
+
+
+def store_parameters(estimator, arguments, names=None):
+    """Store ``__init__`` arguments, unchanged, as attributes of the same names.
+
+    An ``__init__`` only stores its parameters, as scikit-learn requires
+    (``clone`` and ``set_params`` rely on it); validation waits for ``fit``.
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        The estimator being constructed.
+    arguments : dict
+        The ``locals()`` of its ``__init__``, taken first thing (then they are
+        its parameters and ``self``).
+    names : iterable of str, default=None
+        The parameters to store; None stores every one in ``arguments`` (a
+        subclass that adds parameters stores its own).
+    """
+    if names is None:
+        names = [name for name in arguments if name not in ("self", "__class__")]
+    for name in names:
+        setattr(estimator, name, arguments[name])
 
 
 @contextlib.contextmanager

@@ -196,7 +196,7 @@ class FittedMixtureMixin:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            List of n_features-dimensional data points.
+            The rows to label.
 
         Returns
         -------
@@ -212,7 +212,7 @@ class FittedMixtureMixin:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            List of n_features-dimensional data points.
+            The rows whose component probabilities are wanted.
 
         Returns
         -------
@@ -279,21 +279,28 @@ class FittedMixtureMixin:
     def bic(self, X):
         """Bayesian information criterion for the current model on the input X.
 
+        ``-2 log L + p log n``: ``log L`` the log-likelihood of the ``n`` rows of
+        ``X``, ``p`` the number of free parameters of the mixture.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            The input samples.
+            The input samples (their number ``n`` weighs the penalty).
 
         Returns
         -------
         bic : float
-            The lower the better.
+            The lower the better. Its penalty grows with ``n``: it prefers
+            fewer components than :meth:`aic` on large data.
         """
         n = _num_samples(X)
         return -2 * self.score(X) * n + self._n_parameters() * math.log(n)
 
     def aic(self, X):
         """Akaike information criterion for the current model on the input X.
+
+        ``-2 log L + 2 p``: ``log L`` the log-likelihood of the rows of ``X``,
+        ``p`` the number of free parameters of the mixture.
 
         Parameters
         ----------

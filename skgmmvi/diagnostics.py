@@ -48,9 +48,11 @@ MAX_TAIL_LOG_SPAN = 700.0
 
 
 class PoorFitWarning(UserWarning):
-    """The fitted mixture is not a trustworthy approximation of the target
-    (Pareto k-hat of the importance ratios above 0.7, or a mode search that
-    ran out of budget while modes were likely still missing)."""
+    """The fitted mixture is not a trustworthy approximation of the target.
+
+    Raised when the Pareto k-hat of the importance ratios is above 0.7, or when
+    a mode search ran out of budget while modes were likely still missing.
+    """
 
 
 def fit_generalized_pareto(exceedances):
@@ -70,6 +72,7 @@ def fit_generalized_pareto(exceedances):
     Returns
     -------
     k, sigma : float
+        The shape and the scale.
     """
     x = np.sort(np.asarray(exceedances, dtype=np.float64))
     n = x.size
@@ -201,6 +204,8 @@ def diagnose_samples(log_p, log_q, temperature=1.0):
     Returns
     -------
     Diagnostics
+        The k-hat, effective sample size, ``log Z`` and ELBO estimates with
+        their standard errors, and the sample counts.
     """
     log_p = np.asarray(log_p, dtype=np.float64)
     log_q = np.asarray(log_q, dtype=np.float64)

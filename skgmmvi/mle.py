@@ -294,7 +294,8 @@ class MLEGaussianMixture(BaseGaussianMixture):
         y : Ignored
             Not used, present for API consistency by convention.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative row weights.
+            Non-negative weights of the chunk's rows; the epoch ascends their
+            weighted mean log-likelihood.
 
         Returns
         -------

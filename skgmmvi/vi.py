@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _checks, diagnostics
-from ._estimator_state import output_dtype, restored_on_failure
+from ._estimator_state import output_dtype, restored_on_failure, store_parameters
 from ._inference import FittedMixtureMixin
 from ._tf.vi.design import MODULE_OPTIONS, MODULE_PARAMETERS
 from ._tf.vi.target_adapter import (check_is_target, warn_if_outside_support,
@@ -270,11 +270,12 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         1 shows a progress line (iteration, ELBO, components, target
         evaluations) every ``verbose_interval`` iterations.
     verbose_interval : int, default=10
+        Iterations between two progress lines.
     callback : callable, default=None
         ``callback(info)`` after every iteration with a dict holding
         ``iteration``, ``elbo``, ``n_components`` and ``n_target_evaluations``;
-        returning True stops the fit. (Runs the iterations one compiled call
-        each.)
+        returning True stops the fit. A callback runs the iterations one
+        compiled call each.
 
     Attributes
     ----------
@@ -416,45 +417,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         verbose_interval=10,
         callback=None,
     ):
-        self.target = target
-        self.n_components = n_components
-        self.algorithm = algorithm
-        self.ng_estimation = ng_estimation
-        self.component_adaptation = component_adaptation
-        self.sample_selection = sample_selection
-        self.component_update = component_update
-        self.component_stepsize_schedule = component_stepsize_schedule
-        self.weight_update = weight_update
-        self.weight_stepsize_schedule = weight_stepsize_schedule
-        self.covariance_type = covariance_type
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.n_samples_per_component = n_samples_per_component
-        self.ratio_reused = ratio_reused
-        self.component_stepsize = component_stepsize
-        self.component_stepsize_range = component_stepsize_range
-        self.weight_stepsize = weight_stepsize
-        self.weight_stepsize_range = weight_stepsize_range
-        self.stepsize_increase = stepsize_increase
-        self.stepsize_decrease = stepsize_decrease
-        self.component_stepsize_decay = component_stepsize_decay
-        self.weight_stepsize_decay = weight_stepsize_decay
-        self.adaptive_components = adaptive_components
-        self.add_iters = add_iters
-        self.del_iters = del_iters
-        self.max_components = max_components
-        self.delete_min_weight = delete_min_weight
-        self.init = init
-        self.init_mean = init_mean
-        self.init_scale = init_scale
-        self.init_budget = init_budget
-        self.temperature = temperature
-        self.dtype = dtype
-        self.random_state = random_state
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
-        self.callback = callback
+        store_parameters(self, locals())
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
@@ -655,8 +618,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
     def _start(self, X, n_features, rng, target, adaptive):
         """Initial weights (None: equal), means, covariances and the target
         evaluations spent finding them. ``init='auto'`` starts a kernel density
-        target from the mixture it is (:meth:`_kernel_density_start`); sets
-        ``mode_search_`` (None when no mode search ran)."""
+        target from the mixture it is (:meth:`_kernel_density_start`). Sets
+        ``mode_search_`` (None unless a mode search runs)."""
         self.mode_search_ = None
         if self.init == "auto" and is_kernel_density(target):
             return self._kernel_density_start(target, rng, adaptive) + (0,)
@@ -864,12 +827,14 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         Parameters
         ----------
         n_samples : int, default=10000
+            Samples of q the Monte-Carlo average runs over.
         random_state : int, RandomState instance or None, default=None
             Seeds the samples (None: the estimator's ``random_state``).
 
         Returns
         -------
         float
+            The ELBO estimate (its standard error: ``diagnose().elbo_se``).
         """
         return self.diagnose(n_samples, random_state).elbo
 
@@ -885,12 +850,15 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         Parameters
         ----------
         n_samples : int, default=10000
+            Samples of q whose importance ratios are smoothed and averaged.
         random_state : int, RandomState instance or None, default=None
             Seeds the samples (None: the estimator's ``random_state``).
 
         Returns
         -------
         float
+            The estimate of ``log Z`` (its standard error:
+            ``diagnose().log_evidence_se``).
         """
         return self.diagnose(n_samples, random_state).log_evidence
 
@@ -907,6 +875,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         Parameters
         ----------
         n_samples : int, default=10000
+            Samples of q the diagnostics are computed from.
         random_state : int, RandomState instance or None, default=None
             Seeds the samples (None: the estimator's ``random_state``).
 

@@ -126,6 +126,7 @@ def test_default_fit_starts_from_the_kernels(data):
     np.testing.assert_array_equal(np.unique(start.means_, axis=0), np.unique(rows, axis=0))
     np.testing.assert_allclose(start.covariances_, np.broadcast_to(bandwidth, (20, 3, 3)),
                                rtol=1e-10)
+    assert start.mode_search_ is None  # no mode search ran
     diagonal = VariationalGMMTarget(max_iter=0, covariance_type="diag").fit(rows)
     # the diagonal Gaussian closest to a kernel in KL(q || kernel): its precisions' diagonal
     np.testing.assert_allclose(diagonal.covariances_[0],

@@ -43,12 +43,33 @@ class BananaTarget(AnyDimension, Target):
         self.curvature = float(curvature)
 
     def graph_parameters(self):
-        """The twist ``b`` and the scale of the first coordinate."""
+        """The twist ``b`` and the scale of the first coordinate.
+
+        Returns
+        -------
+        curvature, scale : numpy.float64
+            The arrays :meth:`log_density_with` takes after ``x``.
+        """
         return np.float64(self.curvature), np.float64(self._x1_scale)
 
     @staticmethod
     def log_density_with(x, curvature, scale):
-        """Normalised log-density of each row of ``x`` (TensorFlow); D read from ``x``."""
+        """Normalised log-density of each row of ``x`` (TensorFlow); D read from ``x``.
+
+        Parameters
+        ----------
+        x : tf.Tensor of shape (n, D)
+            Points.
+        curvature : tf.Tensor
+            The twist ``b``.
+        scale : tf.Tensor
+            The standard deviation of the first coordinate.
+
+        Returns
+        -------
+        tf.Tensor of shape (n,)
+            The log-density of each row, normalised.
+        """
         tf = tf_module()
         dtype = x.dtype
         curvature, scale, d = cast_like(x, curvature, scale, tf.shape(x)[1])
@@ -60,9 +81,21 @@ class BananaTarget(AnyDimension, Target):
         return const - 0.5 * (tf.square(z1) + tf.square(z2) + rest)
 
     def sample(self, n, random_state=None, n_features=None):
-        """Draw ``n`` points; ndarray of shape (n, D).
+        """Draw exact samples of the target.
 
-        ``n_features`` is needed only when the target was built with None.
+        Parameters
+        ----------
+        n : int
+            How many points to draw from the banana.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draw.
+        n_features : int, default=None
+            The dimension D; needed only when the target was built with None.
+
+        Returns
+        -------
+        ndarray of shape (n, D)
+            The points.
         """
         d = sample_dimension(self, n_features)
         rng = check_rng(random_state)
@@ -72,10 +105,20 @@ class BananaTarget(AnyDimension, Target):
         return u
 
     def covariance(self, n_features=None):
-        """Exact covariance of the target; ndarray of shape (D, D).
+        """Exact covariance of the target.
 
         ``Var(x_2) = 1 + 2 b^2 * 100^2`` (since ``Var(u_1^2) = 2 * 100^2``); all
         covariances between coordinates are 0 (odd moments of ``u_1`` vanish).
+
+        Parameters
+        ----------
+        n_features : int, default=None
+            The dimension D, when the target was built with None.
+
+        Returns
+        -------
+        ndarray of shape (D, D)
+            The covariance, diagonal.
         """
         d = sample_dimension(self, n_features)
         cov = np.eye(d)

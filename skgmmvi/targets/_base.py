@@ -61,6 +61,11 @@ class Target(abc.ABC):
             def log_density(self, x):
                 return f(x)
 
+    Parameters
+    ----------
+    *args, **kwargs
+        The subclass's own constructor arguments (:class:`Target` takes none).
+
     Attributes
     ----------
     n_features : int or None
@@ -88,11 +93,17 @@ class Target(abc.ABC):
 
     @classmethod
     def parameters_hook(cls):
-        """The class's one-trace hook: ``(parameters method name, static density
-        function)``, or None when the class does not define the hook, or when
-        it overrides ``log_density`` below the class that defines the hook's
-        density (a subclass that changes the density of a bundled target is
-        then evaluated through its own ``log_density``).
+        """The class's one-trace hook, or None when it has none in effect.
+
+        None when the class does not define the hook, or when it overrides
+        ``log_density`` below the class that defines the hook's density (a
+        subclass that changes the density of a bundled target is then
+        evaluated through its own ``log_density``).
+
+        Returns
+        -------
+        tuple (str, function) or None
+            The name of the parameters method and the static density function.
 
         Raises
         ------
@@ -155,6 +166,7 @@ class Target(abc.ABC):
         Parameters
         ----------
         x : tf.Tensor of shape (n, D)
+            Points; float64 or float32.
         *parameters : tf.Tensor
             The arrays of :meth:`graph_parameters`, as tensors (floating ones in
             ``x.dtype``).
@@ -162,6 +174,7 @@ class Target(abc.ABC):
         Returns
         -------
         tf.Tensor of shape (n,)
+            ``log p~(x_i)`` for each row, up to one additive constant.
         """
         raise NotImplementedError("log_density_with is not defined.")
 
@@ -202,6 +215,7 @@ class Target(abc.ABC):
         Returns
         -------
         log_density : ndarray of shape (n,)
+            ``log p~(x_i)`` for each row, up to one additive constant.
         grad : ndarray of shape (n, D) or None
             Gradient of ``log p~`` at each row. A numpy target may return None
             when it has no gradient; only ``ng_estimation='more'`` can use it.
@@ -217,7 +231,14 @@ class Target(abc.ABC):
         return value.numpy(), (None if grad is None else grad.numpy())
 
     def check_n_features(self, n_features):
-        """Raise a ValueError when ``n_features`` does not fit this target."""
+        """Raise a ValueError when ``n_features`` does not fit this target.
+
+        Parameters
+        ----------
+        n_features : int
+            The dimension of the points a fit gives (columns of ``X`` or of
+            ``init_mean``).
+        """
         if self.n_features is not None and int(n_features) != int(self.n_features):
             raise ValueError(
                 f"{type(self).__name__} is a density on R^{self.n_features}, but the "

@@ -23,7 +23,14 @@ class AnyDimension:
         return check_dimension(n_features, self.minimum_dimension, type(self).__name__)
 
     def check_n_features(self, n_features):
-        """Raise a ValueError when ``n_features`` does not fit this target."""
+        """Raise a ValueError when ``n_features`` does not fit this target.
+
+        Parameters
+        ----------
+        n_features : int
+            The dimension of the points a fit gives; at least the target's
+            smallest dimension.
+        """
         self._validate_dimension(n_features)
         super().check_n_features(n_features)
 

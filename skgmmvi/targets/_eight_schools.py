@@ -32,7 +32,9 @@ class EightSchoolsCentered(Target):
     Parameters
     ----------
     mean_prior_scale : float, default=5.0
+        Standard deviation ``m`` of the Gaussian prior of ``mu``.
     tau_prior_scale : float, default=5.0
+        Scale of the half-Cauchy prior of ``tau``.
 
     Attributes
     ----------
@@ -61,7 +63,19 @@ class EightSchoolsCentered(Target):
         return math.log(2.0 / (math.pi * a)) - log1p_square(exp(s) / a) + s
 
     def log_density(self, x):
-        """Unnormalised log-posterior of each row of ``x`` (TensorFlow)."""
+        """Unnormalised log-posterior of each row of ``x`` (TensorFlow).
+
+        Parameters
+        ----------
+        x : tf.Tensor of shape (n, 10)
+            Points ``(mu, log tau, theta_1, ..., theta_8)``.
+
+        Returns
+        -------
+        tf.Tensor of shape (n,)
+            The log prior (with the Jacobian of ``log tau``) plus the
+            log-likelihood of each row.
+        """
         tf = tf_module()
         dtype = x.dtype
         mu, s, theta = x[:, 0], x[:, 1], x[:, 2:]
@@ -85,11 +99,17 @@ class EightSchoolsCentered(Target):
         ``(mu, theta) | y, tau`` Gaussian, so the moments of ``mu`` and ``theta``
         are mixtures over the grid of closed forms.
 
+        Parameters
+        ----------
+        n_grid : int, default=20001
+            Points of the grid over ``log tau`` in ``[-12, 8]``.
+
         Returns
         -------
         means, sds : ndarray of shape (10,)
             In the target's coordinates ``(mu, log tau, theta_1..theta_8)``.
         log_evidence : float
+            The log normaliser of the target.
         """
         s = np.linspace(-12.0, 8.0, n_grid)
         tau2 = np.exp(2.0 * s)[:, None]

@@ -41,12 +41,32 @@ class FunnelTarget(AnyDimension, Target):
         self.scale = float(scale)
 
     def graph_parameters(self):
-        """The standard deviation of ``v``."""
+        """The standard deviation of ``v``.
+
+        Returns
+        -------
+        tuple of one numpy.float64
+            The ``scale`` that :meth:`log_density_with` takes after ``x``.
+        """
         return (np.float64(self.scale),)
 
     @staticmethod
     def log_density_with(x, scale):
-        """Normalised log-density of each row of ``x`` (TensorFlow); D read from ``x``."""
+        """Normalised log-density of each row of ``x`` (TensorFlow); D read from ``x``.
+
+        Parameters
+        ----------
+        x : tf.Tensor of shape (n, D)
+            Points ``(v, x_1, ..., x_{D-1})``.
+        scale : tf.Tensor
+            The standard deviation of ``v``.
+
+        Returns
+        -------
+        tf.Tensor of shape (n,)
+            Log-density of each row: ``log N(v; 0, scale^2)`` plus that of
+            the other coordinates given ``v``.
+        """
         tf = tf_module()
         dtype = x.dtype
         scale = tf.cast(scale, dtype)
@@ -61,9 +81,21 @@ class FunnelTarget(AnyDimension, Target):
         return log_v + log_rest
 
     def sample(self, n, random_state=None, n_features=None):
-        """Draw ``n`` points; ndarray of shape (n, D).
+        """Draw exact samples of the funnel: ``v`` first, then the rest given ``v``.
 
-        ``n_features`` is needed only when the target was built with None.
+        Parameters
+        ----------
+        n : int
+            How many points.
+        random_state : int, RandomState instance or None, default=None
+            Seeds ``v`` and the rest.
+        n_features : int, default=None
+            The dimension D; needed only when the target was built with None.
+
+        Returns
+        -------
+        ndarray of shape (n, D)
+            The samples, ``v`` in the first column.
         """
         d = sample_dimension(self, n_features)
         rng = check_rng(random_state)

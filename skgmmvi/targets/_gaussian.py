@@ -16,14 +16,18 @@ def _mixture_log_density(x, log_weights, means, prec_chol):
     Parameters
     ----------
     x : tf.Tensor of shape (n, D)
+        Points.
     log_weights : array-like of shape (K,)
+        Log-weights of the components.
     means : array-like of shape (K, D)
+        Means of the components.
     prec_chol : array-like of shape (K, D, D)
         ``P_k = L_k^{-T}`` with ``L_k`` the Cholesky factor of covariance k.
 
     Returns
     -------
     tf.Tensor of shape (n,)
+        ``log sum_k w_k N(x_i; m_k, Sigma_k)`` for each row ``x_i``.
     """
     tf = tf_module()
     dtype = x.dtype
@@ -54,6 +58,7 @@ class GaussianTarget(Target):
     Parameters
     ----------
     mean : array-like of shape (D,)
+        The mean.
     covariance : array-like of shape (D, D)
         Symmetric positive definite.
 
@@ -79,13 +84,32 @@ class GaussianTarget(Target):
         self.n_features = d
 
     def graph_parameters(self):
-        """Log-weight, mean and precision factor, as a one-component mixture."""
+        """Log-weight, mean and precision factor, as a one-component mixture.
+
+        Returns
+        -------
+        log_weights, means, prec_chol : ndarray
+            Shapes (1,), (1, D) and (1, D, D), as :meth:`log_density_with` takes them.
+        """
         return np.zeros(1), self.mean[None], self._prec_chol[None]
 
     log_density_with = staticmethod(_mixture_log_density)
 
     def sample(self, n, random_state=None):
-        """Draw ``n`` points; returns an ndarray of shape (n, D)."""
+        """Draw exact samples of the Gaussian.
+
+        Parameters
+        ----------
+        n : int
+            Number of points.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draw.
+
+        Returns
+        -------
+        ndarray of shape (n, D)
+            ``mean + L z`` for standard normal ``z``, ``L L^T`` the covariance.
+        """
         rng = check_rng(random_state)
         return self.mean + rng.standard_normal((int(n), self.n_features)) @ self._chol.T
 
@@ -106,8 +130,11 @@ class GaussianMixtureTarget(Target):
     Parameters
     ----------
     n_features : int, default=20
+        Dimension D.
     n_modes : int, default=10
+        Number of components.
     random_state : int, RandomState or None, default=0
+        Seeds the means and covariances.
 
     Attributes
     ----------
@@ -137,13 +164,32 @@ class GaussianMixtureTarget(Target):
         self._prec_chol = precision_cholesky(self._chol)
 
     def graph_parameters(self):
-        """Log-weights, means and precision factors of the mixture."""
+        """Log-weights, means and precision factors of the mixture.
+
+        Returns
+        -------
+        log_weights, means, prec_chol : ndarray
+            Shapes (K,), (K, D) and (K, D, D), as :meth:`log_density_with` takes them.
+        """
         return np.log(self.weights), self.means, self._prec_chol
 
     log_density_with = staticmethod(_mixture_log_density)
 
     def sample(self, n, random_state=None):
-        """Draw ``n`` points; returns an ndarray of shape (n, D)."""
+        """Draw exact samples of the mixture: a component per point, then its Gaussian.
+
+        Parameters
+        ----------
+        n : int
+            How many points.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the components and the points.
+
+        Returns
+        -------
+        ndarray of shape (n, D)
+            The samples.
+        """
         return _sample_mixture(n, self.weights, self.means, self._chol, check_rng(random_state))
 
     def count_found_modes(self, means):

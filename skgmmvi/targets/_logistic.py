@@ -60,12 +60,34 @@ class LogisticRegressionPosterior(Target):
         self.n_features = X.shape[1]
 
     def graph_parameters(self):
-        """The negated rows ``-t_i x_i`` of the design and the prior scale."""
+        """The negated rows ``-t_i x_i`` of the design and the prior scale.
+
+        Returns
+        -------
+        negated, prior_scale : ndarray
+            Shapes (n_samples, D) and a scalar, as :meth:`log_density_with`
+            takes them.
+        """
         return -self.signs[:, None] * self.X, np.float64(self.prior_scale)
 
     @staticmethod
     def log_density_with(x, negated, prior_scale):
-        """Log prior plus log-likelihood of each row of weights ``x`` (TensorFlow)."""
+        """Log prior plus log-likelihood of each row of weights ``x`` (TensorFlow).
+
+        Parameters
+        ----------
+        x : tf.Tensor of shape (n, D)
+            Weight vectors.
+        negated : tf.Tensor of shape (n_samples, D)
+            The design's rows times minus their label (+1 or -1).
+        prior_scale : tf.Tensor
+            Standard deviation of the Gaussian prior.
+
+        Returns
+        -------
+        tf.Tensor of shape (n,)
+            The unnormalised log-posterior of each weight vector.
+        """
         tf = tf_module()
         dtype = x.dtype
         negated, prior_scale, d = cast_like(x, negated, prior_scale, tf.shape(x)[1])
@@ -76,7 +98,20 @@ class LogisticRegressionPosterior(Target):
         return log_prior + log_lik
 
     def prior_sample(self, n, random_state=None):
-        """Draw ``n`` weight vectors from the prior; ndarray of shape (n, D)."""
+        """Draw weight vectors from the prior ``N(0, prior_scale^2 I)``.
+
+        Parameters
+        ----------
+        n : int
+            Number of weight vectors.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draw.
+
+        Returns
+        -------
+        ndarray of shape (n, D)
+            The weight vectors.
+        """
         rng = check_rng(random_state)
         return self.prior_scale * rng.standard_normal((int(n), self.n_features))
 
@@ -95,7 +130,7 @@ def breast_cancer_design():
         features of :func:`sklearn.datasets.load_breast_cancer`, each divided by
         its standard deviation (``np.std``, ddof=0) and not centred.
     y : ndarray of shape (569,)
-        scikit-learn's targets (0 malignant, 1 benign).
+        The labels of scikit-learn's data set (0 malignant, 1 benign).
     """
     from sklearn.datasets import load_breast_cancer
 
@@ -120,10 +155,12 @@ def breast_cancer_posterior(prior_scale=10.0):
     Parameters
     ----------
     prior_scale : float, default=10.0
+        Standard deviation of the Gaussian prior of the weights.
 
     Returns
     -------
     LogisticRegressionPosterior
+        The target.
     """
     X, y = breast_cancer_design()
     return LogisticRegressionPosterior(X, y, prior_scale=prior_scale)

@@ -49,8 +49,11 @@ class MixtureModelPosterior(Target):
     n_components : int, default=3
         K (>= 1).
     mean_prior_scale : float, default=10.0
+        Standard deviation of the means' Gaussian prior.
     sigma_shape : float, default=1.0
+        Shape of the standard deviations' Gamma prior.
     sigma_rate : float, default=1.0
+        Rate of the standard deviations' Gamma prior.
     concentration : float, default=1.0
         Symmetric Dirichlet parameter.
 
@@ -86,7 +89,14 @@ class MixtureModelPosterior(Target):
     # -- the density -------------------------------------------------------
 
     def graph_parameters(self):
-        """The data, K and the prior's four parameters."""
+        """The data, K and the prior's four parameters.
+
+        Returns
+        -------
+        tuple
+            ``(data, n_components, mean_prior_scale, sigma_shape, sigma_rate,
+            concentration)`` as :meth:`log_density_with` takes them.
+        """
         return (self.data, np.int32(self.n_components), np.float64(self.mean_prior_scale),
                 np.float64(self.sigma_shape), np.float64(self.sigma_rate),
                 np.float64(self.concentration))
@@ -94,7 +104,24 @@ class MixtureModelPosterior(Target):
     @staticmethod
     def log_density_with(x, data, n_components, mean_prior_scale, sigma_shape, sigma_rate,
                          concentration):
-        """Unnormalised log-posterior of each row of ``x`` (TensorFlow)."""
+        """Unnormalised log-posterior of each row of ``x`` (TensorFlow).
+
+        Parameters
+        ----------
+        x : tf.Tensor of shape (n, 3K - 1)
+            Points ``theta`` (see the class docstring).
+        data : tf.Tensor of shape (N,)
+            The observations.
+        n_components : tf.Tensor
+            K, an int32 scalar.
+        mean_prior_scale, sigma_shape, sigma_rate, concentration : tf.Tensor
+            The prior's parameters (see the class's parameters).
+
+        Returns
+        -------
+        tf.Tensor of shape (n,)
+            The log prior, Jacobian and log-likelihood of each row.
+        """
         tf = tf_module()
         dtype = x.dtype
         data, scale, a, b, c = cast_like(
@@ -128,6 +155,7 @@ class MixtureModelPosterior(Target):
         Parameters
         ----------
         theta : array-like of shape (3K - 1,) or (n, 3K - 1)
+            Points in the target's coordinates.
 
         Returns
         -------
@@ -150,6 +178,7 @@ class MixtureModelPosterior(Target):
         Returns
         -------
         ndarray of shape (3K - 1,) or (n, 3K - 1)
+            The points in the target's coordinates.
         """
         mu, sigma, pi = (np.asarray(a, dtype=np.float64) for a in (mu, sigma, pi))
         log_pi = np.log(pi)
@@ -157,7 +186,20 @@ class MixtureModelPosterior(Target):
         return np.concatenate([mu, np.log(sigma), z], axis=-1)
 
     def prior_sample(self, n, random_state=None):
-        """Draw ``n`` parameter vectors from the prior; ndarray of shape (n, 3K - 1)."""
+        """Draw parameter vectors from the prior, in the target's coordinates.
+
+        Parameters
+        ----------
+        n : int
+            Number of parameter vectors.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the means, standard deviations and weights.
+
+        Returns
+        -------
+        ndarray of shape (n, 3K - 1)
+            The parameter vectors ``theta``.
+        """
         rng = check_rng(random_state)
         n, k = int(n), self.n_components
         mu = self.mean_prior_scale * rng.standard_normal((n, k))
@@ -173,12 +215,15 @@ class MixtureModelPosterior(Target):
         Parameters
         ----------
         theta : array-like of shape (n, 3K - 1)
+            Parameter vectors.
         points : array-like of int, default=None
             Indices into ``data``; None means all points.
 
         Returns
         -------
         ndarray of shape (n, len(points), K)
+            ``r[s, i, k]``: the probability that point i belongs to component k
+            under ``theta[s]``.
         """
         theta = np.atleast_2d(as_points(theta, self.n_features, "theta"))
         k = self.n_components
@@ -200,6 +245,7 @@ class MixtureModelPosterior(Target):
         Parameters
         ----------
         theta_samples : array-like of shape (n, 3K - 1)
+            Samples of the posterior (or of a proposal, with ``weights``).
         i, j : int
             Indices into ``data``.
         weights : array-like of shape (n,), default=None
@@ -209,6 +255,7 @@ class MixtureModelPosterior(Target):
         Returns
         -------
         float
+            The estimated probability.
         """
         r = self.responsibilities(theta_samples, [i, j])
         same = np.sum(r[:, 0, :] * r[:, 1, :], axis=1)

@@ -29,9 +29,11 @@ class PlanarRobotTarget(Target):
     n_links : int, default=10
         Dimension D.
     n_goals : {1, 4}, default=4
+        Number of goals (placed as above).
     prior_std : float, default=0.2
         Prior standard deviation of every joint but the first (which has 1).
     likelihood_std : float, default=0.01
+        Standard deviation of the end effector's distance to the nearest goal.
 
     Attributes
     ----------
@@ -61,12 +63,36 @@ class PlanarRobotTarget(Target):
         self.n_features = self.n_links
 
     def graph_parameters(self):
-        """Prior standard deviations, goals and the likelihood's standard deviation."""
+        """Prior standard deviations, goals and the likelihood's standard deviation.
+
+        Returns
+        -------
+        prior_stds, goals, likelihood_std : ndarray
+            Shapes (n_links,), (n_goals, 2) and a scalar, as
+            :meth:`log_density_with` takes them.
+        """
         return self.prior_stds, self.goals, np.float64(self.likelihood_std)
 
     @staticmethod
     def log_density_with(x, prior_stds, goals, likelihood_std):
-        """Log prior plus best-goal log-likelihood of each row of ``x`` (TensorFlow)."""
+        """Log prior plus best-goal log-likelihood of each row of ``x`` (TensorFlow).
+
+        Parameters
+        ----------
+        x : tf.Tensor of shape (n, n_links)
+            Joint angles.
+        prior_stds : tf.Tensor of shape (n_links,)
+            Prior standard deviation of each joint.
+        goals : tf.Tensor of shape (n_goals, 2)
+            Goal positions of the end effector.
+        likelihood_std : tf.Tensor
+            Standard deviation of the end effector around a goal.
+
+        Returns
+        -------
+        tf.Tensor of shape (n,)
+            The unnormalised log-posterior of each configuration.
+        """
         tf = tf_module()
         dtype = x.dtype
         prior_stds, goals, std = cast_like(x, prior_stds, goals, likelihood_std)
@@ -84,12 +110,34 @@ class PlanarRobotTarget(Target):
         return log_prior + tf.reduce_max(log_lik, axis=1)
 
     def end_effector(self, x):
-        """End-effector positions of joint angles ``x``; ndarray of shape (n, 2)."""
+        """End-effector positions of joint angles ``x``.
+
+        Parameters
+        ----------
+        x : array-like of shape (n, n_links)
+            Joint angles.
+
+        Returns
+        -------
+        ndarray of shape (n, 2)
+            Where the arm's tip is.
+        """
         angles = np.cumsum(np.atleast_2d(np.asarray(x, dtype=np.float64)), axis=1)
         return np.stack([np.cos(angles).sum(axis=1), np.sin(angles).sum(axis=1)], axis=1)
 
     def joint_positions(self, x):
-        """Positions of the base and of every joint's end; ndarray (n, n_links + 1, 2)."""
+        """Compute the positions of the base and of every joint's end.
+
+        Parameters
+        ----------
+        x : array-like of shape (n, n_links)
+            Joint angles, one configuration a row.
+
+        Returns
+        -------
+        ndarray of shape (n, n_links + 1, 2)
+            The base (origin) first, the end effector last.
+        """
         angles = np.cumsum(np.atleast_2d(np.asarray(x, dtype=np.float64)), axis=1)
         steps = np.stack([np.cos(angles), np.sin(angles)], axis=2)
         start = np.zeros((angles.shape[0], 1, 2))
@@ -109,11 +157,25 @@ class PlanarRobotTarget(Target):
         Returns
         -------
         int
+            How many goals are reached.
         """
         return count_near(self.goals, self.end_effector(samples), tolerance)
 
     def prior_sample(self, n, random_state=None):
-        """Draw ``n`` joint configurations from the prior; ndarray (n, n_links)."""
+        """Draw joint configurations from the prior.
+
+        Parameters
+        ----------
+        n : int
+            Number of configurations.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draw.
+
+        Returns
+        -------
+        ndarray of shape (n, n_links)
+            Joint angles.
+        """
         rng = check_rng(random_state)
         return rng.standard_normal((int(n), self.n_links)) * self.prior_stds
 

@@ -79,12 +79,38 @@ class StudentTMixtureTarget(Target):
         self.scale_matrices = self._chol @ np.swapaxes(self._chol, 1, 2)
 
     def graph_parameters(self):
-        """Log-weights, means, precision factors and degrees of freedom."""
+        """Log-weights, means, precision factors and degrees of freedom.
+
+        Returns
+        -------
+        log_weights, means, prec_chol, df : ndarray
+            Shapes (K,), (K, D), (K, D, D) and a scalar, as
+            :meth:`log_density_with` takes them.
+        """
         return np.log(self.weights), self.means, self._prec_chol, np.float64(self.df)
 
     @staticmethod
     def log_density_with(x, log_weights, means, prec_chol, df):
-        """Normalised mixture log-density of each row of ``x`` (TensorFlow)."""
+        """Normalised mixture log-density of each row of ``x`` (TensorFlow).
+
+        Parameters
+        ----------
+        x : tf.Tensor of shape (n, D)
+            Points.
+        log_weights : tf.Tensor of shape (K,)
+            Log-weights of the Student-t components.
+        means : tf.Tensor of shape (K, D)
+            Their locations.
+        prec_chol : tf.Tensor of shape (K, D, D)
+            Cholesky factors of the inverse scale matrices.
+        df : tf.Tensor
+            Degrees of freedom.
+
+        Returns
+        -------
+        tf.Tensor of shape (n,)
+            The log-density of each row.
+        """
         tf = tf_module()
         dtype = x.dtype
         log_weights, means, prec_chol, v = cast_like(x, log_weights, means, prec_chol, df)
@@ -99,10 +125,22 @@ class StudentTMixtureTarget(Target):
         return tf.reduce_logsumexp(log_comp, axis=1)
 
     def sample(self, n, random_state=None):
-        """Draw ``n`` points; returns an ndarray of shape (n, D).
+        """Draw exact samples of the Student-t mixture.
 
         A draw of component k is ``m_k + L_k z / sqrt(u / df)`` with
         ``z ~ N(0, I)``, ``u ~ chi2(df)`` and ``L_k L_k^T`` the scale matrix.
+
+        Parameters
+        ----------
+        n : int
+            Number of samples to draw.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the choice of components, ``z`` and ``u``.
+
+        Returns
+        -------
+        ndarray of shape (n, D)
+            The samples.
         """
         rng = check_rng(random_state)
         n = int(n)
@@ -115,6 +153,17 @@ class StudentTMixtureTarget(Target):
         """Number of target modes with one of ``means`` closer than ``||6 * 1_D||``.
 
         Same criterion as :meth:`GaussianMixtureTarget.count_found_modes`.
+
+        Parameters
+        ----------
+        means : array-like of shape (m, D)
+            Points to test, e.g. the means of a fitted mixture.
+
+        Returns
+        -------
+        int
+            How many of the ``n_modes`` target locations have one of ``means``
+            that near.
         """
         return count_near(self.means, means, 6.0 * np.sqrt(self.n_features))
 

@@ -172,10 +172,12 @@ class TransformedTarget(Target):
         Parameters
         ----------
         u : array-like of shape (n, D)
+            Unconstrained points.
 
         Returns
         -------
         ndarray of shape (n, D)
+            The points in the wrapped target's (constrained) space.
         """
         u = as_points(u, self.n_features, "u", rows_only=True)
         return _forward_and_log_jacobian(u, self.kinds, self.low, self.high, _NumpyOps)[0]
@@ -191,6 +193,7 @@ class TransformedTarget(Target):
         Returns
         -------
         ndarray of shape (n, D)
+            The unconstrained points.
         """
         x = as_points(x, self.n_features, "x", rows_only=True)
         k, low, high = self.kinds, self.low, self.high
@@ -205,7 +208,18 @@ class TransformedTarget(Target):
         return u
 
     def log_det_jacobian(self, u):
-        """``sum_j log |dT_j / du_j|`` of each row of ``u``; ndarray of shape (n,)."""
+        """Log-determinant ``sum_j log |dT_j / du_j|`` of the map's Jacobian.
+
+        Parameters
+        ----------
+        u : array-like of shape (n, D)
+            Unconstrained points, as :meth:`forward` takes them.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The log-determinant at each row.
+        """
         u = as_points(u, self.n_features, "u", rows_only=True)
         log_jac = _forward_and_log_jacobian(u, self.kinds, self.low, self.high, _NumpyOps)[1]
         return np.sum(log_jac, axis=1)
@@ -225,7 +239,18 @@ class TransformedTarget(Target):
 
     # ------------------------------------------------------------- density
     def log_density(self, x):
-        """``log p~(T(u)) + log |det dT/du|`` of each row ``u`` of ``x`` (TensorFlow)."""
+        """``log p~(T(u)) + log |det dT/du|`` of each row ``u`` of ``x`` (TensorFlow).
+
+        Parameters
+        ----------
+        x : tf.Tensor of shape (n, D)
+            Unconstrained points.
+
+        Returns
+        -------
+        tf.Tensor of shape (n,)
+            The log-density of the unconstrained rows.
+        """
         tf = tf_module()
         constrained, log_jac = _forward_and_log_jacobian(
             x, tf.constant(self.kinds), self.low, self.high, _TensorFlowOps())
@@ -236,6 +261,18 @@ class TransformedTarget(Target):
 
         For a numpy target, the chain rule on its ``log_density_and_grad``; its
         gradient may be None (then so is this one).
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, D)
+            Unconstrained points.
+
+        Returns
+        -------
+        log_density : ndarray of shape (n,)
+            The log-density of the unconstrained rows.
+        grad : ndarray of shape (n, D) or None
+            Its gradient with respect to ``x``.
         """
         if self.uses_tensorflow:
             return super().log_density_and_grad(x)

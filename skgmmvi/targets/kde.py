@@ -84,14 +84,18 @@ class KernelDensityTarget(Target):
         Parameters
         ----------
         n_components : int
+            Number of components of the mixture.
         random_state : RandomState
             Seeds the k-means grouping (not used when the result is exact).
 
         Returns
         -------
         weights : ndarray of shape (n_components,)
+            The components' weights.
         means : ndarray of shape (n_components, n_features)
+            Their means.
         covariances : ndarray of shape (n_components, n_features, n_features)
+            Their covariances.
         """
         distinct, labels = np.unique(self.data, axis=0, return_inverse=True)
         if distinct.shape[0] > n_components:
@@ -115,9 +119,17 @@ class KernelDensityTarget(Target):
         return counts / labels.shape[0], means, spreads + self.bandwidth
 
     def graph_parameters(self):
-        """Whitened data, whitening matrix, centre and log-normaliser: the arrays
-        the compiled code takes as inputs, so that one trace serves every
-        KernelDensityTarget."""
+        """Whitened data, whitening matrix, centre and log-normaliser.
+
+        They are the arrays the compiled code takes as inputs, so that one trace
+        serves every KernelDensityTarget.
+
+        Returns
+        -------
+        whitened, whitening, center, log_norm : ndarray
+            Shapes (n, D), (D, D), (D,) and a scalar, as
+            :meth:`log_density_with` takes them.
+        """
         chol = np.linalg.cholesky(self.bandwidth)
         whitening = np.linalg.inv(chol)  # z = whitening @ (x - c)
         center = self.data.mean(axis=0)
@@ -129,6 +141,29 @@ class KernelDensityTarget(Target):
 
     @staticmethod
     def log_density_with(x, whitened, whitening, center, log_norm):
+        """Log-density of the kernel density estimate at each row (TensorFlow).
+
+        The kernels are summed over chunks of rows with a running maximum, so
+        memory stays bounded for large data.
+
+        Parameters
+        ----------
+        x : tf.Tensor of shape (n, D)
+            Points.
+        whitened : tf.Tensor of shape (n_rows, D)
+            The data, centred and whitened by the bandwidth.
+        whitening : tf.Tensor of shape (D, D)
+            The inverse Cholesky factor of the bandwidth.
+        center : tf.Tensor of shape (D,)
+            The data's mean.
+        log_norm : tf.Tensor
+            Log of the kernels' common normaliser over their number.
+
+        Returns
+        -------
+        tf.Tensor of shape (n,)
+            The estimate's log-density at each row.
+        """
         from .._tf._runtime import tensorflow
 
         tf = tensorflow()

@@ -17,7 +17,7 @@ import numpy as np
 
 from .._runtime import tensorflow
 from .option import Option, OptionInterface
-from .stepsize_rules import adapted, decayed
+from .stepsize_rules import decayed, improved
 
 
 def _reset(state, hyper, slot_mask):
@@ -64,17 +64,10 @@ class ImprovementComponentStepsize(_StepsizeState):
     code = "R"
 
     def step(self, state, hyper, estimates):
-        tf = tensorflow()
-        reward = estimates["reward"]
-        has = estimates["has_samples"]
-        previous = state["last_reward"]
-        comparable = has & tf.math.is_finite(previous)
-        stepsize = adapted(state["component_stepsize"], reward > previous, hyper,
-                           "component_stepsize")
         out = dict(state)
-        out["component_stepsize"] = tf.where(comparable, stepsize,
-                                             state["component_stepsize"])
-        out["last_reward"] = tf.where(has, reward, previous)
+        out["component_stepsize"], out["last_reward"] = improved(
+            state["component_stepsize"], estimates["reward"], state["last_reward"],
+            estimates["has_samples"], hyper, "component_stepsize")
         return out, out["component_stepsize"]
 
 
@@ -88,11 +81,7 @@ class DecayingComponentStepsize(_StepsizeState):
     hyper_defaults = {"component_stepsize_decay": 0.55}
 
     def step(self, state, hyper, estimates):
-        stepsize = decayed(hyper, "component_stepsize", state["n_updates"],
-                           state["component_stepsize"].dtype)
-        out = dict(state)
-        out["component_stepsize"] = stepsize
-        return out, stepsize
+        return decayed(state, hyper, "component_stepsize", state["n_updates"])
 
 
 class ComponentStepsize(OptionInterface, Protocol):

@@ -9,39 +9,53 @@ option; each rule is written once here, for a hyperparameter ``prefix``
 from .._runtime import tensorflow
 
 
-def decayed(hyper, prefix, count, dtype):
-    """``s_0 / (1 + n^a)``: ``s_0 = hyper[prefix]``, ``a = hyper[prefix + "_decay"]``.
+def decayed(state, hyper, prefix, count):
+    """The ``decaying`` rule: ``s_0 / (1 + n^a)``, ``s_0 = hyper[prefix]``,
+    ``a = hyper[prefix + "_decay"]``.
 
     Parameters
     ----------
+    state : dict
+        The iteration state; ``state[prefix]`` holds the step size(s).
     hyper : dict
         The hyperparameters.
     prefix : str
-        Name of the step size's hyperparameters.
+        Name of the step size's state key and hyperparameters.
     count : Tensor
         ``n``: the updates (or iterations) done so far.
-    dtype : tf.DType
-        Dtype of the step size.
 
     Returns
     -------
-    Tensor
-        The step size, shaped like ``count``.
+    state : dict
+        A copy of ``state`` holding the new step size(s).
+    stepsize : Tensor
+        The new step size(s), shaped like ``count``.
     """
     tf = tensorflow()
-    n = tf.cast(count, dtype)
-    return hyper[prefix] / (1.0 + tf.pow(n, hyper[prefix + "_decay"]))
+    n = tf.cast(count, state[prefix].dtype)
+    out = dict(state)
+    out[prefix] = hyper[prefix] / (1.0 + tf.pow(n, hyper[prefix + "_decay"]))
+    return out, out[prefix]
 
 
-def adapted(stepsize, improved, hyper, prefix):
-    """``stepsize`` grown where ``improved``, shrunk elsewhere, clipped to its bounds.
+def improved(stepsize, value, previous, has_value, hyper, prefix):
+    """The ``improvement`` rule: grow ``stepsize`` where ``value`` rose, shrink it
+    where it did not, clipped to its bounds.
+
+    A step size changes only where this iteration has a value and the last one
+    had a finite value to compare it with.
 
     Parameters
     ----------
     stepsize : Tensor
         The current step size(s).
-    improved : bool Tensor
-        Where the objective improved since the last iteration.
+    value : Tensor
+        This iteration's objective (the ELBO, or each component's reward),
+        shaped like ``stepsize``.
+    previous : Tensor
+        The last value kept (NaN until there is one).
+    has_value : bool Tensor
+        Where ``value`` exists (a component without samples has none).
     hyper : dict
         The factors ``prefix + "_increase"`` and ``"_decrease"``, the bounds
         ``prefix + "_min"`` and ``"_max"``.
@@ -50,9 +64,15 @@ def adapted(stepsize, improved, hyper, prefix):
 
     Returns
     -------
-    Tensor
+    stepsize : Tensor
         The new step size(s).
+    last : Tensor
+        The value to compare the next iteration's with.
     """
     tf = tensorflow()
-    factor = tf.where(improved, hyper[prefix + "_increase"], hyper[prefix + "_decrease"])
-    return tf.clip_by_value(stepsize * factor, hyper[prefix + "_min"], hyper[prefix + "_max"])
+    comparable = has_value & tf.math.is_finite(previous)
+    factor = tf.where(value > previous, hyper[prefix + "_increase"],
+                      hyper[prefix + "_decrease"])
+    adapted = tf.clip_by_value(stepsize * factor, hyper[prefix + "_min"],
+                               hyper[prefix + "_max"])
+    return tf.where(comparable, adapted, stepsize), tf.where(has_value, value, previous)

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._runtime import tensorflow
 from .option import Option, OptionInterface
-from .stepsize_rules import adapted, decayed
+from .stepsize_rules import decayed, improved
 
 
 class _StepsizeState(Option):
@@ -35,13 +35,10 @@ class ImprovementWeightStepsize(_StepsizeState):
 
     def step(self, state, hyper, estimates):
         tf = tensorflow()
-        elbo = estimates["elbo"]
-        previous = state["last_elbo"]
-        stepsize = adapted(state["weight_stepsize"], elbo > previous, hyper, "weight_stepsize")
         out = dict(state)
-        out["weight_stepsize"] = tf.where(tf.math.is_finite(previous), stepsize,
-                                          state["weight_stepsize"])
-        out["last_elbo"] = elbo
+        out["weight_stepsize"], out["last_elbo"] = improved(
+            state["weight_stepsize"], estimates["elbo"], state["last_elbo"],
+            tf.constant(True), hyper, "weight_stepsize")
         return out, out["weight_stepsize"]
 
 
@@ -67,10 +64,7 @@ class DecayingWeightStepsize(_StepsizeState):
     hyper_defaults = {"weight_stepsize_decay": 0.55}
 
     def step(self, state, hyper, estimates):
-        stepsize = decayed(hyper, "weight_stepsize", state["iteration"],
-                           state["weight_stepsize"].dtype)
-        out = dict(state)
-        out["weight_stepsize"] = stepsize
+        out, stepsize = decayed(state, hyper, "weight_stepsize", state["iteration"])
         out["last_elbo"] = estimates["elbo"]
         return out, stepsize
 

@@ -67,50 +67,55 @@ def weight_trust_region_search(log_weights, active, reward, bound, beta):
     return new, weight_kl(new, log_weights, active)
 
 
-class TrustRegionWeightUpdate(Option):
+class _LogWeightStep(Option):
+    """What both weight updates do around their step: they move the normalised
+    log-weights of the active components, given the rewards."""
+
+    def update(self, state, hyper, estimates, stepsize):
+        active = state["active"]
+        log_weights = mixture.normalized_log_weights(state["log_weights"], active)
+        new, kl = self.step(log_weights, active, estimates["reward"], stepsize,
+                            hyper["temperature"])
+        out = dict(state)
+        out["log_weights"] = new
+        return out, kl
+
+    def step(self, log_weights, active, reward, stepsize, beta):
+        """``(new_log_weights, KL(w_new || w_old))`` from normalised ``log_weights``."""
+        raise NotImplementedError
+
+
+class TrustRegionWeightUpdate(_LogWeightStep):
     """The largest natural-gradient step on the weights with KL <= step size."""
 
     name = "trust-region"
     code = "O"
 
-    def update(self, state, hyper, estimates, stepsize):
+    def step(self, log_weights, active, reward, stepsize, beta):
         tf = tensorflow()
-        active = state["active"]
-        log_weights = mixture.normalized_log_weights(state["log_weights"], active)
         several = tf.reduce_sum(tf.cast(active, tf.int32)) > 1
 
         def search():
-            return weight_trust_region_search(log_weights, active, estimates["reward"],
-                                              stepsize, hyper["temperature"])
+            return weight_trust_region_search(log_weights, active, reward, stepsize, beta)
 
         def keep():
             return log_weights, tf.zeros([], log_weights.dtype)
 
-        new, kl = tf.cond(several, search, keep)
-        out = dict(state)
-        out["log_weights"] = new
-        return out, kl
+        return tf.cond(several, search, keep)
 
 
-
-
-class DirectWeightUpdate(Option):
+class DirectWeightUpdate(_LogWeightStep):
     """Plain natural-gradient step on the log-weights:
     ``log w' = log w + (s / beta) R``, renormalised and floored at 1e-30."""
 
     name = "direct"
     code = "U"
 
-    def update(self, state, hyper, estimates, stepsize):
+    def step(self, log_weights, active, reward, stepsize, beta):
         tf = tensorflow()
-        active = state["active"]
-        log_weights = mixture.normalized_log_weights(state["log_weights"], active)
-        reward = tf.where(active, estimates["reward"], 0)
-        new = mixture.normalized_log_weights(
-            log_weights + stepsize / hyper["temperature"] * reward, active)
-        out = dict(state)
-        out["log_weights"] = new
-        return out, weight_kl(new, log_weights, active)
+        reward = tf.where(active, reward, 0)
+        new = mixture.normalized_log_weights(log_weights + stepsize / beta * reward, active)
+        return new, weight_kl(new, log_weights, active)
 
 
 class WeightUpdate(OptionInterface, Protocol):
