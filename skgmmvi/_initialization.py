@@ -104,6 +104,13 @@ def initial_responsibilities(init_params, X, sample_weight, n_components, random
     else:  # k-means++
         _, indices = kmeans_plusplus(X, n_components, random_state=random_state,
                                      sample_weight=sample_weight)
+    if np.unique(indices).size < n_components:
+        # k-means++ on rows closer than squared distances resolve picks a row
+        # twice; as in scikit-learn, that row then starts several components,
+        # which hard labels cannot say.
+        resp = np.zeros((n_samples, n_components))
+        resp[indices, np.arange(n_components)] = 1.0
+        return None, resp
     labels = np.full(n_samples, -1, dtype=np.int64)
     labels[indices] = np.arange(n_components)
     return labels, None
