@@ -565,6 +565,12 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         """Check the fitted q on fresh samples: warn when a real fraction falls
         outside the target's support, set ``pareto_k_`` and warn when it is too high,
         or when the mode search ran out of budget with modes likely missing."""
+        if self.verbose and self.mode_search_ is not None:
+            search = self.mode_search_
+            print(f"mode search: {search['n_modes']} modes from {search['n_starts']} starts, "
+                  f"{search['n_evaluations']} evaluations, chance of an unseen mode "
+                  f"{search['unseen_chance']:.2f} (stopped: {search['stopped']})",
+                  file=sys.stdout)
         if self.mode_search_ is not None and self.mode_search_["stopped"] == "budget":
             warnings.warn(diagnostics.missed_modes_advice(self.mode_search_),
                           diagnostics.PoorFitWarning)

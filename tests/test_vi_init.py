@@ -387,3 +387,13 @@ def test_every_evaluation_of_a_search_over_several_batches_is_counted():
     assert vi.mode_search_["n_modes"] == 16 and vi.mode_search_["stopped"] == "complete"
     assert vi.n_target_evaluations_ == target.n_rows
     assert vi.mode_search_["n_evaluations"] < vi.n_target_evaluations_  # + scale check
+
+
+def test_verbose_fit_prints_the_mode_search_summary(capsys):
+    means = np.array([[-300.0, 40.0], [300.0, -40.0]])
+    covariances = np.array([[[1.0, 0.3], [0.3, 0.5]]] * 2)
+    target = GaussianMixtureTestTarget(np.full(2, 0.5), means, covariances)
+    VariationalGMMTarget(target, max_iter=0, verbose=1, random_state=0).fit()
+    out = capsys.readouterr().out
+    assert (f"mode search: 2 modes from {mode_search.MIN_STARTS} starts" in out
+            and "(stopped: complete)" in out)
