@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from .. import _residual_moments as moments
+
 
 
 def upper_pairs(n_features):
@@ -132,41 +134,14 @@ def component_log_prob(rows, weights, means, precision_chol, covariance_type):
 
 
 def residual_statistics(residuals, resp_w, covariance_type):
-    """Zeroth, first and second moments of residuals (K, B, D) about each mean.
-
-    ``resp_w`` (K, B) are the weighted responsibilities. Returns ``(S0, S1, S2)``
-    of shapes (K,), (K, D) and (K, D, D) full, (D, D) tied, (K, D) diag, (K,)
-    spherical (the mean over features of the squares).
-    """
-    weighted = residuals * resp_w[:, :, None]
-    s0 = np.sum(resp_w, axis=1)
-    s1 = np.sum(weighted, axis=1)
-    if covariance_type in ("full", "tied"):
-        s2 = np.swapaxes(weighted, 1, 2) @ residuals
-        if covariance_type == "tied":
-            s2 = np.sum(s2, axis=0)
-    else:
-        s2 = np.sum(weighted * residuals, axis=1)
-        if covariance_type == "spherical":
-            s2 = np.mean(s2, axis=1)
-    return s0, s1, s2
+    """:func:`skgmmvi._residual_moments.residual_statistics` in numpy."""
+    return moments.residual_statistics(residuals, resp_w, covariance_type, NUMPY_OPS)
 
 
 def covariances_from_residuals(counts, shift, s2, reg_covar, covariance_type):
-    """Covariances ``S2 / S0 - d d^T + reg_covar`` of residual statistics.
-
-    ``counts`` are S0 with the 10 eps guard and ``shift`` the mean residual
-    ``d = S1 / counts``; tied sums the scatter over components.
-    """
-    if covariance_type == "full":
-        return add_to_diagonal(
-            s2 / counts[:, None, None] - shift[:, :, None] * shift[:, None, :], reg_covar)
-    if covariance_type == "tied":
-        between = (shift * counts[:, None]).T @ shift
-        return add_to_diagonal((s2 - between) / np.sum(counts), reg_covar)
-    if covariance_type == "diag":
-        return s2 / counts[:, None] - shift**2 + reg_covar
-    return s2 / counts - np.mean(shift**2, axis=1) + reg_covar
+    """:func:`skgmmvi._residual_moments.covariances_from_residuals` in numpy."""
+    return moments.covariances_from_residuals(counts, shift, s2, reg_covar,
+                                              covariance_type, NUMPY_OPS)
 
 
 def parameters_from_residuals(statistics, means, reg_covar, covariance_type):
@@ -217,6 +192,12 @@ def add_to_diagonal(matrices, value):
     diagonal = np.einsum("...ii->...i", out)
     diagonal += value
     return out
+
+
+#: The operations :mod:`skgmmvi._residual_moments` needs, in numpy.
+NUMPY_OPS = moments.ArrayOps(sum=np.sum, mean=np.mean,
+                             gram=lambda a, b: np.swapaxes(a, -1, -2) @ b,
+                             add_to_diagonal=add_to_diagonal)
 
 
 def precision_cholesky(covariances, covariance_type):

@@ -32,8 +32,10 @@ build, and coefficients and statistics are permuted to and from the order of the
 table once per iteration.
 """
 
+import functools
 import math
 
+from .. import _residual_moments as moments
 from .._cancellation import CANCELLATION_LIMIT
 from ._runtime import tensorflow
 
@@ -215,6 +217,16 @@ def add_to_diagonal(matrices, value):
     return tf.linalg.set_diag(matrices, diagonal)
 
 
+@functools.lru_cache(maxsize=None)
+def tensorflow_ops():
+    """The operations :mod:`skgmmvi._residual_moments` needs, in TensorFlow."""
+    tf = tensorflow()
+    return moments.ArrayOps(
+        sum=tf.reduce_sum, mean=tf.reduce_mean,
+        gram=lambda a, b: tf.matmul(a, b, transpose_a=True),
+        add_to_diagonal=add_to_diagonal)
+
+
 def precision_cholesky(covariances, covariance_type):
     """Upper-triangular ``L`` with ``L L^T = Sigma^{-1}`` (``1/sqrt`` for diag, spherical).
 
@@ -388,32 +400,9 @@ def weighted_responsibilities(log_prob, weight):
 
 
 def residual_statistics(residuals, resp_w, covariance_type):
-    """Zeroth, first and second moments of residuals about each component's mean.
-
-    Parameters
-    ----------
-    residuals : Tensor of shape (K, B, D)
-    resp_w : Tensor of shape (K, B)
-        Weighted responsibilities.
-    covariance_type : str
-
-    Returns
-    -------
-    S0 : (K,)  S1 : (K, D)  S2 : (K, D, D) full, (D, D) tied, (K, D) diag, (K,) spherical
-    """
-    tf = tensorflow()
-    weighted = residuals * resp_w[:, :, None]
-    s0 = tf.reduce_sum(resp_w, axis=1)
-    s1 = tf.reduce_sum(weighted, axis=1)
-    if covariance_type in ("full", "tied"):
-        s2 = tf.matmul(weighted, residuals, transpose_a=True)
-        if covariance_type == "tied":
-            s2 = tf.reduce_sum(s2, axis=0)
-    else:
-        s2 = tf.reduce_sum(weighted * residuals, axis=1)
-        if covariance_type == "spherical":
-            s2 = tf.reduce_mean(s2, axis=1)
-    return s0, s1, s2
+    """:func:`skgmmvi._residual_moments.residual_statistics` in TensorFlow."""
+    return moments.residual_statistics(residuals, resp_w, covariance_type,
+                                       tensorflow_ops())
 
 
 def zero_residual_statistics(n_components, n_features, covariance_type, dtype):
@@ -428,21 +417,9 @@ def zero_residual_statistics(n_components, n_features, covariance_type, dtype):
 
 
 def covariances_from_residuals(counts, shift, s2, reg_covar, covariance_type):
-    """Covariances ``S2 / S0 - d d^T + reg_covar`` of residual statistics.
-
-    ``counts`` are S0 with the 10 eps guard, ``shift`` the mean residual
-    ``d = S1 / counts``; tied sums the scatter over components.
-    """
-    tf = tensorflow()
-    if covariance_type == "full":
-        covariances = s2 / counts[:, None, None] - shift[:, :, None] * shift[:, None, :]
-        return add_to_diagonal(covariances, reg_covar)
-    if covariance_type == "tied":
-        between = tf.matmul(shift * counts[:, None], shift, transpose_a=True)
-        return add_to_diagonal((s2 - between) / tf.reduce_sum(counts), reg_covar)
-    if covariance_type == "diag":
-        return s2 / counts[:, None] - tf.square(shift) + reg_covar
-    return s2 / counts - tf.reduce_mean(tf.square(shift), axis=1) + reg_covar
+    """:func:`skgmmvi._residual_moments.covariances_from_residuals` in TensorFlow."""
+    return moments.covariances_from_residuals(counts, shift, s2, reg_covar,
+                                              covariance_type, tensorflow_ops())
 
 
 def parameters_from_residuals(statistics, means, reg_covar, covariance_type):
