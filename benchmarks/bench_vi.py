@@ -400,13 +400,14 @@ def run_ours_scale(problem, n_components, n_iterations, budget=None):
     return figures
 
 
-def run_reference_scale(python, problem, n_iterations, seconds):
+def run_reference_scale(python, problem, n_iterations, seconds, log_every=1):
     """The reference on a scale problem for ``n_iterations`` iterations (or
-    ``seconds``), logged every iteration: per-iteration train time (median, first
-    call excluded), peak RSS and its rows ``(evaluations, -ELBO, K)``."""
+    ``seconds``), logged every ``log_every`` iterations: per-iteration train time
+    (median over the logged rows, first call excluded; with ``log_every`` 1 only),
+    peak RSS and its rows ``(evaluations, -ELBO, K)``."""
     experiment, _ = SCALE_REFERENCE[problem]
     command = [str(python), str(REFERENCE_TOOL), "--experiment", experiment, "--algo",
-               "SAMTRON", "--iters", str(n_iterations - 1), "--log-every", "1",
+               "SAMTRON", "--iters", str(n_iterations - 1), "--log-every", str(log_every),
                "--max-seconds", str(seconds)]
     output, rss = run_measured(command)
     logged = [m.groups() for m in map(REFERENCE_ROW.search, output.splitlines()) if m]
@@ -509,14 +510,25 @@ def run_scale(args):
         if len(runs) > 1:
             print_scale_medians(problem, runs)
         if args.budgets and reference_python:
-            budget = int(args.budgets.split(",")[-1])
-            ours = run_ours_scale(problem, SCALE_REFERENCE[problem][1], 10**6, budget)
-            reference = run_reference_scale(reference_python, problem, 10**6,
-                                            args.reference_seconds)
-            print_scale_budget(problem, ours, reference, budget)
+            run_scale_budgets(args, reference_python, problem)
         sys.stdout.flush()
     if args.memory_table:
         run_memory_table(args)
+
+
+def run_scale_budgets(args, reference_python, problem):
+    """-ELBO of both sides at every one of ``--budgets``: ours fitted once per
+    budget (each in its own process), the reference once to the last budget,
+    logged every 10 iterations (the first logged row past each budget counts)."""
+    budgets = sorted(int(b) for b in args.budgets.split(","))
+    print(f"\n{problem}: -ELBO at {budgets} evaluations ({load_line()})")
+    ours = {budget: run_ours_scale(problem, SCALE_REFERENCE[problem][1], 10**6, budget)
+            for budget in budgets}
+    reference = run_reference_scale(reference_python, problem, 10**6,
+                                    args.reference_seconds, log_every=10)
+    for budget in budgets:
+        print_scale_budget(problem, ours[budget], reference, budget)
+    print(f"  ({load_line()})")
 
 
 def cross_pair_mass(vi, n_per_component=100, seed=0):
