@@ -19,6 +19,7 @@ import numpy as np
 
 from .._cancellation import CANCELLATION_LIMIT, INIT_CANCELLATION_LIMIT
 from . import gaussian as g
+from ._chunk_workers import n_workers, sum_over_chunks
 from ._threads import one_thread
 
 #: Numbers per chunk of the per-component residuals (K, batch, D): a few MiB.
@@ -144,23 +145,34 @@ class FitData:
         return int(min(self.batch_size, max(64, _RESIDUAL_CHUNK_ELEMENTS // width)))
 
     # ------------------------------------------------------------ statistics
-    def _feature_statistics(self, X, weight, responsibilities, tied_chol):
+    def _feature_statistics(self, X, weight, responsibilities, tied_chol, n_components):
         """``sum_n w_n r_nk phi(x_n - c)`` (K, P) and the weighted log-likelihood.
 
         ``responsibilities(start, phi, w)`` gives ``(r * w, log_lik)`` of a chunk,
-        with ``r * w`` of shape (K, batch).
+        with ``r * w`` of shape (K, batch); it is called from worker threads when
+        the pass is large (see :mod:`skgmmvi._numpy._chunk_workers`), so it must
+        only read shared state.
         """
-        stats, log_lik, start = 0.0, 0.0, 0
-        n_phi = g.n_features_of_phi(X.shape[1], self.covariance_type)
-        buffer = np.empty((n_phi, min(self.batch_size, X.shape[0])))
-        for xt, w in self._centred_columns(X, weight):
+        n_rows, n_features = X.shape
+        n_phi = g.n_features_of_phi(n_features, self.covariance_type)
+        batch = self.batch_size
+        width = min(batch, n_rows)
+
+        def chunk_terms(start, scratch):
+            if "phi" not in scratch:  # this thread's buffers, reused chunk after chunk
+                scratch["xt"] = np.empty((n_features, width))
+                scratch["phi"] = np.empty((n_phi, width))
+            stop = min(start + batch, n_rows)
+            xt = np.subtract(X[start:stop].T, self.center[:, None],
+                             out=scratch["xt"][:, :stop - start])
             phi = g.features(xt, self.covariance_type, tied_chol,
-                             out=buffer[:, :xt.shape[1]])
-            resp_w, chunk_log_lik = responsibilities(start, phi, w)
-            stats = stats + resp_w @ phi.T
-            log_lik += chunk_log_lik
-            start += xt.shape[1]
-        return stats, log_lik
+                             out=scratch["phi"][:, :stop - start])
+            resp_w, chunk_log_lik = responsibilities(start, phi, weight[start:stop])
+            return resp_w @ phi.T, chunk_log_lik
+
+        starts = range(0, n_rows, batch)
+        return sum_over_chunks(chunk_terms, starts,
+                               n_workers(n_rows * n_components * n_phi, len(starts)))
 
     def _feature_map_step(self, params, reg_covar):
         """One EM iteration with the feature map about the data's mean."""
@@ -173,7 +185,7 @@ class FitData:
             return self.objective.e_step(coef @ phi, w)
 
         stats, log_lik = self._feature_statistics(self.X, self.weight, responsibilities,
-                                                  tied)
+                                                  tied, len(weights))
         new = g.parameters_from_statistics(
             stats, self.gram, np.sum(self.weight), self.center, reg_covar,
             self.covariance_type, self.pairs, normalize_by="counts")
@@ -232,7 +244,8 @@ class FitData:
             return source[start:start + phi.shape[1]].T * w, 0.0
 
         tied = np.eye(rows.shape[1]) if self.covariance_type == "tied" else None
-        stats, _ = self._feature_statistics(rows, weight, responsibilities, tied)
+        stats, _ = self._feature_statistics(rows, weight, responsibilities, tied,
+                                            n_components)
         params = g.parameters_from_statistics(
             stats, gram, total_weight, self.center, reg_covar, self.covariance_type,
             self.pairs, normalize_by="total")
