@@ -89,13 +89,16 @@ def test_backends_agree_float32_and_batches(blobs3, covariance_type):
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("estimator", [EMGaussianMixture, BayesianGaussianMixture])
-def test_numpy_chunk_workers_give_the_same_bits(blobs3, covariance_type, estimator,
-                                                monkeypatch):
-    """Chunks handed to worker threads are summed in order: the fit is bit for
-    bit the fit in one thread (here on one BLAS thread, as the workers run)."""
+def test_numpy_chunk_workers_and_kept_features_give_the_same_bits(
+        blobs3, covariance_type, estimator, monkeypatch):
+    """Chunks handed to worker threads are summed in order, and features kept from
+    the first pass are those a pass builds: the fit is bit for bit the fit in one
+    thread that builds them every pass (here on one BLAS thread, as the workers
+    run)."""
     from threadpoolctl import threadpool_limits
 
     from skgmmvi._numpy import _chunk_workers
+    from skgmmvi._numpy import em as numpy_em
 
     params = dict(n_components=3, covariance_type=covariance_type, random_state=0,
                   batch_size=37, max_iter=8, tol=0, backend="numpy",
@@ -103,7 +106,8 @@ def test_numpy_chunk_workers_give_the_same_bits(blobs3, covariance_type, estimat
     fits = []
     with warnings.catch_warnings(), threadpool_limits(1, user_api="blas"):
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for min_work, cores in ((float("inf"), 1), (0, 3)):
+        for min_work, cores, kept_bytes in ((float("inf"), 1, 0), (0, 3, 2**28)):
+            monkeypatch.setattr(numpy_em, "FEATURE_CACHE_BYTES", kept_bytes)
             monkeypatch.setattr(_chunk_workers, "MIN_PARALLEL_WORK", min_work)
             monkeypatch.setattr(_chunk_workers, "available_cores", lambda: cores)
             fits.append(estimator(**params).fit(blobs3))
