@@ -150,26 +150,6 @@ def warm_up(library, spec, X):
     gc.collect()
 
 
-def backend_used(estimator, X):
-    """The backend skgmmvi's ``backend="auto"`` picks for ``X`` ("-" for sklearn).
-
-    Parameters
-    ----------
-    estimator : BayesianGaussianMixture
-    X : ndarray of shape (n_samples, n_features)
-
-    Returns
-    -------
-    backend : str
-    """
-    if not hasattr(estimator, "backend"):
-        return "-"
-    choose = getattr(estimator, "_fit_backend", None)  # private: reported, not relied on
-    if estimator.backend != "auto" or choose is None:
-        return estimator.backend
-    return choose(X.shape[0], X.shape[1], False)
-
-
 def run_child(spec):
     """Measure one (configuration, library) cell in this process.
 
@@ -209,7 +189,7 @@ def run_child(spec):
         "first_lower_bound": float(estimator.lower_bounds_[0]),
         "means": np.asarray(estimator.means_, dtype=float).tolist(),
         "n_iter": int(estimator.n_iter_),
-        "backend": backend_used(estimator, X),
+        "backend": bench_em.backend_used(estimator, X),
     }
     if library == "skgmmvi":
         import skgmmvi

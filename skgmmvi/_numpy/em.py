@@ -133,11 +133,22 @@ class FitData:
         self.center = total / np.sum(self.weight, dtype=np.float64)
         self.gram = (self._gram(self.X, self.weight) if covariance_type == "tied"
                      else None)
-        n_phi = g.n_features_of_phi(X.shape[1], covariance_type)
-        # tied: the quadratic feature depends on the precision, so nothing to keep.
-        self._kept_features = ({} if covariance_type != "tied"
-                               and X.shape[0] * n_phi * 8 <= FEATURE_CACHE_BYTES
-                               else None)
+        self._kept_features = self._feature_store(X.shape, covariance_type)
+
+    @staticmethod
+    def _feature_store(shape, covariance_type):
+        """Where the first pass keeps the training rows' features, or None.
+
+        ``(flat, built)``: one allocation for all chunks (so the kernel can back
+        it with huge pages instead of faulting in 4 KiB pages chunk by chunk),
+        chunk ``start:stop`` in ``flat[P * start:P * stop]``, and the set of the
+        chunks built. None for ``tied``, whose quadratic feature depends on the
+        precision, and beyond :data:`FEATURE_CACHE_BYTES`.
+        """
+        n_phi = g.n_features_of_phi(shape[1], covariance_type)
+        if covariance_type == "tied" or shape[0] * n_phi * 8 > FEATURE_CACHE_BYTES:
+            return None
+        return np.empty(shape[0] * n_phi), set()
 
     def _chunks(self, X, weight, rows=None):
         """(rows in float64, weights) of successive chunks."""
@@ -176,18 +187,20 @@ class FitData:
         kept = self._kept_features if X is self.X else None
 
         def chunk_features(start, stop, scratch):
-            phi = None if kept is None else kept.get(start)
-            if phi is not None:
-                return phi
-            if "phi" not in scratch:  # this thread's buffers, reused chunk after chunk
+            if kept is not None:
+                phi = kept[0][n_phi * start:n_phi * stop].reshape(n_phi, stop - start)
+                if start in kept[1]:
+                    return phi
+            if "xt" not in scratch:  # this thread's buffers, reused chunk after chunk
                 scratch["xt"] = np.empty((n_features, width))
                 scratch["phi"] = np.empty((n_phi, width))
             xt = np.subtract(X[start:stop].T, self.center[:, None],
                              out=scratch["xt"][:, :stop - start])
-            out = scratch["phi"][:, :stop - start] if kept is None else None
-            phi = g.features(xt, self.covariance_type, tied_chol, out=out)
+            if kept is None:
+                phi = scratch["phi"][:, :stop - start]
+            g.features(xt, self.covariance_type, tied_chol, out=phi)
             if kept is not None:
-                kept[start] = phi  # each chunk is built by one thread only
+                kept[1].add(start)  # each chunk is built by one thread only
             return phi
 
         def chunk_terms(start, scratch):
