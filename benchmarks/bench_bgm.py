@@ -36,8 +36,9 @@ TensorFlow's start-up and tracing are not timed. Then it times the fits.
 ``--threads single,default`` (the default) runs the whole table twice: once
 with ``OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1`` in the children
 and once with the default thread counts. These variables limit scikit-learn's
-BLAS and OpenMP and skgmmvi's numpy backend; TensorFlow's own thread pools keep
-their default size (the cores) in both settings. The load of the machine (``uptime``)
+BLAS and OpenMP; TensorFlow's own thread pools and the worker threads of
+skgmmvi's numpy backend on large passes (one BLAS thread each) keep one thread
+per core in both settings. The load of the machine (``uptime``)
 is printed before and after: wall times move with it on a shared machine.
 
 Usage

@@ -45,10 +45,12 @@ arrays are given, neither library runs its initialisation procedure at all.
 
 ``--threads single,default`` runs the whole table once per setting: ``single``
 sets ``OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1`` in the children
-(scikit-learn's BLAS and OpenMP, skgmmvi's numpy backend), ``default`` (the
-default) leaves every thread count at its default. TensorFlow's own thread
-pools keep their default size (the cores) in both. The load of the machine
-(``uptime``) is printed before and after: wall times move with it.
+(scikit-learn's BLAS and OpenMP), ``default`` (the default) leaves every thread
+count at its default. TensorFlow's own thread pools keep their default size
+(the cores) in both, and so do the worker threads of skgmmvi's numpy backend
+on large passes (one BLAS thread each; small fits run in one thread). The load
+of the machine (``uptime``) is printed before and after: wall times move with
+it, and on a loaded machine the CPU-time columns say more about the work done.
 
 Usage
 -----
@@ -97,8 +99,8 @@ WARMUP_ROWS = 1000
 INIT_PARAMS = "random_from_data"
 GENERATION_CHUNK_ROWS = 65536
 #: ``--threads`` settings: (environment of the child processes, description).
-#: OMP/OPENBLAS/MKL limit scikit-learn's BLAS and OpenMP and skgmmvi's numpy
-#: backend; TensorFlow's own thread pools keep their default size in both.
+#: OMP/OPENBLAS/MKL limit scikit-learn's BLAS and OpenMP; TensorFlow's thread
+#: pools and the numpy backend's chunk workers keep one thread per core in both.
 THREAD_SETTINGS = {
     "single": ({"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                 "MKL_NUM_THREADS": "1"},

@@ -10,6 +10,11 @@ of the pass (unlike a team of BLAS threads, which meets at every product).
 
 The results are added in chunk order, whatever thread computed them, so a pass
 gives the same numbers, bit for bit, with any number of workers.
+
+There is one worker per core the process may use (at most :data:`MAX_WORKERS`),
+as TensorFlow's thread pools have; ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS``
+limit each worker's BLAS (to one thread here anyway), not the workers. Small
+passes (below :data:`MIN_PARALLEL_WORK`) run in the calling thread.
 """
 
 import concurrent.futures

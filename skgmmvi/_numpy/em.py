@@ -4,8 +4,12 @@
 (``initial_parameters`` and ``em_steps``) and :func:`log_prob_resp` that of
 :func:`skgmmvi._tf.em.log_prob_resp`, so the estimators call either backend the
 same way. Rows are processed in chunks, so memory beyond the data is
-O(batch_size * (K + P)); every chunk is cast to float64 as it is read, and
-statistics and parameters are float64.
+O(batch_size * (K + P)) per worker thread, plus the training rows' feature rows
+where they fit :data:`FEATURE_CACHE_BYTES` (kept from a fit's first pass for the
+others); every chunk is cast to float64 as it is read, and statistics and
+parameters are float64. Large passes hand their chunks to a few worker threads,
+each on one BLAS thread, and add the chunks' sums in order, so the numbers do
+not depend on the number of threads (:mod:`skgmmvi._numpy._chunk_workers`).
 
 Each EM iteration uses the feature map of :mod:`skgmmvi._numpy.gaussian` about
 the data's weighted mean, unless the entering parameters put that centre more
