@@ -88,6 +88,9 @@ CONFIGS = [
     (1_000_000, 8, 8, "diag"),
     (100_000, 16, 16, "tied"),
     (100_000, 16, 16, "spherical"),
+    # Medium work, where backend="auto" chooses between numpy and a compiled loop.
+    (40_000, 8, 8, "full"),
+    (30_000, 16, 8, "full"),
 ]
 DTYPES = ("float64", "float32")
 LIBRARIES = ("sklearn", "skgmmvi")
