@@ -36,8 +36,9 @@ TensorFlow's start-up and tracing are not timed. Then it times the fits.
 ``--threads single,default`` (the default) runs the whole table twice: once
 with ``OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1`` in the children
 and once with the default thread counts. These variables limit scikit-learn's
-BLAS and OpenMP and skgmmvi's numpy backend; TensorFlow's own thread pools keep
-their default size (the cores) in both settings. The load of the machine (``uptime``)
+BLAS and OpenMP; TensorFlow's own thread pools and the worker threads of
+skgmmvi's numpy backend on large passes (one BLAS thread each) keep one thread
+per core in both settings. The load of the machine (``uptime``)
 is printed before and after: wall times move with it on a shared machine.
 
 Usage
@@ -150,26 +151,6 @@ def warm_up(library, spec, X):
     gc.collect()
 
 
-def backend_used(estimator, X):
-    """The backend skgmmvi's ``backend="auto"`` picks for ``X`` ("-" for sklearn).
-
-    Parameters
-    ----------
-    estimator : BayesianGaussianMixture
-    X : ndarray of shape (n_samples, n_features)
-
-    Returns
-    -------
-    backend : str
-    """
-    if not hasattr(estimator, "backend"):
-        return "-"
-    choose = getattr(estimator, "_fit_backend", None)  # private: reported, not relied on
-    if estimator.backend != "auto" or choose is None:
-        return estimator.backend
-    return choose(X.shape[0], X.shape[1], False)
-
-
 def run_child(spec):
     """Measure one (configuration, library) cell in this process.
 
@@ -209,7 +190,7 @@ def run_child(spec):
         "first_lower_bound": float(estimator.lower_bounds_[0]),
         "means": np.asarray(estimator.means_, dtype=float).tolist(),
         "n_iter": int(estimator.n_iter_),
-        "backend": backend_used(estimator, X),
+        "backend": bench_em.backend_used(estimator, X),
     }
     if library == "skgmmvi":
         import skgmmvi

@@ -45,10 +45,12 @@ arrays are given, neither library runs its initialisation procedure at all.
 
 ``--threads single,default`` runs the whole table once per setting: ``single``
 sets ``OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1`` in the children
-(scikit-learn's BLAS and OpenMP, skgmmvi's numpy backend), ``default`` (the
-default) leaves every thread count at its default. TensorFlow's own thread
-pools keep their default size (the cores) in both. The load of the machine
-(``uptime``) is printed before and after: wall times move with it.
+(scikit-learn's BLAS and OpenMP), ``default`` (the default) leaves every thread
+count at its default. TensorFlow's own thread pools keep their default size
+(the cores) in both, and so do the worker threads of skgmmvi's numpy backend
+on large passes (one BLAS thread each; small fits run in one thread). The load
+of the machine (``uptime``) is printed before and after: wall times move with
+it, and on a loaded machine the CPU-time columns say more about the work done.
 
 Usage
 -----
@@ -86,6 +88,9 @@ CONFIGS = [
     (1_000_000, 8, 8, "diag"),
     (100_000, 16, 16, "tied"),
     (100_000, 16, 16, "spherical"),
+    # Medium work, where backend="auto" chooses between numpy and a compiled loop.
+    (40_000, 8, 8, "full"),
+    (30_000, 16, 8, "full"),
 ]
 DTYPES = ("float64", "float32")
 LIBRARIES = ("sklearn", "skgmmvi")
@@ -97,8 +102,8 @@ WARMUP_ROWS = 1000
 INIT_PARAMS = "random_from_data"
 GENERATION_CHUNK_ROWS = 65536
 #: ``--threads`` settings: (environment of the child processes, description).
-#: OMP/OPENBLAS/MKL limit scikit-learn's BLAS and OpenMP and skgmmvi's numpy
-#: backend; TensorFlow's own thread pools keep their default size in both.
+#: OMP/OPENBLAS/MKL limit scikit-learn's BLAS and OpenMP; TensorFlow's thread
+#: pools and the numpy backend's chunk workers keep one thread per core in both.
 THREAD_SETTINGS = {
     "single": ({"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                 "MKL_NUM_THREADS": "1"},
@@ -261,7 +266,8 @@ def peak_rss_mib():
 
 
 # ------------------------------------------------------------------------- child
-def make_estimator(library, n_components, covariance_type, dtype, n_iter, inits):
+def make_estimator(library, n_components, covariance_type, dtype, n_iter, inits,
+                   backend="auto"):
     """A fresh estimator of ``library`` with a fixed iteration count.
 
     Parameters
@@ -275,6 +281,8 @@ def make_estimator(library, n_components, covariance_type, dtype, n_iter, inits)
         ``max_iter``; with ``tol=0`` every fit runs exactly this many steps.
     inits : dict
         Output of :func:`initial_parameters`.
+    backend : {"auto", "numpy", "tensorflow"}, default="auto"
+        skgmmvi's ``backend`` (ignored for scikit-learn).
 
     Returns
     -------
@@ -290,8 +298,28 @@ def make_estimator(library, n_components, covariance_type, dtype, n_iter, inits)
     if library == "skgmmvi":
         from skgmmvi import EMGaussianMixture
 
-        return EMGaussianMixture(dtype=dtype, **common)
+        return EMGaussianMixture(dtype=dtype, backend=backend, **common)
     raise ValueError(f"unknown library {library!r}")
+
+
+def backend_used(estimator, X):
+    """The backend skgmmvi's ``backend="auto"`` picks for ``X`` ("-" for sklearn).
+
+    Parameters
+    ----------
+    estimator : an estimator of either library
+    X : ndarray of shape (n_samples, n_features)
+
+    Returns
+    -------
+    backend : str
+    """
+    if not hasattr(estimator, "backend"):
+        return "-"
+    choose = getattr(estimator, "_fit_backend", None)  # private: reported, not relied on
+    if estimator.backend != "auto" or choose is None:
+        return estimator.backend
+    return choose(X.shape[0], X.shape[1], False)
 
 
 def run_child(spec):
@@ -323,7 +351,8 @@ def run_child(spec):
 
     def new_estimator():
         return make_estimator(library, spec["n_components"], spec["covariance_type"],
-                              spec["dtype"], spec["iters"], inits)
+                              spec["dtype"], spec["iters"], inits,
+                              spec.get("backend", "auto"))
 
     # Untimed warm-up: imports, TensorFlow tracing, thread pools. One iteration
     # suffices (the iteration count is a tensor input of the compiled loop) and
@@ -340,24 +369,27 @@ def run_child(spec):
 
     peak_reset = reset_peak_rss()
     rss_before = peak_rss_mib()
-    times = []
+    times, cpu_times = [], []
     estimator = None
     for _ in range(spec["repeats"]):
         estimator = None
         gc.collect()
         estimator = new_estimator()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         estimator.fit(X)
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
     peak_increase = peak_rss_mib() - rss_before
 
     result = {
         "time": statistics.median(times),
         "times": times,
+        "cpu": statistics.median(cpu_times),
         "score": float(estimator.score(X)),
         "peak_mib": peak_increase,
         "n_iter": int(estimator.n_iter_),
         "peak_reset": peak_reset,
+        "backend": backend_used(estimator, X),
     }
     if library == "skgmmvi":
         import tensorflow as tf
@@ -402,10 +434,11 @@ def measure_in_child(spec, script=None, extra_environment=None):
 
 
 # ------------------------------------------------------------------------ tables
-TABLE_COLUMNS = ["N", "D", "K", "cov", "dtype", "sklearn [s]", "skgmmvi [s]",
-                 "speed-up", "sklearn loglik", "skgmmvi loglik", "rel. diff",
-                 "sklearn +MiB", "skgmmvi +MiB"]
-RIGHT_ALIGNED = {0, 1, 2, 5, 6, 7, 8, 9, 10, 11, 12}
+TABLE_COLUMNS = ["N", "D", "K", "cov", "dtype", "backend", "sklearn [s]",
+                 "skgmmvi [s]", "speed-up", "sklearn CPU [s]", "skgmmvi CPU [s]",
+                 "sklearn loglik", "skgmmvi loglik", "rel. diff", "sklearn +MiB",
+                 "skgmmvi +MiB"]
+RIGHT_ALIGNED = {0, 1, 2, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
 
 
 def table_row(config, dtype, sklearn_result, skgmmvi_result):
@@ -424,12 +457,14 @@ def table_row(config, dtype, sklearn_result, skgmmvi_result):
     cells : list of str
     """
     n_samples, n_features, n_components, covariance_type = config
-    cells = [f"{n_samples:,}", str(n_features), str(n_components), covariance_type,
-             dtype]
     sk, ours = sklearn_result, skgmmvi_result
+    cells = [f"{n_samples:,}", str(n_features), str(n_components), covariance_type,
+             dtype, ours["backend"] if ours else "-"]
     cells.append(f"{sk['time']:.3f}" if sk else "failed")
     cells.append(f"{ours['time']:.3f}" if ours else "failed")
     cells.append(f"{sk['time'] / ours['time']:.1f}x" if sk and ours else "-")
+    cells.append(f"{sk['cpu']:.3f}" if sk else "failed")
+    cells.append(f"{ours['cpu']:.3f}" if ours else "failed")
     cells.append(f"{sk['score']:.6f}" if sk else "failed")
     cells.append(f"{ours['score']:.6f}" if ours else "failed")
     if sk and ours:
@@ -605,6 +640,10 @@ def parse_arguments(argv=None):
                         help="comma-separated thread settings among 'single' (one "
                              "BLAS/OpenMP thread in the children) and 'default' "
                              "(default: 'default')")
+    parser.add_argument("--backend", default="auto",
+                        choices=["auto", "numpy", "tensorflow"],
+                        help="skgmmvi's backend parameter (default: 'auto'; the "
+                             "table says which one ran)")
     parser.add_argument("--dtypes", default=",".join(DTYPES),
                         help="comma-separated compute dtypes (default: "
                              + ",".join(DTYPES) + ")")
@@ -663,7 +702,8 @@ def measure_configuration(args, index, dtype, versions, problems):
               file=sys.stderr, flush=True)
         spec = dict(library=library, n_samples=n_samples, n_features=n_features,
                     n_components=n_components, covariance_type=covariance_type,
-                    dtype=dtype, iters=args.iters, repeats=args.repeats)
+                    dtype=dtype, iters=args.iters, repeats=args.repeats,
+                    backend=args.backend)
         result = measure_in_child(
             spec, extra_environment=THREAD_SETTINGS[args.current_threads][0])
         results[library] = result

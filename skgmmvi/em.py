@@ -15,10 +15,14 @@ NUMPY_MAX_WORK = 1e8
 
 #: The same bound once TensorFlow has compiled the EM loop for this covariance
 #: type and dtype in this process (so neither its start-up nor its tracing is
-#: left to pay): then its compiled loop is faster from about this size on
-#: (numpy's one-thread loop still won at 10 000 x 8, K=8, full, work 3.6e6, for
-#: EM and BayesianGaussianMixture; TensorFlow's at 40 000 x 8, work 1.4e7).
-NUMPY_MAX_WORK_COMPILED = 1e7
+#: left to pay). It was 1e7 while numpy ran on one thread; with the numpy
+#: backend's chunk workers numpy used half TensorFlow's CPU time or less and was
+#: faster at 40 000 x 8, K=8, full (work 1.4e7: 27-48 against 44-100 ms per iteration)
+#: and 30 000 x 16, K=8, full (3.7e7: 38-46 against 32-189 ms), both warm,
+#: under a load of about 15 on 2 cores; at 100 000 x 16, K=16 (2.5e8) numpy
+#: still used less CPU, but TensorFlow's loop had the shorter wall time under
+#: such load (``benchmarks/bench_em.py --backend``; ``doc/performance.rst``).
+NUMPY_MAX_WORK_COMPILED = 1e8
 
 
 def em_loop_compiled(covariance_type, dtype, kind="em_steps"):

@@ -11,7 +11,7 @@ from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 
-from skgmmvi import EMGaussianMixture
+from skgmmvi import BayesianGaussianMixture, EMGaussianMixture
 from skgmmvi.em import NUMPY_MAX_WORK
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
@@ -85,6 +85,36 @@ def test_backends_agree_float32_and_batches(blobs3, covariance_type):
     for name in FITTED:
         assert_allclose(getattr(chunked, name), getattr(whole, name), rtol=1e-10,
                         err_msg=name)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("estimator", [EMGaussianMixture, BayesianGaussianMixture])
+def test_numpy_chunk_workers_and_kept_features_give_the_same_bits(
+        blobs3, covariance_type, estimator, monkeypatch):
+    """Chunks handed to worker threads are summed in order, and features kept from
+    the first pass are those a pass builds: the fit is bit for bit the fit in one
+    thread that builds them every pass (here on one BLAS thread, as the workers
+    run)."""
+    from threadpoolctl import threadpool_limits
+
+    from skgmmvi._numpy import _chunk_workers
+    from skgmmvi._numpy import em as numpy_em
+
+    params = dict(n_components=3, covariance_type=covariance_type, random_state=0,
+                  batch_size=37, max_iter=8, tol=0, backend="numpy",
+                  init_params="random")
+    fits = []
+    with warnings.catch_warnings(), threadpool_limits(1, user_api="blas"):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for min_work, cores, kept_bytes in ((float("inf"), 1, 0), (0, 3, 2**28)):
+            monkeypatch.setattr(numpy_em, "FEATURE_CACHE_BYTES", kept_bytes)
+            monkeypatch.setattr(_chunk_workers, "MIN_PARALLEL_WORK", min_work)
+            monkeypatch.setattr(_chunk_workers, "available_cores", lambda: cores)
+            fits.append(estimator(**params).fit(blobs3))
+    assert _chunk_workers.n_workers(1.0, 14) == 3
+    for name in FITTED + ["lower_bounds_"]:
+        np.testing.assert_array_equal(getattr(fits[0], name), getattr(fits[1], name),
+                                      err_msg=name)
 
 
 def error_of(model, X):

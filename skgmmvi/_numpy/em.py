@@ -4,8 +4,12 @@
 (``initial_parameters`` and ``em_steps``) and :func:`log_prob_resp` that of
 :func:`skgmmvi._tf.em.log_prob_resp`, so the estimators call either backend the
 same way. Rows are processed in chunks, so memory beyond the data is
-O(batch_size * (K + P)); every chunk is cast to float64 as it is read, and
-statistics and parameters are float64.
+O(batch_size * (K + P)) per worker thread, plus the training rows' feature rows
+where they fit :data:`FEATURE_CACHE_BYTES` (kept from a fit's first pass for the
+others); every chunk is cast to float64 as it is read, and statistics and
+parameters are float64. Large passes hand their chunks to a few worker threads,
+each on one BLAS thread, and add the chunks' sums in order, so the numbers do
+not depend on the number of threads (:mod:`skgmmvi._numpy._chunk_workers`).
 
 Each EM iteration uses the feature map of :mod:`skgmmvi._numpy.gaussian` about
 the data's weighted mean, unless the entering parameters put that centre more
@@ -19,10 +23,17 @@ import numpy as np
 
 from .._cancellation import CANCELLATION_LIMIT, INIT_CANCELLATION_LIMIT
 from . import gaussian as g
+from ._chunk_workers import n_workers, sum_over_chunks
 from ._threads import one_thread
 
 #: Numbers per chunk of the per-component residuals (K, batch, D): a few MiB.
 _RESIDUAL_CHUNK_ELEMENTS = 2**19
+
+#: A fit keeps the feature rows phi(x - c) of its training rows, built in its
+#: first pass, while they take at most this many bytes (N * P * 8): later passes
+#: then skip building them (about a sixth of an iteration's time at 100 000 x 16,
+#: K=16, full). Above it every pass builds them chunk by chunk, in bounded memory.
+FEATURE_CACHE_BYTES = 2**28
 
 
 
@@ -30,12 +41,15 @@ class IllDefinedCovariance(ArithmeticError):
     """An M-step produced a covariance that is not positive definite."""
 
 
-def softmax_parts(log_prob):
+def softmax_parts(log_prob, overwrite=False):
     """``(exp(log_prob - peak), its sum over components, log-sum-exp)`` of (K, batch)
-    log-probabilities: the pieces of a softmax over components."""
+    log-probabilities: the pieces of a softmax over components. With
+    ``overwrite``, the first is computed in ``log_prob``'s memory (the same
+    numbers, fewer passes over memory)."""
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         peak = np.max(log_prob, axis=0, keepdims=True)
-        unnorm = np.exp(log_prob - peak)
+        unnorm = np.subtract(log_prob, peak, out=log_prob if overwrite else None)
+        np.exp(unnorm, out=unnorm)
         total = np.sum(unnorm, axis=0, keepdims=True)
         log_norm = (np.log(total) + peak)[0]
     return unnorm, total, log_norm
@@ -44,14 +58,14 @@ def softmax_parts(log_prob):
 def _normalised(log_prob, weight):
     """Softmax over components of (K, batch) log-probabilities, times ``weight``.
 
-    Returns ``(resp * w, log_lik)``: weighted responsibilities (K, batch) and the
-    weighted log-likelihood sum, to which rows of weight 0 add nothing even where
-    their density underflows.
+    Returns ``(resp * w, log_lik)``: weighted responsibilities (K, batch), in
+    ``log_prob``'s memory, and the weighted log-likelihood sum, to which rows of
+    weight 0 add nothing even where their density underflows.
     """
-    unnorm, total, log_norm = softmax_parts(log_prob)
+    unnorm, total, log_norm = softmax_parts(log_prob, overwrite=True)
     with np.errstate(invalid="ignore", over="ignore"):
         log_lik = float(np.sum(np.where(weight == 0, 0.0, log_norm * weight)))
-    return unnorm * (weight / total), log_lik
+    return np.multiply(unnorm, weight / total, out=unnorm), log_lik
 
 
 class MaximumLikelihood:
@@ -65,7 +79,8 @@ class MaximumLikelihood:
 
     @staticmethod
     def e_step(log_prob, weight):
-        """``(resp * w, sum_n w_n log p(x_n))`` of (K, batch) log-probabilities."""
+        """``(resp * w, sum_n w_n log p(x_n))`` of (K, batch) log-probabilities
+        (overwritten: the responsibilities take their memory)."""
         return _normalised(log_prob, weight)
 
     @staticmethod
@@ -122,6 +137,22 @@ class FitData:
         self.center = total / np.sum(self.weight, dtype=np.float64)
         self.gram = (self._gram(self.X, self.weight) if covariance_type == "tied"
                      else None)
+        self._kept_features = self._feature_store(X.shape, covariance_type)
+
+    @staticmethod
+    def _feature_store(shape, covariance_type):
+        """Where the first pass keeps the training rows' features, or None.
+
+        ``(flat, built)``: one allocation for all chunks (so the kernel can back
+        it with huge pages instead of faulting in 4 KiB pages chunk by chunk),
+        chunk ``start:stop`` in ``flat[P * start:P * stop]``, and the set of the
+        chunks built. None for ``tied``, whose quadratic feature depends on the
+        precision, and beyond :data:`FEATURE_CACHE_BYTES`.
+        """
+        n_phi = g.n_features_of_phi(shape[1], covariance_type)
+        if covariance_type == "tied" or shape[0] * n_phi * 8 > FEATURE_CACHE_BYTES:
+            return None
+        return np.empty(shape[0] * n_phi), set()
 
     def _chunks(self, X, weight, rows=None):
         """(rows in float64, weights) of successive chunks."""
@@ -144,23 +175,47 @@ class FitData:
         return int(min(self.batch_size, max(64, _RESIDUAL_CHUNK_ELEMENTS // width)))
 
     # ------------------------------------------------------------ statistics
-    def _feature_statistics(self, X, weight, responsibilities, tied_chol):
+    def _feature_statistics(self, X, weight, responsibilities, tied_chol, n_components):
         """``sum_n w_n r_nk phi(x_n - c)`` (K, P) and the weighted log-likelihood.
 
         ``responsibilities(start, phi, w)`` gives ``(r * w, log_lik)`` of a chunk,
-        with ``r * w`` of shape (K, batch).
+        with ``r * w`` of shape (K, batch); it is called from worker threads when
+        the pass is large (see :mod:`skgmmvi._numpy._chunk_workers`), so it must
+        only read shared state.
         """
-        stats, log_lik, start = 0.0, 0.0, 0
-        n_phi = g.n_features_of_phi(X.shape[1], self.covariance_type)
-        buffer = np.empty((n_phi, min(self.batch_size, X.shape[0])))
-        for xt, w in self._centred_columns(X, weight):
-            phi = g.features(xt, self.covariance_type, tied_chol,
-                             out=buffer[:, :xt.shape[1]])
-            resp_w, chunk_log_lik = responsibilities(start, phi, w)
-            stats = stats + resp_w @ phi.T
-            log_lik += chunk_log_lik
-            start += xt.shape[1]
-        return stats, log_lik
+        n_rows, n_features = X.shape
+        n_phi = g.n_features_of_phi(n_features, self.covariance_type)
+        batch = self.batch_size
+        width = min(batch, n_rows)
+
+        kept = self._kept_features if X is self.X else None
+
+        def chunk_features(start, stop, scratch):
+            if kept is not None:
+                phi = kept[0][n_phi * start:n_phi * stop].reshape(n_phi, stop - start)
+                if start in kept[1]:
+                    return phi
+            if "xt" not in scratch:  # this thread's buffers, reused chunk after chunk
+                scratch["xt"] = np.empty((n_features, width))
+                scratch["phi"] = np.empty((n_phi, width))
+            xt = np.subtract(X[start:stop].T, self.center[:, None],
+                             out=scratch["xt"][:, :stop - start])
+            if kept is None:
+                phi = scratch["phi"][:, :stop - start]
+            g.features(xt, self.covariance_type, tied_chol, out=phi)
+            if kept is not None:
+                kept[1].add(start)  # each chunk is built by one thread only
+            return phi
+
+        def chunk_terms(start, scratch):
+            stop = min(start + batch, n_rows)
+            phi = chunk_features(start, stop, scratch)
+            resp_w, chunk_log_lik = responsibilities(start, phi, weight[start:stop])
+            return resp_w @ phi.T, chunk_log_lik
+
+        starts = range(0, n_rows, batch)
+        return sum_over_chunks(chunk_terms, starts,
+                               n_workers(n_rows * n_components * n_phi, len(starts)))
 
     def _feature_map_step(self, params, reg_covar):
         """One EM iteration with the feature map about the data's mean."""
@@ -173,7 +228,7 @@ class FitData:
             return self.objective.e_step(coef @ phi, w)
 
         stats, log_lik = self._feature_statistics(self.X, self.weight, responsibilities,
-                                                  tied)
+                                                  tied, len(weights))
         new = g.parameters_from_statistics(
             stats, self.gram, np.sum(self.weight), self.center, reg_covar,
             self.covariance_type, self.pairs, normalize_by="counts")
@@ -232,7 +287,8 @@ class FitData:
             return source[start:start + phi.shape[1]].T * w, 0.0
 
         tied = np.eye(rows.shape[1]) if self.covariance_type == "tied" else None
-        stats, _ = self._feature_statistics(rows, weight, responsibilities, tied)
+        stats, _ = self._feature_statistics(rows, weight, responsibilities, tied,
+                                            n_components)
         params = g.parameters_from_statistics(
             stats, gram, total_weight, self.center, reg_covar, self.covariance_type,
             self.pairs, normalize_by="total")
