@@ -103,6 +103,8 @@ def test_numpy_chunk_workers_and_kept_features_give_the_same_bits(
     params = dict(n_components=3, covariance_type=covariance_type, random_state=0,
                   batch_size=37, max_iter=8, tol=0, backend="numpy",
                   init_params="random")
+    for variable in _chunk_workers.THREAD_LIMIT_VARIABLES:  # the session sets them to 1
+        monkeypatch.delenv(variable, raising=False)
     fits = []
     with warnings.catch_warnings(), threadpool_limits(1, user_api="blas"):
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -115,6 +117,26 @@ def test_numpy_chunk_workers_and_kept_features_give_the_same_bits(
     for name in FITTED + ["lower_bounds_"]:
         np.testing.assert_array_equal(getattr(fits[0], name), getattr(fits[1], name),
                                       err_msg=name)
+
+
+def test_numpy_chunk_workers_honour_a_thread_limit_in_the_environment(monkeypatch):
+    """OMP_NUM_THREADS and its kin (set by users, and by joblib in its worker
+    processes) cap the worker threads, the smallest positive one winning; without
+    them there is one worker per core."""
+    from skgmmvi._numpy import _chunk_workers
+
+    monkeypatch.setattr(_chunk_workers, "available_cores", lambda: 4)
+    for variable in _chunk_workers.THREAD_LIMIT_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    work = 10 * _chunk_workers.MIN_PARALLEL_WORK
+    assert _chunk_workers.n_workers(work, 10) == 4
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert _chunk_workers.n_workers(work, 10) == 2
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert _chunk_workers.n_workers(work, 10) == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
+    assert _chunk_workers.n_workers(work, 10) == 3
 
 
 def error_of(model, X):

@@ -12,8 +12,10 @@ The results are added in chunk order, whatever thread computed them, so a pass
 gives the same numbers, bit for bit, with any number of workers.
 
 There is one worker per core the process may use (at most :data:`MAX_WORKERS`),
-as TensorFlow's thread pools have; ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS``
-limit each worker's BLAS (to one thread here anyway), not the workers. Small
+and no more than a thread limit set in the environment allows
+(``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` or ``MKL_NUM_THREADS``, the
+smallest): that is how users, and joblib in its worker processes, keep numpy
+code from oversubscribing the cores, and scikit-learn honours it too. Small
 passes (below :data:`MIN_PARALLEL_WORK`) run in the calling thread.
 """
 
@@ -43,11 +45,29 @@ def available_cores():
         return os.cpu_count() or 1
 
 
+#: Environment variables whose smallest positive value limits the worker threads.
+THREAD_LIMIT_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def environment_thread_limit():
+    """The smallest positive thread limit set in :data:`THREAD_LIMIT_VARIABLES`,
+    or None where none is set (or none is a positive integer)."""
+    limits = []
+    for variable in THREAD_LIMIT_VARIABLES:
+        try:
+            limits.append(int(os.environ.get(variable, "")))
+        except ValueError:
+            continue
+    limits = [limit for limit in limits if limit > 0]
+    return min(limits) if limits else None
+
+
 def n_workers(work, n_chunks):
     """Worker threads for a pass of ``work`` over ``n_chunks`` chunks (1: no pool)."""
     if work < MIN_PARALLEL_WORK or n_chunks < 2:
         return 1
-    return max(1, min(available_cores(), MAX_WORKERS, n_chunks))
+    limit = environment_thread_limit() or MAX_WORKERS
+    return max(1, min(available_cores(), MAX_WORKERS, limit, n_chunks))
 
 
 def _executor(workers):
