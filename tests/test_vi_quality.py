@@ -185,6 +185,30 @@ def test_mass_1e4_away_from_the_start_is_found():
     assert vi.diagnose(random_state=1).pareto_k < KHAT_THRESHOLD
 
 
+# ------------------------------------------- a kept start and the modes it misses
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_kept_start_gets_a_component_at_each_mode_its_samples_miss(seed):
+    # three narrow modes, all within reach of a broad start (kept), none of
+    # them where its samples land: each gets a component (Laplace covariance,
+    # small weight) next to the start; without room for more components
+    # (fixed components) the start stays as it was
+    from skgmmvi.targets import GaussianMixtureTarget
+
+    target = GaussianMixtureTarget(n_features=2, n_modes=3, random_state=seed)
+    vi = VariationalGMMTarget(target, init_scale=30.0, max_iter=0, random_state=0).fit()
+    assert vi.mode_search_["stopped"] == "start kept" and vi.mode_search_["n_modes"] == 3
+    assert vi.n_components_ == 4
+    np.testing.assert_array_equal(vi.means_[0], np.zeros(2))
+    assert vi.weights_[0] > 0.99
+    found = vi.means_[1:][np.argsort(vi.means_[1:, 0])]
+    np.testing.assert_allclose(found, target.means[np.argsort(target.means[:, 0])], atol=0.1)
+    # Laplace covariances: far narrower than the start's (30^2 I)
+    assert np.max(np.linalg.eigvalsh(vi.covariances_[1:])) < 0.1 * 30.0 ** 2
+    fixed = VariationalGMMTarget(target, init_scale=30.0, max_iter=0,
+                                 adaptive_components=False, random_state=0).fit()
+    assert fixed.n_components_ == 1
+
+
 # ----------------------------------------------- the exact answers, checked
 def _mixture_log_likelihood(target, mu, sigma, pi):
     """log p(data | mu, sigma, pi) per row, from the model's definition."""
