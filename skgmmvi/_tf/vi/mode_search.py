@@ -713,16 +713,23 @@ def missed_modes(tally, means, variances, log_ratios):
     return order[gaps[order] > bound]
 
 
+def _laplace_covariances(tally, modes, diagonal):
+    """The Laplace covariances of ``modes`` (indices into ``tally``), only their
+    diagonals when ``diagonal``."""
+    covariances = tally.covariances[modes]
+    if diagonal:
+        covariances = np.einsum("kd,de->kde", np.diagonal(covariances, axis1=1, axis2=2),
+                                np.eye(covariances.shape[1]))
+    return covariances
+
+
 def _with_modes(start, tally, modes, diagonal):
     """The kept ``start`` plus a component at each of ``modes`` (indices into
     ``tally``), with its Laplace covariance and weight :data:`MISSED_MODE_WEIGHT`."""
     if not modes.size:
         return start
     k = start.means.shape[0]
-    covariances = tally.covariances[modes]
-    if diagonal:
-        covariances = np.einsum("kd,de->kde", np.diagonal(covariances, axis1=1, axis2=2),
-                                np.eye(covariances.shape[1]))
+    covariances = _laplace_covariances(tally, modes, diagonal)
     weights = np.concatenate([np.full(k, (1.0 - modes.size * MISSED_MODE_WEIGHT) / k),
                               np.full(modes.size, MISSED_MODE_WEIGHT)])
     return start._replace(means=np.concatenate([start.means, tally.points[modes]]),
@@ -768,7 +775,7 @@ def laplace_start(target, dtype_name, means, variances, rng, pool=None,
         ``weights`` (None: equal; given when a kept start gets components at
         the modes it misses).
     """
-    k, d = means.shape
+    k = means.shape[0]
     first = None if pool is None else _draw_starts(means, variances, number_of_starts(k),
                                                    rng, pool)
     evaluator = TargetEvaluator(target, dtype_name)
@@ -787,8 +794,5 @@ def laplace_start(target, dtype_name, means, variances, rng, pool=None,
     if chosen is None:  # no mode, or several modes all within reach of the start
         return _with_modes(prior, tally, missed(tally) if tally.hits.size else
                            np.empty(0, dtype=int), diagonal)
-    covariances = tally.covariances[chosen]
-    if diagonal:
-        covariances = np.einsum("kd,de->kde", np.diagonal(covariances, axis1=1, axis2=2),
-                                np.eye(d))
+    covariances = _laplace_covariances(tally, chosen, diagonal)
     return prior._replace(means=tally.points[chosen], covariances=covariances, searched=True)
