@@ -39,12 +39,17 @@ If ``NG-VI from EM 50`` keeps meeting the bars, the ELBO with 50 components
 admits a q that meets them, and what the defaults miss is the way there (the
 start and the components' exploration), not the objective or the family.
 
+``--partitions`` prints, for the default fit of each of ``--seeds``, the
+mass of q's samples and of the exact draws on each labelled partition of the
+data (the hard assignment of every data point to a component), the most
+probable first: where q samples too rarely.
+
 Usage
 -----
 ::
 
     python benchmarks/diagnose_seed_problem.py [--seeds 0,1,2] [--warm 100,500]
-        [--forced-search 0]
+        [--forced-search 0] [--partitions]
 
 Slow on purpose: each default fit runs its 2000 iterations with 50 components
 (about 4 minutes on one loaded core).
@@ -73,6 +78,24 @@ def two_empty_fraction(target, theta):
     used = np.zeros((hard.shape[0], target.n_components), dtype=bool)
     np.put_along_axis(used, hard, True, axis=1)
     return float(np.mean(used.sum(axis=1) == target.n_components - 2))
+
+
+def labelled_partitions(target, theta):
+    """Hard assignment of every data point under each row of ``theta``, as tuples."""
+    return [tuple(row) for row in np.argmax(target.responsibilities(theta), axis=2)]
+
+
+def print_partition_masses(target, q, draws, n_rows=30):
+    """Mass of q's samples and of the exact ``draws`` per labelled partition."""
+    import collections
+
+    x, _ = q.sample(N_Q_SAMPLES)
+    p_mass = collections.Counter(labelled_partitions(target, draws))
+    q_mass = collections.Counter(labelled_partitions(target, x))
+    print("p mass  q mass  component of each data point")
+    for key, count in p_mass.most_common(n_rows):
+        print(f"{count / len(draws):.4f}  {q_mass.get(key, 0) / len(x):.4f}  "
+              + " ".join(str(int(k)) for k in key))
 
 
 def judge(q, target, exact):
@@ -140,6 +163,8 @@ def main():
                         help="iterations of NG-VI started from EM 50 ('' skips)")
     parser.add_argument("--forced-search", default="",
                         help="seeds of default fits that start at the modes found")
+    parser.add_argument("--partitions", action="store_true",
+                        help="q's and p's mass per labelled partition of the data")
     args = parser.parse_args()
     from sklearn.mixture import GaussianMixture
 
@@ -164,6 +189,8 @@ def main():
 
     for name, vi, note in default_fits(target, seeds(args.seeds)):
         show(name, vi, note)
+        if args.partitions:
+            print_partition_masses(target, vi, draws)
     for name, vi, note in forced_search_fits(target, seeds(args.forced_search)):
         show(name, vi, note)
     em = {}

@@ -229,6 +229,11 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         inverse negative Hessian, eigenvalues floored so that it is no wider
         than the start; its diagonal for ``covariance_type='diag'``). Every
         target evaluation of this phase counts in ``n_target_evaluations_``.
+        A start kept because the modes lie within its reach still gets, with
+        adaptive components, a component at each mode found that its samples
+        miss (``p~/q0`` there above every ratio of its samples), with its
+        Laplace covariance and weight 1e-3, up to ``max_components``; while
+        such modes turn up, the search goes on as above.
         ``'data'``: no search; the components start at
         ``X`` (required): its mean, or random rows of it for several
         components, with its per-feature variances (``init_mean`` and
@@ -310,7 +315,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         estimate of the modes the starts can reach); ``n_evaluations``; and
         ``stopped``, why the search stopped: ``'complete'`` (a new mode no
         longer plausible: estimate plus two standard errors at most 0.05),
-        ``'start kept'`` (several modes, all within the start's reach),
+        ``'start kept'`` (several modes, all within the start's reach; the
+        search ran on while it found modes the start's samples miss),
         ``'no mode'``, or ``'budget'`` (``init_budget`` spent while new modes
         were still likely; ``fit`` then raises a
         :class:`~skgmmvi.diagnostics.PoorFitWarning`: the components may miss
@@ -488,7 +494,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         if adaptive and self.max_components < n_start:
             raise ValueError(f"max_components={self.max_components} is smaller than "
                              f"n_components={n_start}.")
-        hyper = self._hyperparameters(covariances, n_start, adaptive)
+        hyper = self._hyperparameters(covariances, n_start, adaptive, weights)
         seed = rng.randint(np.iinfo(np.int32).max, size=2)
         self.design_ = design
         self.design_code_ = code_of(Design(**design))
@@ -629,7 +635,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self.mode_search_ = None
         if self.init == "auto" and is_kernel_density(target):
             return self._kernel_density_start(target, rng, adaptive) + (0,)
-        return (None,) + self._initial_components(X, n_features, rng, target)
+        return self._initial_components(X, n_features, rng, target)
 
     def _kernel_density_start(self, target, rng, adaptive):
         """A kernel density target as a mixture (weights, means, covariances) of
@@ -646,24 +652,24 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         return weights, means, covariances
 
     def _initial_components(self, X, n_features, rng, target):
-        """Initial means (K, D), covariances (K, D, D), float64, and the number
-        of target evaluations spent finding them (see ``init``); sets
-        ``mode_search_`` when a mode search runs."""
+        """Initial weights (K,) (None: equal), means (K, D), covariances
+        (K, D, D), float64, and the number of target evaluations spent finding
+        them (see ``init``); sets ``mode_search_`` when a mode search runs."""
         if self.init == "data":
             if X is None:
                 raise ValueError("init='data' places the initial components at X; pass "
                                  "X, or use init='auto' or init='prior'.")
-            return self._prior_components(X, n_features, rng, None, None) + (0,)
+            return (None,) + self._prior_components(X, n_features, rng, None, None) + (0,)
         means, covariances = self._prior_components(X, n_features, rng, self.init_mean,
                                                     self.init_scale)
         if self.init == "prior":
-            return means, covariances, 0
+            return None, means, covariances, 0
         from ._tf.vi.mode_search import laplace_start
         from ._tf.vi.target_adapter import check_rows
 
         rows = check_rows(means, covariances, 0)
         if not self._check_target(target, rows):
-            return means, covariances, rows.shape[0]
+            return None, means, covariances, rows.shape[0]
         before = rng.get_state()
         adaptive = self._design()["component_adaptation"] == "adaptive"
         pool = None if X is None else np.asarray(X, np.float64)
@@ -674,7 +680,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self.mode_search_ = None if start.summary is None else start.summary._asdict()
         if not start.searched:  # the start is kept: the fit continues as init='prior'
             rng.set_state(before)
-        return start.means, start.covariances, rows.shape[0] + int(start.n_evaluations)
+        return (start.weights, start.means, start.covariances,
+                rows.shape[0] + int(start.n_evaluations))
 
     def _check_target(self, target, rows):
         """Check the target at ``rows`` (draws of the prior start) before the mode
@@ -730,15 +737,15 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         covariances = np.tile(np.diag(variances), (k, 1, 1))
         return means, covariances
 
-    def _hyperparameters(self, covariances, n_start, adaptive=True):
+    def _hyperparameters(self, covariances, n_start, adaptive=True, weights=None):
         comp_low, comp_high = _stepsize_range(self.component_stepsize_range,
                                               "component_stepsize_range")
         weight_low, weight_high = _stepsize_range(self.weight_stepsize_range,
                                                   "weight_stepsize_range")
         n_features = covariances.shape[-1]
         log_dets = np.linalg.slogdet(covariances)[1]
-        initial_entropy = float(np.mean(
-            0.5 * n_features * (1.0 + np.log(2.0 * np.pi)) + 0.5 * log_dets))
+        initial_entropy = float(np.average(
+            0.5 * n_features * (1.0 + np.log(2.0 * np.pi)) + 0.5 * log_dets, weights=weights))
         return {
             "n_samples_per_component": self.n_samples_per_component,
             "ratio_reused": self.ratio_reused,

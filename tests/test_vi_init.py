@@ -188,12 +188,21 @@ def test_diag_covariance_starts_at_the_laplace_diagonal():
 def test_a_start_reaching_every_mode_of_a_multimodal_target_is_kept_as_prior():
     means = np.array([[-10.0, 4.0], [12.0, -3.0]])
     target = GaussianMixtureTestTarget([0.3, 0.7], means, [np.eye(2), np.eye(2) * 0.5])
-    auto = VariationalGMMTarget(target, n_components=2, max_iter=3, random_state=0).fit()
+    fixed = {"adaptive_components": False}  # no room for components at missed modes
+    auto = VariationalGMMTarget(target, n_components=2, max_iter=3, random_state=0,
+                                **fixed).fit()
     prior = VariationalGMMTarget(target, n_components=2, max_iter=3, init="prior",
-                                 random_state=0).fit()
+                                 random_state=0, **fixed).fit()
     np.testing.assert_array_equal(auto.means_, prior.means_)
     np.testing.assert_array_equal(auto.elbo_history_, prior.elbo_history_)
     assert auto.n_target_evaluations_ > prior.n_target_evaluations_
+    # adaptive components: the kept start, plus one at each mode its samples miss
+    auto = VariationalGMMTarget(target, n_components=2, max_iter=0, random_state=0).fit()
+    prior = VariationalGMMTarget(target, n_components=2, max_iter=0, init="prior",
+                                 random_state=0).fit()
+    np.testing.assert_array_equal(auto.means_[:2], prior.means_)
+    np.testing.assert_allclose(np.sort(auto.means_[2:], axis=0), np.sort(means, axis=0),
+                               atol=1e-6)
 
 
 def test_a_start_already_in_the_typical_set_is_kept():

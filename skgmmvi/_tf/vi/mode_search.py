@@ -17,7 +17,14 @@ components placed at the modes of ``log p~``.
    explore every mode, found or not, where components started at the modes
    found (with their narrow Laplace covariances) explore less; on the planar
    robot (7 modes found from 40 starts, for 40 components) and the 10-mode GMM they fared
-   worse at every budget of ``benchmarks/bench_vi.py``.
+   worse at every budget of ``benchmarks/bench_vi.py``. A kept start still
+   gets a component (its Laplace covariance, weight :data:`MISSED_MODE_WEIGHT`)
+   at each mode found that its samples miss (:func:`missed_modes`): its samples
+   explore only where they land, and q's new components start near q's own
+   samples, so such a mode would stay unvisited (on the seed problem, the
+   label-switched copies of its modes). While such modes turn up, the search
+   goes on in batches as in step 3 (so that all copies are found), the start
+   staying kept. Only with adaptive components (``max_components`` given).
 3. **Search.** Batched L-BFGS (memory :data:`MEMORY`, backtracking Armijo line
    search) maximises ``log p~`` from several over-dispersed starts at once, in one
    compiled ``tf.while_loop``; TensorFlow targets are differentiated by autodiff
@@ -117,7 +124,8 @@ MIN_MODE_WIDTH_IN_ROUNDING_UNITS = 1e4
 #: Squared Laplace distance below which two end points are the same mode.
 SAME_MODE_DISTANCE2 = 1.0
 
-Start = collections.namedtuple("Start", "means covariances n_evaluations searched summary")
+Start = collections.namedtuple("Start", "means covariances n_evaluations searched summary weights",
+                               defaults=(None,))
 SearchSummary = collections.namedtuple(
     "SearchSummary", "n_starts n_at_modes n_modes n_singletons unseen_chance "
     "unseen_chance_se estimated_n_modes n_evaluations stopped")
@@ -632,7 +640,7 @@ def _place_components(tally, means, variances, max_components):
 
 
 def search_modes(target, dtype_name, means, variances, rng, pool=None, budget=SEARCH_BUDGET,
-                 max_components=None, first_starts=None):
+                 max_components=None, first_starts=None, missed=None):
     """Climb ``log p~`` from batches of starts until a new mode is unlikely.
 
     The starts are a sample of the target's basins of attraction: the modes
@@ -642,11 +650,14 @@ def search_modes(target, dtype_name, means, variances, rng, pool=None, budget=SE
     it (fewer when the budget would not cover them at the cost per start so
     far). The search stops when no start ended at a mode (``'no mode'``), when
     the start is to be kept (``'start kept'``: several modes, all within its
-    reach, see :func:`_place_components`; its own samples then explore), when a
+    reach, see :func:`_place_components`; its own samples then explore; once
+    kept, it stays kept, and the search goes on while ``missed(tally)``, the
+    modes its samples miss, is not empty), when a
     new mode is no longer plausible (``'complete'``, :func:`likely_unseen`), or
     when ``budget`` (target evaluations: searches, Hessians, Newton steps) is
     spent while one still is (``'budget'``). ``first_starts``: the first
-    batch, when drawn already.
+    batch, when drawn already. ``missed``: None, or ``tally -> indices`` of
+    the modes a kept start misses (:func:`missed_modes`).
 
     Returns
     -------
@@ -656,24 +667,74 @@ def search_modes(target, dtype_name, means, variances, rng, pool=None, budget=SE
     summary : SearchSummary
     """
     tally = _ModeTally(means.shape[1])
-    n_starts, used = 0, 0
+    n_starts, used, chosen = 0, 0, None
     batch = number_of_starts(means.shape[0]) if first_starts is None else len(first_starts)
     while True:
         starts = (first_starts if n_starts == 0 and first_starts is not None else
                   _draw_starts(means, variances, batch, rng, pool, first=n_starts == 0))
+        kept = n_starts > 0 and chosen is None  # once kept, the start stays kept
         used += _climb(target, dtype_name, starts, variances, budget - used, tally)
         n_starts += batch
         batch = int(min(n_starts, (budget - used) // max(used / n_starts, 1.0)))
-        chosen = (_place_components(tally, means, variances, max_components)
-                  if tally.hits.size else None)
-        if not tally.hits.size or chosen is None or not likely_unseen(tally.hits):
-            stopped = ("no mode" if not tally.hits.size else
-                       "start kept" if chosen is None else "complete")
+        if not tally.hits.size:
+            stopped = "no mode"
+            break
+        chosen = None if kept else _place_components(tally, means, variances, max_components)
+        if chosen is None and (missed is None or not missed(tally).size):
+            stopped = "start kept"
+            break
+        if not likely_unseen(tally.hits):
+            stopped = "complete" if chosen is not None else "start kept"
             break
         if batch < 1:
             stopped = "budget"
             break
     return tally, chosen, tally.summary(n_starts, used, stopped)
+
+
+#: Weight each mode the kept start misses starts with (the start's components
+#: share the rest).
+MISSED_MODE_WEIGHT = 1e-3
+
+
+def missed_modes(tally, means, variances, log_ratios):
+    """Indices (into ``tally``) of the modes that the start's samples miss,
+    largest miss first.
+
+    A mode is missed when its ratio ``p~/q0`` (``q0``: the equal-weight mixture
+    of ``N(means_k, diag(variances))``) exceeds every ratio of the start's check
+    samples (``log_ratios``): ``q0`` puts too little mass there for its samples
+    to land on it, and q's later components start near its own samples.
+    """
+    finite = log_ratios[np.isfinite(log_ratios)]
+    bound = np.max(finite) if finite.size else -np.inf
+    gaps = tally.values - _diagonal_log_q(tally.points, means, variances)
+    order = np.argsort(-gaps, kind="stable")
+    return order[gaps[order] > bound]
+
+
+def _laplace_covariances(tally, modes, diagonal):
+    """The Laplace covariances of ``modes`` (indices into ``tally``), only their
+    diagonals when ``diagonal``."""
+    covariances = tally.covariances[modes]
+    if diagonal:
+        covariances = np.einsum("kd,de->kde", np.diagonal(covariances, axis1=1, axis2=2),
+                                np.eye(covariances.shape[1]))
+    return covariances
+
+
+def _with_modes(start, tally, modes, diagonal):
+    """The kept ``start`` plus a component at each of ``modes`` (indices into
+    ``tally``), with its Laplace covariance and weight :data:`MISSED_MODE_WEIGHT`."""
+    if not modes.size:
+        return start
+    k = start.means.shape[0]
+    covariances = _laplace_covariances(tally, modes, diagonal)
+    weights = np.concatenate([np.full(k, (1.0 - modes.size * MISSED_MODE_WEIGHT) / k),
+                              np.full(modes.size, MISSED_MODE_WEIGHT)])
+    return start._replace(means=np.concatenate([start.means, tally.points[modes]]),
+                          covariances=np.concatenate([start.covariances, covariances]),
+                          weights=weights)
 
 
 def laplace_start(target, dtype_name, means, variances, rng, pool=None,
@@ -702,16 +763,19 @@ def laplace_start(target, dtype_name, means, variances, rng, pool=None,
     max_components : int, default=None
         Most components the start may have: when the search finds more
         distinct modes of non-negligible Laplace evidence than K, each gets a
-        component, up to this many (None: K, the components stay K).
+        component, up to this many; a kept start gets a component at each
+        mode its samples miss, up to this many (None: K, the components stay K).
 
     Returns
     -------
     Start
         ``means`` (K', D), ``covariances`` (K', D, D), ``n_evaluations`` (all target
         evaluations of this phase), ``searched`` (False when the start was kept)
-        and ``summary`` (the :class:`SearchSummary`, None when no search ran).
+        ``summary`` (the :class:`SearchSummary`, None when no search ran) and
+        ``weights`` (None: equal; given when a kept start gets components at
+        the modes it misses).
     """
-    k, d = means.shape
+    k = means.shape[0]
     first = None if pool is None else _draw_starts(means, variances, number_of_starts(k),
                                                    rng, pool)
     evaluator = TargetEvaluator(target, dtype_name)
@@ -719,13 +783,16 @@ def laplace_start(target, dtype_name, means, variances, rng, pool=None,
     prior = Start(means, np.tile(np.diag(variances), (k, 1, 1)), used, False, None)
     if _ess_fraction(log_p - log_q) >= GOOD_START_ESS:
         return prior
+    room = 0 if max_components is None else max(0, max_components - k)
+
+    def missed(tally):
+        return missed_modes(tally, means, variances, log_p - log_q)[:room]
+
     tally, chosen, summary = search_modes(target, dtype_name, means, variances, rng, pool,
-                                          budget, max_components, first)
+                                          budget, max_components, first, missed)
     prior = prior._replace(n_evaluations=used + summary.n_evaluations, summary=summary)
     if chosen is None:  # no mode, or several modes all within reach of the start
-        return prior
-    covariances = tally.covariances[chosen]
-    if diagonal:
-        covariances = np.einsum("kd,de->kde", np.diagonal(covariances, axis1=1, axis2=2),
-                                np.eye(d))
+        return _with_modes(prior, tally, missed(tally) if tally.hits.size else
+                           np.empty(0, dtype=int), diagonal)
+    covariances = _laplace_covariances(tally, chosen, diagonal)
     return prior._replace(means=tally.points[chosen], covariances=covariances, searched=True)
