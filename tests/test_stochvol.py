@@ -8,6 +8,8 @@ import tensorflow as tf
 from scipy import integrate, stats
 from scipy.special import expit
 
+from skgmmvi import VariationalGMMTarget
+from skgmmvi.diagnostics import PoorFitWarning
 from skgmmvi.targets import StochasticVolatilityPosterior, sp500_centred_returns
 
 
@@ -159,3 +161,19 @@ def test_published_moments():
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         StochasticVolatilityPosterior(**kwargs)
+
+
+# ------------------------------------------------------------ fits with defaults
+@pytest.mark.slow
+def test_default_start_is_finite_and_a_short_fit_is_flagged():
+    # Issue 12's first case: the old default start (init_scale 10 at the origin)
+    # put every sample where log p~ is about -1e18, and a fit "succeeded" with
+    # an ELBO of -4e18 and no warning. The default start must now give ELBO
+    # estimates of the order of the target's values at the start (about -4e5
+    # at the origin), and a fit stopped long before convergence must say so.
+    target = StochasticVolatilityPosterior()
+    with pytest.warns(PoorFitWarning):
+        vi = VariationalGMMTarget(target, random_state=0, max_iter=5).fit()
+    assert np.all(np.isfinite(vi.elbo_history_))
+    assert np.min(vi.elbo_history_) > -1e7, vi.elbo_history_
+    assert not vi.converged_
