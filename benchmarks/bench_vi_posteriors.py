@@ -152,7 +152,8 @@ def run_problem(builder, overrides):
 
 
 def _fmt(value, spec):
-    return "-" if value is None else format(value, spec)
+    """``value`` formatted by ``spec``, or a dash of the same width when None."""
+    return format("-", ">" + spec.split(".")[0]) if value is None else format(value, spec)
 
 
 def print_rows(rows):

@@ -177,3 +177,19 @@ def test_default_start_is_finite_and_a_short_fit_is_flagged():
     assert np.all(np.isfinite(vi.elbo_history_))
     assert np.min(vi.elbo_history_) > -1e7, vi.elbo_history_
     assert not vi.converged_
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(run=False, strict=True, reason=(
+    "Not run: the default fit takes far over a minute. Measured (load average 11-17 on "
+    "2 cores): the default fit was still running after 679 iterations and 55 minutes "
+    "wall (28 components, ELBO -574.45, up from -574.89 at iteration 294); truncated "
+    "at max_iter=300 (621 s wall, 176 s CPU) the largest mean error is 0.30 posterior "
+    "sd, k-hat 0.71, with a PoorFitWarning. Run it with --runxfail."))
+def test_default_fit_means_within_02_sd_of_published():
+    target = StochasticVolatilityPosterior()
+    vi = VariationalGMMTarget(target, random_state=0).fit()
+    means, sds = target.published_moments()
+    theta = target.constrain(vi.sample(20000)[0])
+    errors = np.abs(theta.mean(axis=0) - means) / sds
+    assert np.max(errors) < 0.2, errors
