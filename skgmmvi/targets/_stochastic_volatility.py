@@ -75,7 +75,10 @@ class StochasticVolatilityPosterior(Target):
 
     with the log-Jacobian ``log 2 + log sigmoid(a) + log sigmoid(-a)`` of
     ``phi`` and ``log sigmoid(b)`` of ``sigma`` added. The prior is normalised,
-    so the target's normaliser is the evidence ``p(y)``.
+    so the target's normaliser is the evidence ``p(y)``. The density has no
+    maximum: with ``h`` on a noiseless AR(1) path it grows like
+    ``-(T - 1) log sigma`` as ``sigma -> 0`` (a funnel's neck), so a search for
+    modes finds none; the posterior mass lies at ``sigma`` near 0.5.
 
     **Reference answer.** The Gym publishes posterior means and standard
     deviations of ``(phi, mu, sigma, h_1..h_100)`` for the default data (Stan
