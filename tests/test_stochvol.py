@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 from scipy import integrate, stats
 from scipy.special import expit
+from sklearn.exceptions import ConvergenceWarning
 
 from skgmmvi import VariationalGMMTarget
 from skgmmvi.diagnostics import PoorFitWarning
@@ -172,7 +173,7 @@ def test_default_start_is_finite_and_a_short_fit_is_flagged():
     # estimates of the order of the target's values at the start (about -4e5
     # at the origin), and a fit stopped long before convergence must say so.
     target = StochasticVolatilityPosterior()
-    with pytest.warns(PoorFitWarning):
+    with pytest.warns(PoorFitWarning), pytest.warns(ConvergenceWarning):
         vi = VariationalGMMTarget(target, random_state=0, max_iter=5).fit()
     assert np.all(np.isfinite(vi.elbo_history_))
     assert np.min(vi.elbo_history_) > -1e7, vi.elbo_history_
