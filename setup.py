@@ -18,6 +18,8 @@ setup(
     long_description_content_type="text/x-rst",
     license="BSD-3-Clause",
     packages=find_packages(include=["skgmmvi", "skgmmvi.*"]),
+    # the S&P 500 data and published moments of StochasticVolatilityPosterior
+    package_data={"skgmmvi.targets": ["data/*.txt"]},
     python_requires=">=3.10",
     install_requires=[
         "numpy",

@@ -5,7 +5,8 @@ Normalised targets (``log_normalizer == 0``): :class:`GaussianTarget`,
 :class:`BananaTarget`, :class:`FunnelTarget`. Unnormalised posteriors
 (``log_normalizer is None``): :class:`LogisticRegressionPosterior` (and
 :func:`breast_cancer_posterior`), :class:`PlanarRobotTarget`,
-:class:`MixtureModelPosterior`, :class:`EightSchoolsCentered`. Bounded or
+:class:`MixtureModelPosterior`, :class:`EightSchoolsCentered`,
+:class:`StochasticVolatilityPosterior`. Bounded or
 positive coordinates: :class:`TransformedTarget`.
 
 Importing this package does not import TensorFlow.
@@ -21,6 +22,7 @@ from ._logistic import (LogisticRegressionPosterior, breast_cancer_design,
                         breast_cancer_posterior)
 from ._mixture_posterior import MixtureModelPosterior
 from ._robot import PlanarRobotTarget
+from ._stochastic_volatility import StochasticVolatilityPosterior, sp500_centred_returns
 from ._student_t import StudentTMixtureTarget
 from ._transformed import OutsideSupportWarning, TransformedTarget
 
@@ -37,6 +39,8 @@ __all__ = [
     "FunnelTarget",
     "MixtureModelPosterior",
     "EightSchoolsCentered",
+    "StochasticVolatilityPosterior",
+    "sp500_centred_returns",
     "KernelDensityTarget",
     "TransformedTarget",
     "OutsideSupportWarning",
