@@ -7,10 +7,11 @@ starts once and the estimators' compiled functions are traced once for both):
 * ``-b doctest``: every ``>>>`` snippet of the user guide and of the docstrings
   shown in the API reference runs and prints what the page says;
 * ``-b html``: the whole site with every gallery example run (their output and
-  figures go into the pages; about a minute and a half on two cores, all eight
-  examples in one process). To run a subset, set ``SKGMMVI_GALLERY`` to a
-  regular expression on file names (see ``doc/conf.py``); the test then checks
-  the figures of those it names in ``GALLERY`` only.
+  figures go into the pages; the examples are about four fifths of the HTML
+  build's time, see ``doc/sg_execution_times.rst`` after a build). To run a
+  subset, set ``SKGMMVI_GALLERY`` to a regular expression on file names (see
+  ``doc/conf.py``); the test then checks the figures of those it names in
+  ``GALLERY`` only.
 
 sphinx-gallery writes its pages into ``doc/auto_examples`` and autosummary into
 ``doc/generated``; both are ignored by git.
