@@ -14,11 +14,12 @@ with one (benchmarks keep their own settings). The pinned fits were written with
 TensorFlow's CPU tensors come from its pooling allocator
 (``TF_CPU_ALLOCATOR_USE_BFC=true``, also ``setdefault``): with the default one, every
 large tensor of a VI fit is a fresh ``mmap`` of the C library whose pages fault in
-again each iteration (doc/performance.rst). Those faults were a third of the
-suite's CPU time as system time; e.g. the d = 100 fit of
+again each iteration (doc/performance.rst), as system time. It matters for fits
+with large tensors: the d = 100 fit of
 ``test_stiff_shifted_gaussian_mean_covariance_elbo_and_khat`` took 25.7 s user +
 7.6 s system with the default allocator and 26.6 + 2.2 with the pool (2.6M -> 0.3M
-page faults). The allocator changes where tensors live, not what is computed: the
+page faults); small fits (tests/test_distributed.py, the small fits of
+tests/test_vi.py) cost the same either way. The allocator changes where tensors live, not what is computed: the
 pinned fits stay bit for bit. The peak-memory test runs its child with an
 environment of its own, so it measures the default allocator users get.
 """
