@@ -10,6 +10,18 @@ small, where a second thread only waits: on the 2-core CI machine under load,
 with one (benchmarks keep their own settings). The pinned fits were written with
 ``OMP_NUM_THREADS=1``. Tests that are about threads set their own limits (e.g.
 ``test_single_thread_kmeans_gives_sklearns_labels``).
+
+TensorFlow's CPU tensors come from its pooling allocator
+(``TF_CPU_ALLOCATOR_USE_BFC=true``, also ``setdefault``): with the default one, every
+large tensor of a VI fit is a fresh ``mmap`` of the C library whose pages fault in
+again each iteration (doc/performance.rst), as system time. It matters for fits
+with large tensors: the d = 100 fit of
+``test_stiff_shifted_gaussian_mean_covariance_elbo_and_khat`` took 25.7 s user +
+7.6 s system with the default allocator and 26.6 + 2.2 with the pool (2.6M -> 0.3M
+page faults); small fits (tests/test_distributed.py, the small fits of
+tests/test_vi.py) cost the same either way. The allocator changes where tensors live, not what is computed: the
+pinned fits stay bit for bit. The peak-memory test runs its child with an
+environment of its own, so it measures the default allocator users get.
 """
 
 import os
@@ -18,6 +30,7 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                   "TF_NUM_INTRAOP_THREADS"):
     os.environ.setdefault(_variable, "1")
+os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

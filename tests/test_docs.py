@@ -1,21 +1,24 @@
 """The documentation builds with warnings as errors, and its snippets run.
 
-Two builds, each ``python -m sphinx -W`` in a subprocess from the repository
-root, as the README says:
+Two builds, each ``python -m sphinx -W`` from the repository root as the README
+says, both in one subprocess (``tests/scripts/sphinx_builds.py``: TensorFlow
+starts once and the estimators' compiled functions are traced once for both):
 
 * ``-b doctest``: every ``>>>`` snippet of the user guide and of the docstrings
   shown in the API reference runs and prints what the page says;
 * ``-b html``: the whole site with every gallery example run (their output and
-  figures go into the pages; about a minute and a half on two cores, all eight
-  examples in one process). To run a subset, set ``SKGMMVI_GALLERY`` to a
-  regular expression on file names (see ``doc/conf.py``); the test then checks
-  the figures of those it names in ``GALLERY`` only.
+  figures go into the pages; the examples are about four fifths of the HTML
+  build's time, see ``doc/sg_execution_times.rst`` after a build). To run a
+  subset, set ``SKGMMVI_GALLERY`` to a regular expression on file names (see
+  ``doc/conf.py``); the test then checks the figures of those it names in
+  ``GALLERY`` only.
 
 sphinx-gallery writes its pages into ``doc/auto_examples`` and autosummary into
 ``doc/generated``; both are ignored by git.
 """
 
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -35,30 +38,37 @@ pytestmark = pytest.mark.skipif(
     "python -m pip install '.[docs]'")
 
 
-def sphinx(builder, out, gallery):
-    env = dict(os.environ, SKGMMVI_GALLERY=gallery, SKGMMVI_GALLERY_RERUN="1",
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory):
+    """Both builds, run once: output directory, exit status per builder, and log."""
+    out = tmp_path_factory.mktemp("docs")
+    gallery = os.environ.get("SKGMMVI_GALLERY") or r"/plot_"
+    env = dict(os.environ, SKGMMVI_GALLERY_RERUN="1",
                PYTHONPATH=REPO_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.pop("SKGMMVI_INTERSPHINX_ONLINE", None)
     result = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", builder,
-         "-d", str(out / "doctrees"), "doc", str(out / builder)],
-        capture_output=True, text=True, timeout=900, env=env, cwd=REPO_ROOT)
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    return result
+        [sys.executable, os.path.join(REPO_ROOT, "tests", "scripts", "sphinx_builds.py"),
+         str(out), gallery],
+        capture_output=True, text=True, timeout=1500, env=env, cwd=REPO_ROOT)
+    log = result.stdout[-5000:] + result.stderr[-5000:]
+    assert result.returncode == 0, log
+    statuses = json.loads(result.stdout.strip().splitlines()[-1])
+    return out, gallery, statuses, log
 
 
 @pytest.mark.slow
-def test_doctests_pass(tmp_path):
-    sphinx("doctest", tmp_path, gallery="none")
-    report = (tmp_path / "doctest" / "output.txt").read_text()
+def test_doctests_pass(builds):
+    out, _, statuses, log = builds
+    assert statuses["doctest"] == 0, log
+    report = (out / "doctest" / "output.txt").read_text()
     assert "0 failures in tests" in report, report[-3000:]
 
 
 @pytest.mark.slow
-def test_html_builds_with_gallery(tmp_path):
-    gallery = os.environ.get("SKGMMVI_GALLERY") or r"/plot_"
-    sphinx("html", tmp_path, gallery=gallery)
-    html = tmp_path / "html"
+def test_html_builds_with_gallery(builds):
+    out, gallery, statuses, log = builds
+    assert statuses["html"] == 0, log
+    html = out / "html"
     for page in ("index.html", "api.html", "generated/skgmmvi.EMGaussianMixture.html",
                  "generated/skgmmvi.io.npy_batches.html", "vi.html",
                  "auto_examples/index.html"):

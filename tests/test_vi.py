@@ -227,7 +227,9 @@ def test_target_none_needs_X():
 
 # ------------------------------------------------------- estimator plumbing
 def test_same_random_state_same_fit_different_state_different_fit():
-    X = np.random.RandomState(0).randn(40, 2) * [1.0, 3.0]
+    # 12 rows: the kernel density target of X (target=None) costs per iteration
+    # in proportion to the rows, and reproducibility does not depend on them
+    X = np.random.RandomState(0).randn(12, 2) * [1.0, 3.0]
     a = VariationalGMMTarget(max_iter=30, random_state=3).fit(X)
     b = VariationalGMMTarget(max_iter=30, random_state=3).fit(X)
     c = VariationalGMMTarget(max_iter=30, random_state=4).fit(X)
