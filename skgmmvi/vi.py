@@ -43,6 +43,10 @@ GAIN_Z = 2.0
 #: The stopping rule compares the last ``max(n_iter_no_change, n / SPAN_DIVISOR)``
 #: ELBO estimates (``n`` so far) with as many before: slow gains become measurable.
 SPAN_DIVISOR = 4
+#: ELBO estimates of fresh samples that agree to within this many machine
+#: epsilons (relative) come from a constant log-ratio ``log p~ - log q``: q is
+#: the target up to rounding, and nothing is left to gain.
+EXACT_SPREAD_EPS = 1e3
 #: Median absolute deviation -> standard deviation, for normal noise.
 MAD_TO_SD = 1.4826
 ALL_NAN_TARGET = (
@@ -175,7 +179,9 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
     n_iter_no_change : int, default=50
         Shortest span (in iterations) of the stopping rule, and the unit of
         ``tol``. The earliest stop is after ``2 * n_iter_no_change`` iterations
-        (100 by default; the old fixed count was 200), and a fit stops only
+        (100 by default; the old fixed count was 200), unless q already is the
+        target up to rounding (ten ELBO estimates of fresh samples agree to
+        within 1000 machine epsilons: the fit stops there, converged), and a fit stops only
         after a whole span without measurable gain, which leaves room for the
         components added every ``add_iters`` iterations to pay off.
     n_samples_per_component : int, default=250
@@ -247,8 +253,9 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         of the group's weight, mean and covariance (see
         :meth:`~skgmmvi.targets.KernelDensityTarget.as_mixture`); diagonal
         components take the precisions' diagonal. Started from the density
-        itself, a fit of a small data set has nothing to gain and stops
-        after ``2 * n_iter_no_change`` iterations.
+        itself, a fit of a small data set has nothing to gain: its ELBO
+        estimates equal ``log Z`` up to rounding, and it stops after ten
+        iterations (see ``n_iter_no_change``).
     init_mean : array-like of shape (n_features,) or (n_components, n_features), \
             default=None
         Initial means. One row with ``n_components > 1``: the means are drawn
@@ -550,8 +557,9 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
                 self._print_progress(len(history), history[-1],
                                      int(records["n_components"][-1]),
                                      n_initial + int(records["n_evaluations"][-1]))
-            converged = self.tol is not None and elbo_stalled(
-                history, self.n_iter_no_change, self.tol)
+            converged = self.tol is not None and (
+                elbo_stalled(history, self.n_iter_no_change, self.tol)
+                or proposal_exact(history, STOP_CHECK_INTERVAL, self.dtype))
             if stop or converged:
                 break
         if self.verbose:
@@ -923,6 +931,22 @@ def elbo_stalled(history, window, tol):
     span = max(window, len(history) // SPAN_DIVISOR)
     gain = np.median(history[-span:]) - np.median(history[-2 * span:-span])
     return bool(gain < max(tol * span / window, GAIN_Z * median_gain_se(history, span)))
+
+
+def proposal_exact(history, window, dtype_name):
+    """Whether the last ``window`` ELBO estimates agree up to rounding.
+
+    Each estimate averages ``log p~ - log q`` over fresh samples of q, so they
+    agree to within ``EXACT_SPREAD_EPS`` machine epsilons (of ``dtype_name``,
+    relative to their size) only when that log-ratio is constant: q is the
+    normalised target, the ELBO is ``log Z`` and no iteration can improve it
+    (a kernel density target started from its own kernels, say).
+    """
+    if len(history) < window:
+        return False
+    last = np.asarray(history[-window:], dtype=np.float64)
+    scale = max(1.0, float(np.max(np.abs(last))))
+    return bool(np.ptp(last) <= EXACT_SPREAD_EPS * np.finfo(dtype_name).eps * scale)
 
 
 def median_gain_se(history, span):
