@@ -80,30 +80,37 @@ class EMLoopMixin:
         """The name of this estimator's compiled loop in :mod:`skgmmvi._tf.em`."""
         return "em_steps"
 
+    def _fit_chunk_rows(self, n_features):
+        """Rows per chunk of a fit's passes: ``batch_size`` as set, or the automatic
+        size rounded down to a multiple of 8, so that the TensorFlow loop reads every
+        chunk of its kept feature rows without a copy (see
+        :func:`skgmmvi._tf.em.kept_features`); both backends chunk alike."""
+        rows = self._batch_rows(n_features)
+        return rows if self._chunk_row_limit() is not None else max(8, rows // 8 * 8)
+
     def _start_fit(self, X, sample_weight, compute_dtype, stream=None):
         objective = self._loop_objective(X, sample_weight)
         streamed = stream is not None or self.strategy is not None
         backend = self._fit_backend(X.shape[0], X.shape[1], streamed)
+        batch = self._fit_chunk_rows(X.shape[1])
         if backend == "numpy":
             from ._numpy.em import FitData as NumpyFitData
             from ._numpy.em import MaximumLikelihood
 
-            return NumpyFitData(X, sample_weight, self.covariance_type,
-                                self._batch_rows(X.shape[1]), compute_dtype,
-                                objective=objective or MaximumLikelihood)
+            return NumpyFitData(X, sample_weight, self.covariance_type, batch,
+                                compute_dtype, objective=objective or MaximumLikelihood)
         from ._tf.em import FitData
 
         if streamed:
             from ._tf.em_stream import StreamFitData, rows_dataset
 
-            batch = self._batch_rows(X.shape[1])
             dataset = (stream.dataset if stream is not None
                        else rows_dataset(X, sample_weight, batch))
             return StreamFitData(dataset, X, sample_weight, self.covariance_type, batch,
                                  compute_dtype, strategy=self.strategy,
                                  objective=objective)
-        return FitData(X, sample_weight, self.covariance_type,
-                       self._batch_rows(X.shape[1]), compute_dtype, objective=objective)
+        return FitData(X, sample_weight, self.covariance_type, batch, compute_dtype,
+                       objective=objective)
 
     def _initial_parameters(self, fit_state, labels, resp, X_init, weight_init):
         return fit_state.initial_parameters(self.n_components, self.reg_covar,

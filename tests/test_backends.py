@@ -119,6 +119,40 @@ def test_numpy_chunk_workers_and_kept_features_give_the_same_bits(
                                       err_msg=name)
 
 
+@pytest.mark.parametrize("covariance_type,estimator,batch_size", [
+    ("full", EMGaussianMixture, 37), ("full", BayesianGaussianMixture, 40),
+    ("diag", EMGaussianMixture, 40), ("spherical", EMGaussianMixture, 37)])
+def test_tensorflow_kept_features_give_the_same_bits(blobs3, covariance_type, estimator,
+                                                     batch_size, monkeypatch):
+    """The TensorFlow loop reads the feature rows it kept before the loop (whole
+    chunks without a copy where ``batch_size`` is a multiple of 8, else a copy):
+    the fit is bit for bit the fit that builds them in every pass."""
+    from skgmmvi._numpy import em as numpy_em
+    from skgmmvi._tf import em as tf_em
+
+    original, sizes = tf_em.kept_features, []
+
+    def recording(*args):
+        store = original(*args)
+        sizes.append(int(store.shape[0]))
+        return store
+
+    monkeypatch.setattr(tf_em, "kept_features", recording)
+    params = dict(n_components=3, covariance_type=covariance_type, random_state=0,
+                  batch_size=batch_size, max_iter=6, tol=0, backend="tensorflow",
+                  init_params="random")
+    fits = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for kept_bytes in (0, 2**28):
+            monkeypatch.setattr(numpy_em, "FEATURE_CACHE_BYTES", kept_bytes)
+            fits.append(estimator(**params).fit(blobs3))
+    assert sizes[0] == 0 and sizes[-1] >= blobs3.shape[0] * (blobs3.shape[1] + 2)
+    for name in FITTED + ["lower_bounds_"]:
+        np.testing.assert_array_equal(getattr(fits[0], name), getattr(fits[1], name),
+                                      err_msg=name)
+
+
 def test_numpy_chunk_workers_honour_a_thread_limit_in_the_environment(monkeypatch):
     """OMP_NUM_THREADS and its kin (set by users, and by joblib in its worker
     processes) cap the worker threads, the smallest positive one winning; without
