@@ -9,20 +9,22 @@ from ._base import BaseGaussianMixture
 from ._inference import n_features_of_phi
 
 #: ``backend="auto"`` fits in numpy while ``n_samples * n_components * P`` (P the
-#: feature count, D (D + 1) / 2 + D + 1 for 'full') is at most this, measured with
-#: ``benchmarks/bench_latency.py`` (see ``doc/performance.rst``).
-NUMPY_MAX_WORK = 1e8
+#: feature count, D (D + 1) / 2 + D + 1 for 'full') is at most this. Both
+#: backends keep the training rows' feature rows within the same budget, so an
+#: iteration is the same two products and a softmax on either; numpy's products
+#: (OpenBLAS, about 22 GFLOP/s on one core here) took less CPU than
+#: TensorFlow's (Eigen, about 17) up to the largest cell measured, 100 000 x 16,
+#: K=16, full (work 2.45e8): with one thread each (TensorFlow's pools at one),
+#: EM 0.63-0.65 against 0.78-0.81 CPU-s for 10 iterations, BayesianGaussianMixture
+#: 0.96 against 1.28-1.36 (see ``doc/performance.rst``). Beyond it, TensorFlow.
+NUMPY_MAX_WORK = 3e8
 
 #: The same bound once TensorFlow has compiled the EM loop for this covariance
 #: type and dtype in this process (so neither its start-up nor its tracing is
-#: left to pay). It was 1e7 while numpy ran on one thread; with the numpy
-#: backend's chunk workers numpy used half TensorFlow's CPU time or less and was
-#: faster at 40 000 x 8, K=8, full (work 1.4e7: 27-48 against 44-100 ms per iteration)
-#: and 30 000 x 16, K=8, full (3.7e7: 38-46 against 32-189 ms), both warm,
-#: under a load of about 15 on 2 cores; at 100 000 x 16, K=16 (2.5e8) numpy
-#: still used less CPU, but TensorFlow's loop had the shorter wall time under
-#: such load (``benchmarks/bench_em.py --backend``; ``doc/performance.rst``).
-NUMPY_MAX_WORK_COMPILED = 1e8
+#: left to pay). Numpy was the faster backend at every size measured even then
+#: (see :data:`NUMPY_MAX_WORK`; at 40 000 x 8, K=8 and 30 000 x 16, K=8 it used
+#: half TensorFlow's CPU time), so the bound is the same.
+NUMPY_MAX_WORK_COMPILED = NUMPY_MAX_WORK
 
 
 def em_loop_compiled(covariance_type, dtype, kind="em_steps"):

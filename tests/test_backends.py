@@ -243,6 +243,21 @@ def test_auto_backend_choice(monkeypatch):
         100, 2, streamed=False) == "tensorflow"
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("estimator", [EMGaussianMixture, BayesianGaussianMixture])
+def test_auto_picks_numpy_at_the_speed_goal_cell(monkeypatch, compiled, estimator):
+    """At 100 000 x 16, K=16, full (the EM and BayesianGaussianMixture speed goal)
+    the numpy backend was measured the faster with one thread each, warm or not
+    (``doc/performance.rst``); TensorFlow above NUMPY_MAX_WORK."""
+    import skgmmvi.em
+
+    monkeypatch.setattr(skgmmvi.em, "em_loop_compiled", lambda *args: compiled)
+    model = estimator(n_components=16)
+    assert model._fit_backend(100_000, 16, streamed=False) == "numpy"
+    n_rows = int(NUMPY_MAX_WORK // (16 * (16 * 17 // 2 + 17))) + 1
+    assert model._fit_backend(n_rows, 16, streamed=False) == "tensorflow"
+
+
 def test_auto_prefers_a_compiled_loop_for_medium_work(blobs3):
     from skgmmvi.em import NUMPY_MAX_WORK_COMPILED, em_loop_compiled
 
