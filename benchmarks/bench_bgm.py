@@ -34,11 +34,12 @@ iteration; for skgmmvi with ``backend="auto"`` once on each backend), so that
 TensorFlow's start-up and tracing are not timed. Then it times the fits.
 
 ``--threads single,default`` (the default) runs the whole table twice: once
-with ``OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1`` in the children
-and once with the default thread counts. These variables limit scikit-learn's
-BLAS and OpenMP; TensorFlow's own thread pools and the worker threads of
-skgmmvi's numpy backend on large passes (one BLAS thread each) keep one thread
-per core in both settings. The load of the machine (``uptime``)
+with one thread each side (``bench_em.THREAD_SETTINGS["single"]``:
+``OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1`` for scikit-learn's
+BLAS and OpenMP and skgmmvi's numpy chunk workers,
+``TF_NUM_INTRAOP_THREADS=TF_NUM_INTEROP_THREADS=1`` for TensorFlow's pools;
+before 2026-12-06 14:40 UTC TensorFlow's pools kept their default) and once with
+the default thread counts. The load of the machine (``uptime``)
 is printed before and after: wall times move with it on a shared machine.
 
 Usage
@@ -87,8 +88,7 @@ LIBRARIES = ("sklearn", "skgmmvi")
 DTYPE = "float64"
 RANDOM_STATE = 0
 WARMUP_ROWS = 1000
-SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-                 "MKL_NUM_THREADS": "1"}
+SINGLE_THREAD = bench_em.THREAD_SETTINGS["single"][0]
 PRIOR_ABBREVIATIONS = {"dirichlet_process": "DP", "dirichlet_distribution": "Dir"}
 
 
@@ -315,9 +315,8 @@ def header_lines(args, versions, threads):
     lines : list of str
     """
     version_text = ", ".join(f"{name} {version}" for name, version in versions.items())
-    thread_text = ("OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1 "
-                   "(TensorFlow's own pools at their default)"
-                   if threads == "single" else "default thread counts")
+    thread_text = (bench_em.THREAD_SETTINGS["single"][1] if threads == "single"
+                   else "default thread counts")
     return [
         f"== threads: {thread_text} ==",
         f"Versions: {version_text}",
