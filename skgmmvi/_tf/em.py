@@ -5,7 +5,9 @@ Each public function here wraps one ``tf.function`` that is traced once per
 dynamic, so new data sizes, feature counts or component counts never retrace.
 Rows are processed in chunks of ``batch_size`` inside a ``tf.while_loop``, so the
 memory a call needs beyond the data is O(batch_size * (K + P)), where P is the
-feature count of :mod:`skgmmvi._tf.gaussian` (D (D + 1) / 2 + D + 1 for ``full``).
+feature count of :mod:`skgmmvi._tf.gaussian` (D (D + 1) / 2 + D + 1 for ``full``),
+plus, for a fit whose feature rows fit the numpy backend's budget, those rows,
+built once before its loop (:func:`kept_features`).
 
 The whole EM loop (E-step, M-step, lower bound, convergence test) for as many
 iterations as asked runs inside one call, with no Python in between. The loop and
