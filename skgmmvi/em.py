@@ -12,11 +12,12 @@ from ._inference import n_features_of_phi
 #: feature count, D (D + 1) / 2 + D + 1 for 'full') is at most this. Both
 #: backends keep the training rows' feature rows within the same budget, so an
 #: iteration is the same two products and a softmax on either; numpy's products
-#: (OpenBLAS, about 22 GFLOP/s on one core here) took less CPU than
-#: TensorFlow's (Eigen, about 17) up to the largest cell measured, 100 000 x 16,
-#: K=16, full (work 2.45e8): with one thread each (TensorFlow's pools at one),
-#: EM 0.63-0.65 against 0.78-0.81 CPU-s for 10 iterations, BayesianGaussianMixture
-#: 0.96 against 1.28-1.36 (see ``doc/performance.rst``). Beyond it, TensorFlow.
+#: (OpenBLAS, 23.5 GFLOP/s on one core here) took less CPU than TensorFlow's
+#: (Eigen, 19.3), and numpy's fits were the faster in 7 of 8 interleaved pairs,
+#: one thread each or default threads, EM and BayesianGaussianMixture, up to the
+#: largest cell measured, 100 000 x 16, K=16, full (work 2.45e8;
+#: ``benchmarks/bench_em_backends.py``, ``doc/performance.rst``). Beyond it,
+#: TensorFlow.
 NUMPY_MAX_WORK = 3e8
 
 #: The same bound once TensorFlow has compiled the EM loop for this covariance
