@@ -209,10 +209,10 @@ class EMGaussianMixture(EMLoopMixin, BaseGaussianMixture):
         a strategy does not pickle; set it to None first.
     backend : {'auto', 'numpy', 'tensorflow'}, default='auto'
         Where the EM loop runs. 'auto' fits in-memory arrays with numpy while
-        the work is small (``n_samples * n_components * P`` up to about 1e8,
-        less once this process has compiled TensorFlow's loop for the same
-        settings), and with TensorFlow's compiled loop otherwise, or always
-        when TensorFlow is already imported and sees a GPU. A
+        ``n_samples * n_components * P`` is at most 3e8 (``NUMPY_MAX_WORK``;
+        100 000 x 16 with 16 'full' components is 2.45e8), where numpy was
+        measured the faster, and with TensorFlow's compiled loop otherwise, or
+        always when TensorFlow is already imported and sees a GPU. A
         ``tf.data.Dataset`` or a ``strategy`` always runs on TensorFlow. Both
         backends give the same parameters to rounding.
 
