@@ -10,6 +10,8 @@ Reported per configuration:
 
 * the wall time of ``fit`` of each library (``time.perf_counter``; median over
   ``--repeats`` fits) and the speed-up (scikit-learn's time / skgmmvi's),
+* the process's CPU time of the same fits (``time.process_time``; median), which
+  on a loaded machine says more about the work done than the wall time,
 * the final ``lower_bound_`` of each and their relative difference
   ``|sklearn - skgmmvi| / |skgmmvi|`` (issue 16's goal: at least 10x faster at
   N=100 000, D=16, K=16, 'full', with the lower bounds equal to 1e-6 relative),
@@ -34,11 +36,12 @@ iteration; for skgmmvi with ``backend="auto"`` once on each backend), so that
 TensorFlow's start-up and tracing are not timed. Then it times the fits.
 
 ``--threads single,default`` (the default) runs the whole table twice: once
-with ``OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1`` in the children
-and once with the default thread counts. These variables limit scikit-learn's
-BLAS and OpenMP; TensorFlow's own thread pools and the worker threads of
-skgmmvi's numpy backend on large passes (one BLAS thread each) keep one thread
-per core in both settings. The load of the machine (``uptime``)
+with one thread each side (``bench_em.THREAD_SETTINGS["single"]``:
+``OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1`` for scikit-learn's
+BLAS and OpenMP and skgmmvi's numpy chunk workers,
+``TF_NUM_INTRAOP_THREADS=TF_NUM_INTEROP_THREADS=1`` for TensorFlow's pools;
+before 2026-12-06 14:40 UTC TensorFlow's pools kept their default) and once with
+the default thread counts. The load of the machine (``uptime``)
 is printed before and after: wall times move with it on a shared machine.
 
 Usage
@@ -87,8 +90,7 @@ LIBRARIES = ("sklearn", "skgmmvi")
 DTYPE = "float64"
 RANDOM_STATE = 0
 WARMUP_ROWS = 1000
-SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-                 "MKL_NUM_THREADS": "1"}
+SINGLE_THREAD = bench_em.THREAD_SETTINGS["single"][0]
 PRIOR_ABBREVIATIONS = {"dirichlet_process": "DP", "dirichlet_distribution": "Dir"}
 
 
@@ -175,17 +177,19 @@ def run_child(spec):
     X = bench_em.make_mixture_data(spec["n_samples"], spec["n_features"],
                                    spec["n_components"], DTYPE)
     warm_up(library, spec, X)
-    times = []
+    times, cpu_times = [], []
     for _ in range(spec["repeats"]):
         estimator = None
         gc.collect()
         estimator = make_estimator(library, spec, max_iter=spec["iters"])
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         estimator.fit(X)
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
     result = {
         "time": statistics.median(times),
         "times": times,
+        "cpu": statistics.median(cpu_times),
         "lower_bound": float(estimator.lower_bound_),
         "first_lower_bound": float(estimator.lower_bounds_[0]),
         "means": np.asarray(estimator.means_, dtype=float).tolist(),
@@ -203,9 +207,10 @@ def run_child(spec):
 
 # ------------------------------------------------------------------------ tables
 TABLE_COLUMNS = ["N", "D", "K", "cov", "prior", "backend", "sklearn [s]",
-                 "skgmmvi [s]", "speed-up", "sklearn LB", "skgmmvi LB",
-                 "LB rel. diff", "start LB rel. diff", "means rel. diff"]
-RIGHT_ALIGNED = {0, 1, 2, 6, 7, 8, 9, 10, 11, 12, 13}
+                 "skgmmvi [s]", "speed-up", "sklearn CPU [s]", "skgmmvi CPU [s]",
+                 "sklearn LB", "skgmmvi LB", "LB rel. diff", "start LB rel. diff",
+                 "means rel. diff"]
+RIGHT_ALIGNED = {0, 1, 2, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
 
 
 def relative_difference(reference, value):
@@ -270,6 +275,8 @@ def table_row(config, sklearn_result, skgmmvi_result):
     cells.append(f"{ours['time']:.3f}" if ours else "failed")
     measures = agreement(sk, ours) if sk and ours else None
     cells.append(f"{measures['speed_up']:.1f}x" if measures else "-")
+    cells.append(f"{sk['cpu']:.3f}" if sk else "failed")
+    cells.append(f"{ours['cpu']:.3f}" if ours else "failed")
     cells.append(f"{sk['lower_bound']:.10g}" if sk else "failed")
     cells.append(f"{ours['lower_bound']:.10g}" if ours else "failed")
     for key in ("lower_bound", "start", "means"):
@@ -315,9 +322,8 @@ def header_lines(args, versions, threads):
     lines : list of str
     """
     version_text = ", ".join(f"{name} {version}" for name, version in versions.items())
-    thread_text = ("OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1 "
-                   "(TensorFlow's own pools at their default)"
-                   if threads == "single" else "default thread counts")
+    thread_text = (bench_em.THREAD_SETTINGS["single"][1] if threads == "single"
+                   else "default thread counts")
     return [
         f"== threads: {thread_text} ==",
         f"Versions: {version_text}",

@@ -45,10 +45,12 @@ arrays are given, neither library runs its initialisation procedure at all.
 
 ``--threads single,default`` runs the whole table once per setting: ``single``
 sets ``OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1`` in the children
-(scikit-learn's BLAS and OpenMP), ``default`` (the default) leaves every thread
-count at its default. TensorFlow's own thread pools keep their default size
-(the cores) in both, and so do the worker threads of skgmmvi's numpy backend
-on large passes (one BLAS thread each; small fits run in one thread). The load
+(scikit-learn's BLAS and OpenMP; skgmmvi's numpy backend then runs one chunk
+worker) and ``TF_NUM_INTRAOP_THREADS=TF_NUM_INTEROP_THREADS=1`` (TensorFlow's
+own pools), so each side runs on one thread; ``default`` (the default) leaves
+every thread count at its default (numpy's chunk workers and TensorFlow's pools:
+one thread per core; small fits run in one thread). Before 2026-12-06 14:40 UTC
+``single`` left TensorFlow's pools at their default. The load
 of the machine (``uptime``) is printed before and after: wall times move with
 it, and on a loaded machine the CPU-time columns say more about the work done.
 
@@ -106,9 +108,10 @@ GENERATION_CHUNK_ROWS = 65536
 #: pools and the numpy backend's chunk workers keep one thread per core in both.
 THREAD_SETTINGS = {
     "single": ({"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-                "MKL_NUM_THREADS": "1"},
-               "OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1 "
-               "(TensorFlow's own pools at their default)"),
+                "MKL_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
+                "TF_NUM_INTEROP_THREADS": "1"},
+               "OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS="
+               "TF_NUM_INTRAOP_THREADS=TF_NUM_INTEROP_THREADS=1 (one thread each side)"),
     "default": ({}, "default thread counts"),
 }
 

@@ -130,7 +130,7 @@ def main(argv=None):
     X = bench_em.make_mixture_data(args.n_samples, args.n_features, args.n_components,
                                    "float64")
     estimator = fitted_looking_start(X, args.n_components, args.bayesian)
-    batch = args.batch_size or estimator._batch_rows(args.n_features)
+    batch = args.batch_size or estimator._fit_chunk_rows(args.n_features)
     state = fit_data(estimator, X, batch)
     totals, cpu, faults = profile(state, estimator._fitted_parameters(), args.iters)
     print(f"{args.n_samples} x {args.n_features}, K={args.n_components}, full, "

@@ -9,20 +9,23 @@ from ._base import BaseGaussianMixture
 from ._inference import n_features_of_phi
 
 #: ``backend="auto"`` fits in numpy while ``n_samples * n_components * P`` (P the
-#: feature count, D (D + 1) / 2 + D + 1 for 'full') is at most this, measured with
-#: ``benchmarks/bench_latency.py`` (see ``doc/performance.rst``).
-NUMPY_MAX_WORK = 1e8
+#: feature count, D (D + 1) / 2 + D + 1 for 'full') is at most this. Both
+#: backends keep the training rows' feature rows within the same budget, so an
+#: iteration is the same two products and a softmax on either; numpy's products
+#: (OpenBLAS, 23.5 GFLOP/s on one core here) took less CPU than TensorFlow's
+#: (Eigen, 19.3), and numpy's fits were the faster in 7 of 8 interleaved pairs,
+#: one thread each or default threads, EM and BayesianGaussianMixture, up to the
+#: largest cell measured, 100 000 x 16, K=16, full (work 2.45e8;
+#: ``benchmarks/bench_em_backends.py``, ``doc/performance.rst``). Beyond it,
+#: TensorFlow.
+NUMPY_MAX_WORK = 3e8
 
 #: The same bound once TensorFlow has compiled the EM loop for this covariance
 #: type and dtype in this process (so neither its start-up nor its tracing is
-#: left to pay). It was 1e7 while numpy ran on one thread; with the numpy
-#: backend's chunk workers numpy used half TensorFlow's CPU time or less and was
-#: faster at 40 000 x 8, K=8, full (work 1.4e7: 27-48 against 44-100 ms per iteration)
-#: and 30 000 x 16, K=8, full (3.7e7: 38-46 against 32-189 ms), both warm,
-#: under a load of about 15 on 2 cores; at 100 000 x 16, K=16 (2.5e8) numpy
-#: still used less CPU, but TensorFlow's loop had the shorter wall time under
-#: such load (``benchmarks/bench_em.py --backend``; ``doc/performance.rst``).
-NUMPY_MAX_WORK_COMPILED = 1e8
+#: left to pay). Numpy was the faster backend at every size measured even then
+#: (see :data:`NUMPY_MAX_WORK`; at 40 000 x 8, K=8 and 30 000 x 16, K=8 it used
+#: half TensorFlow's CPU time), so the bound is the same.
+NUMPY_MAX_WORK_COMPILED = NUMPY_MAX_WORK
 
 
 def em_loop_compiled(covariance_type, dtype, kind="em_steps"):
@@ -80,30 +83,37 @@ class EMLoopMixin:
         """The name of this estimator's compiled loop in :mod:`skgmmvi._tf.em`."""
         return "em_steps"
 
+    def _fit_chunk_rows(self, n_features):
+        """Rows per chunk of a fit's passes: ``batch_size`` as set, or the automatic
+        size rounded down to a multiple of 8, so that the TensorFlow loop reads every
+        chunk of its kept feature rows without a copy (see
+        :func:`skgmmvi._tf.em.kept_features`); both backends chunk alike."""
+        rows = self._batch_rows(n_features)
+        return rows if self._chunk_row_limit() is not None else max(8, rows // 8 * 8)
+
     def _start_fit(self, X, sample_weight, compute_dtype, stream=None):
         objective = self._loop_objective(X, sample_weight)
         streamed = stream is not None or self.strategy is not None
         backend = self._fit_backend(X.shape[0], X.shape[1], streamed)
+        batch = self._fit_chunk_rows(X.shape[1])
         if backend == "numpy":
             from ._numpy.em import FitData as NumpyFitData
             from ._numpy.em import MaximumLikelihood
 
-            return NumpyFitData(X, sample_weight, self.covariance_type,
-                                self._batch_rows(X.shape[1]), compute_dtype,
-                                objective=objective or MaximumLikelihood)
+            return NumpyFitData(X, sample_weight, self.covariance_type, batch,
+                                compute_dtype, objective=objective or MaximumLikelihood)
         from ._tf.em import FitData
 
         if streamed:
             from ._tf.em_stream import StreamFitData, rows_dataset
 
-            batch = self._batch_rows(X.shape[1])
             dataset = (stream.dataset if stream is not None
                        else rows_dataset(X, sample_weight, batch))
             return StreamFitData(dataset, X, sample_weight, self.covariance_type, batch,
                                  compute_dtype, strategy=self.strategy,
                                  objective=objective)
-        return FitData(X, sample_weight, self.covariance_type,
-                       self._batch_rows(X.shape[1]), compute_dtype, objective=objective)
+        return FitData(X, sample_weight, self.covariance_type, batch, compute_dtype,
+                       objective=objective)
 
     def _initial_parameters(self, fit_state, labels, resp, X_init, weight_init):
         return fit_state.initial_parameters(self.n_components, self.reg_covar,
@@ -199,10 +209,10 @@ class EMGaussianMixture(EMLoopMixin, BaseGaussianMixture):
         a strategy does not pickle; set it to None first.
     backend : {'auto', 'numpy', 'tensorflow'}, default='auto'
         Where the EM loop runs. 'auto' fits in-memory arrays with numpy while
-        the work is small (``n_samples * n_components * P`` up to about 1e8,
-        less once this process has compiled TensorFlow's loop for the same
-        settings), and with TensorFlow's compiled loop otherwise, or always
-        when TensorFlow is already imported and sees a GPU. A
+        ``n_samples * n_components * P`` is at most 3e8 (``NUMPY_MAX_WORK``;
+        100 000 x 16 with 16 'full' components is 2.45e8), where numpy was
+        measured the faster, and with TensorFlow's compiled loop otherwise, or
+        always when TensorFlow is already imported and sees a GPU. A
         ``tf.data.Dataset`` or a ``strategy`` always runs on TensorFlow. Both
         backends give the same parameters to rounding.
 

@@ -119,6 +119,40 @@ def test_numpy_chunk_workers_and_kept_features_give_the_same_bits(
                                       err_msg=name)
 
 
+@pytest.mark.parametrize("covariance_type,estimator,batch_size", [
+    ("full", EMGaussianMixture, 37), ("full", BayesianGaussianMixture, 40),
+    ("diag", EMGaussianMixture, 40), ("spherical", EMGaussianMixture, 37)])
+def test_tensorflow_kept_features_give_the_same_bits(blobs3, covariance_type, estimator,
+                                                     batch_size, monkeypatch):
+    """The TensorFlow loop reads the feature rows it kept before the loop (whole
+    chunks without a copy where ``batch_size`` is a multiple of 8, else a copy):
+    the fit is bit for bit the fit that builds them in every pass."""
+    from skgmmvi._numpy import em as numpy_em
+    from skgmmvi._tf import em as tf_em
+
+    original, sizes = tf_em.kept_features, []
+
+    def recording(*args):
+        store = original(*args)
+        sizes.append(int(store.shape[0]))
+        return store
+
+    monkeypatch.setattr(tf_em, "kept_features", recording)
+    params = dict(n_components=3, covariance_type=covariance_type, random_state=0,
+                  batch_size=batch_size, max_iter=6, tol=0, backend="tensorflow",
+                  init_params="random")
+    fits = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for kept_bytes in (0, 2**28):
+            monkeypatch.setattr(numpy_em, "FEATURE_CACHE_BYTES", kept_bytes)
+            fits.append(estimator(**params).fit(blobs3))
+    assert sizes[0] == 0 and sizes[-1] >= blobs3.shape[0] * (blobs3.shape[1] + 2)
+    for name in FITTED + ["lower_bounds_"]:
+        np.testing.assert_array_equal(getattr(fits[0], name), getattr(fits[1], name),
+                                      err_msg=name)
+
+
 def test_numpy_chunk_workers_honour_a_thread_limit_in_the_environment(monkeypatch):
     """OMP_NUM_THREADS and its kin (set by users, and by joblib in its worker
     processes) cap the worker threads, the smallest positive one winning; without
@@ -207,6 +241,21 @@ def test_auto_backend_choice(monkeypatch):
         n_rows, 16, streamed=False) == "numpy"
     assert EMGaussianMixture(2, backend="tensorflow")._fit_backend(
         100, 2, streamed=False) == "tensorflow"
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("estimator", [EMGaussianMixture, BayesianGaussianMixture])
+def test_auto_picks_numpy_at_the_speed_goal_cell(monkeypatch, compiled, estimator):
+    """At 100 000 x 16, K=16, full (the EM and BayesianGaussianMixture speed goal)
+    the numpy backend was measured the faster with one thread each, warm or not
+    (``doc/performance.rst``); TensorFlow above NUMPY_MAX_WORK."""
+    import skgmmvi.em
+
+    monkeypatch.setattr(skgmmvi.em, "em_loop_compiled", lambda *args: compiled)
+    model = estimator(n_components=16)
+    assert model._fit_backend(100_000, 16, streamed=False) == "numpy"
+    n_rows = int(NUMPY_MAX_WORK // (16 * (16 * 17 // 2 + 17))) + 1
+    assert model._fit_backend(n_rows, 16, streamed=False) == "tensorflow"
 
 
 def test_auto_prefers_a_compiled_loop_for_medium_work(blobs3):

@@ -184,13 +184,16 @@ class VariationalObjective:
 
     @staticmethod
     def e_step(log_prob, weight):
-        """``(resp * w, -sum_n w_n sum_k r_nk log r_nk)`` of (K, batch) log-probabilities."""
+        """``(resp * w, -sum_n w_n sum_k r_nk log r_nk)`` of (K, batch) log-probabilities
+        (overwritten: the entropy's terms take their memory). Terms of zero
+        responsibility are 0, whatever their log-probability."""
         unnorm, total, log_norm = softmax_parts(log_prob)
-        resp_w = unnorm * (weight / total)
+        resp_w = np.multiply(unnorm, weight / total, out=unnorm)
         with np.errstate(invalid="ignore", divide="ignore"):
-            log_resp = log_prob - log_norm
-            entropy = -float(np.sum(np.where(resp_w > 0, resp_w * log_resp, 0.0)))
-        return resp_w, entropy
+            terms = np.subtract(log_prob, log_norm, out=log_prob)
+            np.multiply(resp_w, terms, out=terms)
+        np.copyto(terms, 0.0, where=~(resp_w > 0))
+        return resp_w, -float(np.sum(terms))
 
     def m_step(self, params, total_weight):
         """The variational posterior from EM's parameters (counts ``w_k * total``)."""

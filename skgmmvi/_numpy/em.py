@@ -36,6 +36,15 @@ _RESIDUAL_CHUNK_ELEMENTS = 2**19
 FEATURE_CACHE_BYTES = 2**28
 
 
+def keeps_features(covariance_type, n_bytes):
+    """Whether a fit keeps its training rows' feature rows, ``n_bytes`` in all.
+
+    The one rule of both backends (the TensorFlow path's store, in its own
+    layout, is sized by its own ``n_bytes``): never for ``tied``, whose quadratic
+    feature depends on the precision, and only within :data:`FEATURE_CACHE_BYTES`.
+    """
+    return covariance_type != "tied" and n_bytes <= FEATURE_CACHE_BYTES
+
 
 class IllDefinedCovariance(ArithmeticError):
     """An M-step produced a covariance that is not positive definite."""
@@ -150,7 +159,7 @@ class FitData:
         precision, and beyond :data:`FEATURE_CACHE_BYTES`.
         """
         n_phi = g.n_features_of_phi(shape[1], covariance_type)
-        if covariance_type == "tied" or shape[0] * n_phi * 8 > FEATURE_CACHE_BYTES:
+        if not keeps_features(covariance_type, shape[0] * n_phi * 8):
             return None
         return np.empty(shape[0] * n_phi), set()
 

@@ -5,7 +5,9 @@ Each public function here wraps one ``tf.function`` that is traced once per
 dynamic, so new data sizes, feature counts or component counts never retrace.
 Rows are processed in chunks of ``batch_size`` inside a ``tf.while_loop``, so the
 memory a call needs beyond the data is O(batch_size * (K + P)), where P is the
-feature count of :mod:`skgmmvi._tf.gaussian` (D (D + 1) / 2 + D + 1 for ``full``).
+feature count of :mod:`skgmmvi._tf.gaussian` (D (D + 1) / 2 + D + 1 for ``full``),
+plus, for a fit whose feature rows fit the numpy backend's budget, those rows,
+built once before its loop (:func:`kept_features`).
 
 The whole EM loop (E-step, M-step, lower bound, convergence test) for as many
 iterations as asked runs inside one call, with no Python in between. The loop and
@@ -24,7 +26,7 @@ accuracy, which float32 cannot afford for narrow components.
 import numpy as np
 
 from .._cancellation import INIT_CANCELLATION_LIMIT
-from .._numpy.em import labelled_rows
+from .._numpy.em import keeps_features, labelled_rows
 from . import gaussian as g
 from ._runtime import device_name, tensorflow, tf_dtype
 from .compile_cache import COMPILED
@@ -137,19 +139,84 @@ def _accumulate_residual_statistics(Xt, params, covariance_type, batch_size, res
     return out[:3], out[3]
 
 
-def _in_memory_chunks(Xt, weight, batch_size):
-    """A :class:`ChunkSource` over the column chunks of ``Xt``."""
+def _in_memory_chunks(Xt, weight, batch_size, kept):
+    """A :class:`ChunkSource` over the column chunks of ``Xt``.
+
+    ``kept`` is the store of :func:`kept_features` (empty: none kept), from
+    which a chunk's feature rows are read instead of built.
+    """
     def sum_over_chunks(statistics, zeros):
         def step(start, stop, *sums):
             def columns(center):
                 return _centered_columns(Xt, start, stop, _augmented_center(center))
 
-            chunk = Chunk(columns, lambda: _rows(Xt, start, stop), weight[start:stop])
+            def kept_features(build):
+                return tensorflow().cond(
+                    tensorflow().size(kept) > 0,
+                    lambda: _kept_chunk(kept, tensorflow().shape(Xt)[1], batch_size,
+                                        start, stop), build)
+
+            chunk = Chunk(columns, lambda: _rows(Xt, start, stop), weight[start:stop],
+                          kept_features)
             return tuple(a + b for a, b in zip(sums, statistics(chunk)))
 
         return _over_chunks(tensorflow().shape(Xt)[1], batch_size, step, zeros)
 
     return ChunkSource(sum_over_chunks)
+
+
+def _chunk_stride(batch_size):
+    """Columns reserved per chunk in the kept store: ``batch_size`` rounded up to a
+    multiple of 8, so that every chunk starts on a 64-byte boundary (float64) and
+    TensorFlow slices it out of the store without a copy."""
+    return (batch_size + 7) // 8 * 8
+
+
+def _kept_chunk(kept, n_rows, batch_size, start, stop):
+    """The feature rows (P', stop - start) of the chunk at ``start`` in the store."""
+    tf = tensorflow()
+    n_chunks = (n_rows + batch_size - 1) // batch_size
+    stride = _chunk_stride(batch_size)
+    n_phi = tf.size(kept) // (n_chunks * stride)
+    offset = (start // batch_size) * n_phi * stride
+    return tf.reshape(kept[offset:offset + n_phi * (stop - start)],
+                      tf.stack([n_phi, stop - start]))
+
+
+def kept_features(Xt, center, covariance_type, batch_size, device):
+    """The training rows' feature rows about ``center``, built once per fit.
+
+    The TensorFlow twin of the numpy backend's kept features, under the same
+    rule and budget (:func:`skgmmvi._numpy.em.keeps_features`): then the loop
+    only runs the products and the softmax, instead of building the feature
+    rows of every chunk in every iteration. Chunk ``i``'s rows (P', n) (P' rows
+    of :func:`gaussian.features`' layout) are stored flat from ``i * P' *
+    stride`` (see :func:`_chunk_stride`) in one float64 vector, built chunk by
+    chunk with the loop's own operations (so the same numbers, bit for bit),
+    and handed to TensorFlow without a copy.
+
+    Returns the store, or an empty vector where none is kept (``tied``, over the
+    budget, or a GPU device, whose memory the budget does not describe).
+    """
+    tf = tensorflow()
+    n_aug, n_rows = (int(n) for n in Xt.shape)
+    pairs = pairs_if_full(covariance_type, n_aug - 1)
+    n_phi = int(g.features(tf.zeros([n_aug, 0], tf.float64), covariance_type, pairs,
+                           tf.eye(n_aug - 1, dtype=tf.float64)).shape[0])
+    stride = _chunk_stride(batch_size)
+    n_chunks = -(-n_rows // batch_size)
+    n_bytes = n_chunks * n_phi * stride * 8
+    if "GPU" in device or not keeps_features(covariance_type, n_bytes):
+        return tf.zeros([0], tf.float64)
+    store = _aligned_empty((n_chunks * n_phi * stride,), np.dtype(np.float64))
+    center_aug = _augmented_center(center)
+    for index, start in enumerate(range(0, n_rows, batch_size)):
+        stop = min(start + batch_size, n_rows)
+        phi = g.features(_centered_columns(Xt, start, stop, center_aug),
+                         covariance_type, pairs, None)
+        offset = index * n_phi * stride
+        store[offset:offset + n_phi * (stop - start)] = phi.numpy().ravel()
+    return _as_tensor(store)
 
 
 def _build_em_steps(covariance_type, data_dtype, objective=MaximumLikelihood):
@@ -159,6 +226,7 @@ def _build_em_steps(covariance_type, data_dtype, objective=MaximumLikelihood):
     spec = tf.TensorSpec
     signature = [
         spec([None, None], data_dtype),  # Xt: the data transposed, over a row of ones
+        spec([None], dtype),  # kept feature rows (see kept_features; empty: none)
         spec([None], dtype),  # sample weight
         spec([None], dtype),  # centre
         spec([None, None], dtype),  # gram (tied)
@@ -173,11 +241,11 @@ def _build_em_steps(covariance_type, data_dtype, objective=MaximumLikelihood):
     ]
 
     @tf.function(input_signature=signature, autograph=False)
-    def em_steps(Xt, weight, center, gram, params, priors, n_steps, tol, reg_covar,
-                 batch_size, previous_lower_bound):
+    def em_steps(Xt, kept, weight, center, gram, params, priors, n_steps, tol,
+                 reg_covar, batch_size, previous_lower_bound):
         context = IterationContext(covariance_type, tf.shape(Xt)[0] - 1, center, gram,
                                    tf.reduce_sum(weight), reg_covar, objective, priors)
-        return em_loop(_in_memory_chunks(Xt, weight, batch_size), context, params,
+        return em_loop(_in_memory_chunks(Xt, weight, batch_size, kept), context, params,
                        n_steps, tol, previous_lower_bound)
 
     return em_steps
@@ -403,6 +471,7 @@ class FitData(TimeSlicedLoop):
             self.Xt, center = transposed_with_ones(X, dtype, sample_weight)
             self.weight = tf.convert_to_tensor(sample_weight, dtype=tf.float64)
         self.center = tf.constant(center, tf.float64)
+        self.kept = None  # built by the first call of the loop (see kept_features)
         if covariance_type == "tied":
             with tf.device(self.device):
                 self.gram = _compiled("gram", covariance_type, dtype)(
@@ -456,8 +525,11 @@ class FitData(TimeSlicedLoop):
         """
         tf = tensorflow()
         with tf.device(self.device):
+            if self.kept is None:
+                self.kept = kept_features(self.Xt, self.center, self.covariance_type,
+                                          int(self.batch_size), self.device)
             out = _compiled(self.loop_kind, self.covariance_type, self.dtype)(
-                self.Xt, self.weight, self.center, self.gram,
+                self.Xt, self.kept, self.weight, self.center, self.gram,
                 tuple(self._const(np.asarray(p)) for p in params), self.prior_tensors,
                 tf.constant(int(n_steps), tf.int32), self._const(tol),
                 self._const(reg_covar), self.batch_size,
@@ -519,15 +591,21 @@ def transposed_with_ones(X, dtype, sample_weight=None):
         if sample_weight is not None:
             total += np.asarray(block, np.float64) @ sample_weight[start:stop]
     out[n_features] = 1
-    try:
-        tensor = tf.experimental.dlpack.from_dlpack(out.__dlpack__())
-    except Exception:  # noqa: BLE001 - any failure: fall back to a copy
-        tensor = tf.constant(out)
+    tensor = _as_tensor(out)
     if "GPU" in device_name():
         tensor = tf.identity(tensor)  # under the caller's device scope: one copy there
     if sample_weight is None:
         return tensor, None
     return tensor, total / np.sum(sample_weight, dtype=np.float64)
+
+
+def _as_tensor(array):
+    """A CPU tensor on ``array``'s memory through DLPack (a copy where that fails)."""
+    tf = tensorflow()
+    try:
+        return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
+    except Exception:  # noqa: BLE001 - any failure: fall back to a copy
+        return tf.constant(array)
 
 
 def _aligned_empty(shape, dtype, alignment=64):

@@ -65,12 +65,17 @@ class Chunk:
         ``rows()``: the rows, (batch, D), float64.
     weight : tensor of shape (batch,)
         The rows' sample weights, float64.
+    kept_features : callable or None
+        ``kept_features(build)``: the chunk's feature rows about the fit's centre
+        where the source keeps them from before the loop, else ``build()``
+        (which makes them from ``columns``). None: the source keeps none.
 
     Both views are built only where a branch of the E-step asks for them.
     """
 
-    def __init__(self, columns, rows, weight):
+    def __init__(self, columns, rows, weight, kept_features=None):
         self.columns, self.rows, self.weight = columns, rows, weight
+        self.kept_features = kept_features
 
 
 class ChunkSource:
@@ -137,8 +142,12 @@ def _feature_map_statistics(chunk, coef, params, context):
     """
     tf = tensorflow()
     cov = context.covariance_type
-    phi = g.features(chunk.columns(context.center), cov, context.pairs,
-                     params[3] if cov == "tied" else None)
+
+    def build():
+        return g.features(chunk.columns(context.center), cov, context.pairs,
+                          params[3] if cov == "tied" else None)
+
+    phi = build() if chunk.kept_features is None else chunk.kept_features(build)
     resp_w, objective_term = context.objective.e_step(tf.matmul(coef, phi),
                                                       chunk.weight[None, :])
     # (P, batch) @ (batch, K): the long output axis first suits Eigen's GEMM
