@@ -263,9 +263,6 @@ class BayesianGaussianMixture(EMLoopMixin, BaseGaussianMixture):
             setattr(self, name, value)
         return VariationalObjective(priors, self.covariance_type)
 
-    def _compiled_loop_kind(self):
-        return "em_steps:" + self.weight_concentration_prior_type
-
     def _start_fit(self, X, sample_weight, compute_dtype, stream=None):
         fit_state = super()._start_fit(X, sample_weight, compute_dtype, stream=stream)
         priors = fit_state.objective.priors

@@ -20,21 +20,6 @@ from ._inference import n_features_of_phi
 #: TensorFlow.
 NUMPY_MAX_WORK = 3e8
 
-#: The same bound once TensorFlow has compiled the EM loop for this covariance
-#: type and dtype in this process (so neither its start-up nor its tracing is
-#: left to pay). Numpy was the faster backend at every size measured even then
-#: (see :data:`NUMPY_MAX_WORK`; at 40 000 x 8, K=8 and 30 000 x 16, K=8 it used
-#: half TensorFlow's CPU time), so the bound is the same.
-NUMPY_MAX_WORK_COMPILED = NUMPY_MAX_WORK
-
-
-def em_loop_compiled(covariance_type, dtype, kind="em_steps"):
-    """True when this process has compiled TensorFlow's EM loop (of ``kind``) for
-    these settings (read from the loaded backend module; never imports anything)."""
-    cache = getattr(sys.modules.get("skgmmvi._tf.compile_cache"), "COMPILED", None)
-    return cache is not None and ("em", kind, covariance_type, dtype) in cache
-
-
 def tensorflow_sees_gpu():
     """True when TensorFlow is already imported and sees a GPU (never imports it)."""
     tf = sys.modules.get("tensorflow")
@@ -69,19 +54,11 @@ class EMLoopMixin:
             return "tensorflow"
         work = n_samples * self.n_components * n_features_of_phi(n_features,
                                                                  self.covariance_type)
-        limit = (NUMPY_MAX_WORK_COMPILED
-                 if em_loop_compiled(self.covariance_type, self.dtype,
-                                     self._compiled_loop_kind())
-                 else NUMPY_MAX_WORK)
-        return "numpy" if work <= limit else "tensorflow"
+        return "numpy" if work <= NUMPY_MAX_WORK else "tensorflow"
 
     def _loop_objective(self, X, sample_weight):
         """The hooks of the EM loop for this estimator (None: EM's own)."""
         return None
-
-    def _compiled_loop_kind(self):
-        """The name of this estimator's compiled loop in :mod:`skgmmvi._tf.em`."""
-        return "em_steps"
 
     def _fit_chunk_rows(self, n_features):
         """Rows per chunk of a fit's passes: ``batch_size`` as set, or the automatic

@@ -226,11 +226,7 @@ def test_numpy_backend_refuses_streams_and_strategies(blobs3):
     assert not hasattr(model, "means_")
 
 
-def test_auto_backend_choice(monkeypatch):
-    import skgmmvi.em
-
-    # As in a fresh process: no TensorFlow loop compiled yet.
-    monkeypatch.setattr(skgmmvi.em, "em_loop_compiled", lambda *args: False)
+def test_auto_backend_choice():
     small = EMGaussianMixture(5)
     assert small._fit_backend(10_000, 10, streamed=False) == "numpy"
     assert small._fit_backend(10_000, 10, streamed=True) == "tensorflow"
@@ -243,31 +239,17 @@ def test_auto_backend_choice(monkeypatch):
         100, 2, streamed=False) == "tensorflow"
 
 
-@pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("estimator", [EMGaussianMixture, BayesianGaussianMixture])
-def test_auto_picks_numpy_at_the_speed_goal_cell(monkeypatch, compiled, estimator):
+def test_auto_picks_numpy_at_the_speed_goal_cell(blobs3, estimator):
     """At 100 000 x 16, K=16, full (the EM and BayesianGaussianMixture speed goal)
     the numpy backend was measured the faster with one thread each, warm or not
-    (``doc/performance.rst``); TensorFlow above NUMPY_MAX_WORK."""
-    import skgmmvi.em
-
-    monkeypatch.setattr(skgmmvi.em, "em_loop_compiled", lambda *args: compiled)
+    (``doc/performance.rst``); TensorFlow above NUMPY_MAX_WORK. A compiled
+    TensorFlow loop in the process does not change the choice."""
+    estimator(n_components=2, backend="tensorflow", max_iter=1).fit(blobs3)
     model = estimator(n_components=16)
     assert model._fit_backend(100_000, 16, streamed=False) == "numpy"
     n_rows = int(NUMPY_MAX_WORK // (16 * (16 * 17 // 2 + 17))) + 1
     assert model._fit_backend(n_rows, 16, streamed=False) == "tensorflow"
-
-
-def test_auto_prefers_a_compiled_loop_for_medium_work(blobs3):
-    from skgmmvi.em import NUMPY_MAX_WORK_COMPILED, em_loop_compiled
-
-    EMGaussianMixture(2, covariance_type="diag", backend="tensorflow",
-                      max_iter=1).fit(blobs3)
-    assert em_loop_compiled("diag", "float64")
-    model = EMGaussianMixture(4, covariance_type="diag")
-    medium = int(NUMPY_MAX_WORK_COMPILED // (4 * 7)) + 1  # P = 2 D + 1 = 7 for D = 3
-    assert model._fit_backend(medium, 3, streamed=False) == "tensorflow"
-    assert model._fit_backend(100, 3, streamed=False) == "numpy"
 
 
 def test_auto_small_fit_and_scoring_never_import_tensorflow():

@@ -330,19 +330,6 @@ def test_pickle_and_failed_fit_leaves_the_model_as_it_was(small_blobs):
     assert model.degrees_of_freedom_prior_ == small_blobs.shape[1]
 
 
-def test_auto_backend_reads_its_own_compiled_loop(small_blobs):
-    from skgmmvi.em import em_loop_compiled
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        BayesianGaussianMixture(n_components=2, covariance_type="diag", max_iter=2,
-                                weight_concentration_prior_type="dirichlet_distribution",
-                                backend="tensorflow").fit(small_blobs)
-    assert em_loop_compiled("diag", "float64", "em_steps:dirichlet_distribution")
-    model = BayesianGaussianMixture(n_components=2, covariance_type="diag")
-    assert model._compiled_loop_kind() == "em_steps:dirichlet_process"
-
-
 def test_switched_off_components_give_no_warning_and_sklearns_fit(small_blobs,
                                                                    backend):
     """A tiny concentration prior drives E[log pi_k] of unused components to about
