@@ -82,12 +82,10 @@ class SteinEstimator(Option):
         center = mixture.mixture_center(state)
 
         def row_terms(rows, log_q, responsibilities):
-            # r_i, (x_i - c) r_i^T flattened, and log p~ - beta log q
+            # r_i, the outer products (x_i - c) r_i^T (as a pair), and log p~ - beta log q
             x = rows["x"]
             residual = rows["grad"] - beta * mixture.grad_log_q(state, responsibilities, x)
-            outer = tf.reshape((x - center)[:, :, None] * residual[:, None, :],
-                               tf.stack([-1, n_features * n_features]))
-            return residual, outer, target_minus_log_q(rows, log_q, beta)
+            return residual, (x - center, residual), target_minus_log_q(rows, log_q, beta)
 
         sums = weighted_sums.importance_sums(state, batch, row_terms,
                                              [n_features, n_features * n_features, 1])

@@ -96,8 +96,10 @@ def importance_sums(state, batch, row_terms, n_terms, track=None, budget=None):
         of one block's rows (``rows``: the block's ``x``, ``valid`` and, when in
         the batch, ``log_density`` and ``grad``, both zero in invalid rows;
         ``log_q`` (n,); ``responsibilities`` (K_max, n)). Each kind of term is
-        summed by its own matrix product (no concatenation). Invalid rows have
-        weight zero: their terms must be finite.
+        summed by its own matrix product (no concatenation); a pair ``(a, b)``
+        stands for the outer products ``vec(a_i b_i^T)`` (see
+        :func:`weighted_sum`). Invalid rows have weight zero: their terms must
+        be finite.
     n_terms : sequence of int or int32 scalar Tensor
         ``F_1, F_2, ...`` (empty when ``row_terms`` is None).
     track : tuple, optional
@@ -127,7 +129,7 @@ def importance_sums(state, batch, row_terms, n_terms, track=None, budget=None):
                                                                 in_range, center)
         new_max, scale, weights = _rescaled(running_max, log_ratio)
         if row_terms is not None:
-            sums = [total_j * scale[:, None] + tf.linalg.matmul(weights, terms)
+            sums = [total_j * scale[:, None] + weighted_sum(weights, terms)
                     for total_j, terms in zip(sums, row_terms(rows, log_q, responsibilities))]
         total = total * scale + tf.reduce_sum(weights, axis=1)
         squares = squares * tf.square(scale) + tf.reduce_sum(tf.square(weights), axis=1)
@@ -139,6 +141,36 @@ def importance_sums(state, batch, row_terms, n_terms, track=None, budget=None):
     *carry, extra = blocks.fold_blocks(tf.shape(batch["x"])[0], size, step,
                                        (*initial, track_initial))
     return {**_normalised(*carry, state["active"]), "track": extra}
+
+
+def weighted_sum(weights, terms):
+    """``sum_i w_ki f_i`` for every component: (K, F).
+
+    ``terms`` is (n, F), or a pair ``(a, b)`` of (n, D) and (n, E) standing for
+    the outer products ``f_i = vec(a_i b_i^T)`` (F = D E), which are never
+    formed when ``D > K``: then each component's sum is one (D, n) by (n, E)
+    product, ``(w_k * a)^T b``. A (K, n) by (n, D E) product (K rows against
+    D^2 columns) ran at a small fraction of the machine's speed: at D = 300,
+    K = 2 and 250 rows 350 ms against 6 ms. Where ``D <= K`` (many components in
+    few dimensions), forming the outer products and one product is the faster.
+    """
+    tf = tensorflow()
+    if not isinstance(terms, tuple):
+        return tf.linalg.matmul(weights, terms)
+    left, right = terms
+    n_components = tf.shape(weights)[0]
+    n_flat = tf.stack([-1, tf.shape(left)[1] * tf.shape(right)[1]])
+
+    def per_component():
+        product = tf.linalg.matmul(weights[:, :, None] * left[None, :, :], right,
+                                   transpose_a=True)
+        return tf.reshape(product, n_flat)
+
+    def formed():
+        outer = tf.reshape(left[:, :, None] * right[:, None, :], n_flat)
+        return tf.linalg.matmul(weights, outer)
+
+    return tf.cond(tf.shape(left)[1] > n_components, per_component, formed)
 
 
 def _rows_per_block(state, x, n_terms, budget):
