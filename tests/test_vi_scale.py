@@ -162,7 +162,7 @@ def test_blocked_stein_estimates_equal_dense(monkeypatch, budget, diagonal, back
 
 @pytest.mark.parametrize("diagonal", [False, True])
 def test_blocked_more_estimates_do_not_depend_on_the_block_size(monkeypatch, diagonal):
-    state, batch = random_problem(n_features=2, n_rows=40, diagonal=diagonal, seed=3)
+    state, batch = random_problem(n_features=2, n_rows=24, diagonal=diagonal, seed=3)
     batch["background_log_weights"] = np.where(state["active"], state["log_weights"],
                                                -np.inf)
     hyper = {"temperature": tf.constant(1.0, tf.float64),
