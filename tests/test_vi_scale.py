@@ -286,3 +286,22 @@ def test_peak_memory_of_a_stein_estimate_is_far_below_one_dense_array(tmp_path):
                                                         "PATH": "/usr/bin:/bin"}).stdout
     figures = json.loads(output.strip().splitlines()[-1])
     assert figures["growth_mb"] < 0.3 * figures["dense_mb"], figures
+
+
+@pytest.mark.parametrize("n_features,n_components", [(7, 3), (3, 7), (4, 4)])
+def test_weighted_sum_of_outer_products_either_way(n_features, n_components):
+    """The outer-product terms (a_i b_i^T) are summed per component without forming
+    them where D > K, and formed where D <= K: both equal the weighted sum of the
+    formed outer products."""
+    tf = tensorflow()
+    rng = np.random.default_rng(3)
+    weights = rng.random((n_components, 11))
+    left, right = rng.standard_normal((11, n_features)), rng.standard_normal((11, 5))
+    expected = np.einsum("kn,nd,ne->kde", weights, left, right).reshape(n_components, -1)
+    got = weighted_sums.weighted_sum(tf.constant(weights), (tf.constant(left),
+                                                            tf.constant(right)))
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-13, atol=1e-13)
+    flat = rng.standard_normal((11, 6))
+    np.testing.assert_allclose(weighted_sums.weighted_sum(tf.constant(weights),
+                                                          tf.constant(flat)).numpy(),
+                               weights @ flat, rtol=1e-13)
