@@ -32,6 +32,13 @@ component. Modes without a floored direction are left as they are.
 import numpy as np
 from scipy.special import logsumexp
 
+#: The probe: a mode is traced only when the cross-section mass at
+#: ``PROBE_OFFSET`` floored standard deviations along its flat direction, on
+#: either side, exceeds its own Laplace evidence by more than ``PROBE_GAIN``
+#: nats (its mass lies away from it; where the target is merely wider than the
+#: start in that direction, the mass stays at the mode).
+PROBE_OFFSET = 1.0
+PROBE_GAIN = 1.0
 #: Points of the grid along the flat direction (odd: the mode itself is one).
 N_GRID = 33
 #: Half width of the grid, in floored Laplace standard deviations.
@@ -124,27 +131,20 @@ def ridge_components(hessians_at, means, values, covariances, variances):
     log_masses = values + 0.5 * np.linalg.slogdet(2 * np.pi * covariances)[1]
     means, covariances = means.copy(), covariances.copy()
     flat, directions, complements = flat_directions(covariances, variances)
-    if not np.any(flat):
-        return means, covariances, log_masses, 0
-    index = np.flatnonzero(flat)
-    m = index.size
     scale = np.sqrt(np.max(variances))
+    index = np.flatnonzero(flat)
+    probe, used = _profile(hessians_at, means[index], directions[index], complements[index],
+                           np.array([-PROBE_OFFSET, PROBE_OFFSET]) * scale, variances)
+    index = index[np.max(probe[0], axis=1, initial=-np.inf) > log_masses[index] + PROBE_GAIN]
     offsets = np.linspace(-GRID_HALF_WIDTH, GRID_HALF_WIDTH, N_GRID) * scale
-    grid = means[index, None] + offsets[None, :, None] * directions[index, None]
-    basis = np.repeat(complements[index], N_GRID, axis=0)
-    points, values, across, log_dets, definite, used = _climb_across(
-        hessians_at, grid.reshape(-1, d), basis, variances)
-    log_mass = np.where(definite & np.isfinite(values),
-                        values + 0.5 * log_dets + 0.5 * (d - 1) * np.log(2 * np.pi), -np.inf)
-    log_mass = log_mass.reshape(m, N_GRID)
-    found = np.isfinite(np.max(log_mass, axis=1))
+    (log_mass, points, across), count = _profile(
+        hessians_at, means[index], directions[index], complements[index], offsets, variances)
+    found = np.isfinite(np.max(log_mass, axis=1, initial=-np.inf))
     step = offsets[1] - offsets[0]
     weights = np.exp(log_mass - np.max(log_mass, axis=1, initial=-np.inf, keepdims=True,
                                        where=np.isfinite(log_mass)))
     weights = np.where(np.isfinite(log_mass), weights, 0.0)
     weights /= np.where(found, weights.sum(axis=1), 1.0)[:, None]
-    points = points.reshape(m, N_GRID, d)
-    across = np.einsum("ndi,nij,nej->nde", basis, across, basis).reshape(m, N_GRID, d, d)
     cell = step ** 2 / 12.0  # a grid cell's own spread along v
     across = across + cell * np.einsum("md,me->mde", directions[index],
                                        directions[index])[:, None]
@@ -155,4 +155,23 @@ def ridge_components(hessians_at, means, values, covariances, variances):
     keep = index[found]
     means[keep], covariances[keep] = centre[found], moments[found]
     log_masses[keep] = logsumexp(log_mass[found], axis=1) + np.log(step)
-    return means, covariances, log_masses, int(used)
+    return means, covariances, log_masses, int(used + count)
+
+
+def _profile(hessians_at, means, directions, complements, offsets, variances):
+    """The ridge profile at ``means + offsets * directions``: per mode and
+    offset, the log Laplace mass of the cross-section (``-inf`` where it has no
+    maximum), the point across the ridge and its cross-section covariance
+    (D x D, nothing along the direction). Returns those and the evaluations."""
+    m, d = means.shape
+    g = offsets.shape[0]
+    if not m:
+        return (np.empty((0, g)), np.empty((0, g, d)), np.empty((0, g, d, d))), 0
+    grid = means[:, None] + offsets[None, :, None] * directions[:, None]
+    basis = np.repeat(complements, g, axis=0)
+    points, values, across, log_dets, definite, used = _climb_across(
+        hessians_at, grid.reshape(-1, d), basis, variances)
+    log_mass = np.where(definite & np.isfinite(values),
+                        values + 0.5 * log_dets + 0.5 * (d - 1) * np.log(2 * np.pi), -np.inf)
+    across = np.einsum("ndi,nij,nej->nde", basis, across, basis)
+    return (log_mass.reshape(m, g), points.reshape(m, g, d), across.reshape(m, g, d, d)), used
