@@ -11,18 +11,19 @@ components placed at the modes of ``log p~``.
    of at least :data:`GOOD_START_ESS` of their number), no search runs. The
    start is also kept after a search that found several distinct modes of
    non-negligible Laplace evidence (within a factor 1e4 of the best), all of
-   them within reach of the start (each within the chi-square 0.999 quantile
-   of the squared Mahalanobis distance under the start mixture's mean and
-   covariance): its samples then
+   them within reach of the start (each in its typical set: the squared
+   Mahalanobis distance under the start mixture's mean and covariance
+   between the chi-square 0.001 and 0.999 quantiles; a mode near the centre
+   of a broad start in D dimensions is not where its samples go): its samples then
    explore every mode, found or not, where components started at the modes
    found (with their narrow Laplace covariances) explore less; on the planar
    robot (7 modes found from 40 starts, for 40 components) and the 10-mode GMM they fared
    worse at every budget of ``benchmarks/bench_vi.py``. A kept start still
-   gets a component (its Laplace covariance, weight :data:`MISSED_MODE_WEIGHT`)
+   gets a component (as in step 4, weight :data:`MISSED_MODE_WEIGHT`)
    at each mode found that its samples miss (:func:`missed_modes`): its samples
    explore only where they land, and q's new components start near q's own
-   samples, so such a mode would stay unvisited (on the seed problem, the
-   label-switched copies of its modes). While such modes turn up, the search
+   samples, so such a mode would stay unvisited (on the planar robot, the
+   modes of its goals). While such modes turn up, the search
    goes on in batches as in step 3 (so that all copies are found), the start
    staying kept. Only with adaptive components (``max_components`` given).
 3. **Search.** Batched L-BFGS (memory :data:`MEMORY`, backtracking Armijo line
@@ -49,7 +50,10 @@ components placed at the modes of ``log p~``.
    ``(-H)^{-1}``, its eigenvalues floored so that no component is wider than the
    (shrunken) start; one safeguarded Newton step refines each point. End points
    within one standard deviation of a better one (in its Laplace metric) merge.
-   The components go to the distinct modes in order of their Laplace evidence,
+   A mode at the far end of a flat ridge (the search stops there, where the
+   density is highest but the mass is not) gets a component with the moments
+   of the ridge's mass instead (:mod:`.ridge_profile`), and its evidence is
+   the ridge's. The components go to the distinct modes in order of that evidence,
    repeating the best ones when there are fewer modes than components; when
    there are more modes of non-negligible evidence than components, each gets
    one (up to ``max_components``): a mode without a component is one the NG-VI

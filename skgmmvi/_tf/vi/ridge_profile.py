@@ -22,8 +22,8 @@ safeguarded Newton steps in the complement of ``v``), and the Laplace mass of
 the cross-section, ``log p~ + 1/2 log det Sigma_perp``, weighs the point.
 The component gets the moments of that profile: the weighted mean of the
 points, and the weighted mixture covariance of their cross-sections
-(``Sigma_perp`` across ``v``, a grid cell's variance ``step^2 / 12`` along it)
-plus the spread of the points.
+(``Sigma_perp``, nothing along ``v``) plus the spread of the points (along
+``v`` at least a grid cell's variance, ``step^2 / 12``).
 Cross-sections whose Hessian is not negative definite (no maximum across
 ``v``) weigh nothing; a mode whose ridge has no such point keeps its Laplace
 component. Modes without a floored direction are left as they are.
@@ -145,13 +145,14 @@ def ridge_components(hessians_at, means, values, covariances, variances):
                                        where=np.isfinite(log_mass)))
     weights = np.where(np.isfinite(log_mass), weights, 0.0)
     weights /= np.where(found, weights.sum(axis=1), 1.0)[:, None]
-    cell = step ** 2 / 12.0  # a grid cell's own spread along v
-    across = across + cell * np.einsum("md,me->mde", directions[index],
-                                       directions[index])[:, None]
     centre = np.einsum("mg,mgd->md", weights, points)
     spread = points - centre[:, None]
     moments = np.einsum("mg,mgde->mde", weights,
                         across + spread[..., :, None] * spread[..., None, :])
+    # along v, at least a grid cell's own variance (a profile on one point)
+    along = np.einsum("md,mde,me->m", directions[index], moments, directions[index])
+    moments += (np.maximum(step ** 2 / 12.0 - along, 0.0)[:, None, None]
+                * np.einsum("md,me->mde", directions[index], directions[index]))
     keep = index[found]
     means[keep], covariances[keep] = centre[found], moments[found]
     log_masses[keep] = logsumexp(log_mass[found], axis=1) + np.log(step)
