@@ -34,9 +34,10 @@ from scipy.special import logsumexp
 
 #: The probe: a mode is traced only when the cross-section mass at
 #: ``PROBE_OFFSET`` floored standard deviations along its flat direction, on
-#: either side, exceeds its own Laplace evidence by more than ``PROBE_GAIN``
-#: nats (its mass lies away from it; where the target is merely wider than the
-#: start in that direction, the mass stays at the mode).
+#: either side, exceeds the mode's own (its Laplace evidence less the flat
+#: direction's share) by more than ``PROBE_GAIN`` nats: its mass lies away from
+#: it (where the target is merely wider than the start in that direction, the
+#: mass at one floored sd is less than at the mode).
 PROBE_OFFSET = 1.0
 PROBE_GAIN = 1.0
 #: Points of the grid along the flat direction (odd: the mode itself is one).
@@ -135,7 +136,9 @@ def ridge_components(hessians_at, means, values, covariances, variances):
     index = np.flatnonzero(flat)
     probe, used = _profile(hessians_at, means[index], directions[index], complements[index],
                            np.array([-PROBE_OFFSET, PROBE_OFFSET]) * scale, variances)
-    index = index[np.max(probe[0], axis=1, initial=-np.inf) > log_masses[index] + PROBE_GAIN]
+    # the mode's own cross-section: its Laplace evidence less the flat direction's share
+    at_mode = log_masses[index] - 0.5 * np.log(2 * np.pi * np.max(variances))
+    index = index[np.max(probe[0], axis=1, initial=-np.inf) > at_mode + PROBE_GAIN]
     offsets = np.linspace(-GRID_HALF_WIDTH, GRID_HALF_WIDTH, N_GRID) * scale
     (log_mass, points, across), count = _profile(
         hessians_at, means[index], directions[index], complements[index], offsets, variances)
