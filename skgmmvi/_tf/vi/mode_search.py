@@ -11,18 +11,19 @@ components placed at the modes of ``log p~``.
    of at least :data:`GOOD_START_ESS` of their number), no search runs. The
    start is also kept after a search that found several distinct modes of
    non-negligible Laplace evidence (within a factor 1e4 of the best), all of
-   them within reach of the start (each within the chi-square 0.999 quantile
-   of the squared Mahalanobis distance under the start mixture's mean and
-   covariance): its samples then
+   them within reach of the start (each in its typical set: the squared
+   Mahalanobis distance under the start mixture's mean and covariance
+   between the chi-square 0.001 and 0.999 quantiles; a mode near the centre
+   of a broad start in D dimensions is not where its samples go): its samples then
    explore every mode, found or not, where components started at the modes
    found (with their narrow Laplace covariances) explore less; on the planar
    robot (7 modes found from 40 starts, for 40 components) and the 10-mode GMM they fared
    worse at every budget of ``benchmarks/bench_vi.py``. A kept start still
-   gets a component (its Laplace covariance, weight :data:`MISSED_MODE_WEIGHT`)
+   gets a component (as in step 4, weight :data:`MISSED_MODE_WEIGHT`)
    at each mode found that its samples miss (:func:`missed_modes`): its samples
    explore only where they land, and q's new components start near q's own
-   samples, so such a mode would stay unvisited (on the seed problem, the
-   label-switched copies of its modes). While such modes turn up, the search
+   samples, so such a mode would stay unvisited (on the planar robot, the
+   modes of its goals). While such modes turn up, the search
    goes on in batches as in step 3 (so that all copies are found), the start
    staying kept. Only with adaptive components (``max_components`` given).
 3. **Search.** Batched L-BFGS (memory :data:`MEMORY`, backtracking Armijo line
@@ -49,7 +50,10 @@ components placed at the modes of ``log p~``.
    ``(-H)^{-1}``, its eigenvalues floored so that no component is wider than the
    (shrunken) start; one safeguarded Newton step refines each point. End points
    within one standard deviation of a better one (in its Laplace metric) merge.
-   The components go to the distinct modes in order of their Laplace evidence,
+   A mode at the far end of a flat ridge (the search stops there, where the
+   density is highest but the mass is not) gets a component with the moments
+   of the ridge's mass instead (:mod:`.ridge_profile`), and its evidence is
+   the ridge's. The components go to the distinct modes in order of that evidence,
    repeating the best ones when there are fewer modes than components; when
    there are more modes of non-negligible evidence than components, each gets
    one (up to ``max_components``): a mode without a component is one the NG-VI
@@ -70,6 +74,7 @@ from .._runtime import device_name, tensorflow, tf_dtype
 from ..compile_cache import COMPILED
 from .compile import TargetEvaluator
 from .compile import spec_like as _spec_like
+from .ridge_profile import ridge_components
 from .target_adapter import target_key, target_parameters, target_values_and_grads
 
 #: Log-densities below this carry no usable information (their gradients are
@@ -480,17 +485,21 @@ def distinct_modes(points, values, precisions):
 
 
 def _reaches(means, variances, modes):
-    """Whether every mode lies in the typical set of the start as a whole: within
-    the chi-square 0.999 quantile of the squared Mahalanobis distance under the
-    start mixture's mean and covariance (``diag(variances)`` plus the spread of
-    its means)."""
+    """Whether every mode lies in the typical set of the start as a whole: its
+    squared Mahalanobis distance under the start mixture's mean and covariance
+    (``diag(variances)`` plus the spread of its means) between the chi-square
+    0.001 and 0.999 quantiles. Not only far modes are out of reach: in D
+    dimensions the start's samples lie on a shell, and a mode near its centre
+    (below the 0.001 quantile; on the seed problem, D = 8, every mode lies
+    within a third of the start's scale of its mean) is where they do not go."""
     from scipy.stats import chi2
 
     spread = np.cov(means, rowvar=False, bias=True).reshape(means.shape[1], -1)
     envelope = np.diag(variances) + spread
     diff = modes - means.mean(axis=0)
     z2 = np.sum(diff * np.linalg.solve(envelope, diff.T).T, axis=1)
-    return bool(np.all(z2 <= chi2.ppf(0.999, means.shape[1])))
+    low, high = chi2.ppf([0.001, 0.999], means.shape[1])
+    return bool(np.all((z2 >= low) & (z2 <= high)))
 
 
 def _newton_step(target, dtype_name, points, values, grads, covariances):
@@ -629,14 +638,22 @@ def _place_components(tally, means, variances, max_components):
     """Indices (into ``tally``) of the modes the components start at, best
     Laplace evidence first, or None when the start is to be kept: several modes
     of non-negligible evidence, all within its reach."""
-    k = means.shape[0]
     evidence = tally.values + 0.5 * np.linalg.slogdet(tally.covariances)[1]
-    ranked = np.argsort(-evidence, kind="stable")
-    weighty = ranked[evidence[ranked] >= np.max(evidence) - LOG_NEGLIGIBLE_MASS]
+    weighty, chosen = _ranked_modes(evidence, means.shape[0], max_components)
     if weighty.shape[0] > 1 and _reaches(means, variances, tally.points[weighty]):
         return None
+    return chosen
+
+
+def _ranked_modes(log_masses, k, max_components):
+    """The modes of non-negligible mass (within :data:`LOG_NEGLIGIBLE_MASS` of
+    the largest), and those the components start at: best first, one each (up
+    to ``max_components``, at least ``k``), the best repeated when they are
+    fewer than ``k``."""
+    ranked = np.argsort(-log_masses, kind="stable")
+    weighty = ranked[log_masses[ranked] >= np.max(log_masses) - LOG_NEGLIGIBLE_MASS]
     n_start = max(k, min(weighty.shape[0], k if max_components is None else max_components))
-    return ranked[np.arange(n_start) % ranked.shape[0]]
+    return weighty, ranked[np.arange(n_start) % ranked.shape[0]]
 
 
 def search_modes(target, dtype_name, means, variances, rng, pool=None, budget=SEARCH_BUDGET,
@@ -692,11 +709,6 @@ def search_modes(target, dtype_name, means, variances, rng, pool=None, budget=SE
     return tally, chosen, tally.summary(n_starts, used, stopped)
 
 
-#: Weight each mode the kept start misses starts with (the start's components
-#: share the rest).
-MISSED_MODE_WEIGHT = 1e-3
-
-
 def missed_modes(tally, means, variances, log_ratios):
     """Indices (into ``tally``) of the modes that the start's samples miss,
     largest miss first.
@@ -713,28 +725,42 @@ def missed_modes(tally, means, variances, log_ratios):
     return order[gaps[order] > bound]
 
 
-def _laplace_covariances(tally, modes, diagonal):
-    """The Laplace covariances of ``modes`` (indices into ``tally``), only their
-    diagonals when ``diagonal``."""
-    covariances = tally.covariances[modes]
+def _mode_components(target, dtype_name, tally, modes, variances, diagonal):
+    """The components started at ``modes`` (indices into ``tally``): their
+    Laplace approximations, or where a mode is the far end of a flat ridge,
+    the moments of the ridge's mass (:func:`.ridge_profile.ridge_components`);
+    only the covariances' diagonals when ``diagonal``. Returns their means,
+    covariances, log masses (the Laplace evidence, or the ridge's) and the
+    target evaluations this cost."""
+    unique, position = np.unique(modes, return_inverse=True)
+    means, covariances, log_masses, used = ridge_components(
+        lambda x: _hessians(target, dtype_name, x), tally.points[unique],
+        tally.values[unique], tally.covariances[unique], variances)
+    means, covariances = means[position], covariances[position]
     if diagonal:
         covariances = np.einsum("kd,de->kde", np.diagonal(covariances, axis1=1, axis2=2),
                                 np.eye(covariances.shape[1]))
-    return covariances
+    return means, covariances, log_masses[position], used
 
 
-def _with_modes(start, tally, modes, diagonal):
-    """The kept ``start`` plus a component at each of ``modes`` (indices into
-    ``tally``), with its Laplace covariance and weight :data:`MISSED_MODE_WEIGHT`."""
-    if not modes.size:
+#: Weight each mode the kept start misses starts with (the start's components
+#: share the rest).
+MISSED_MODE_WEIGHT = 1e-3
+
+
+def _with_modes(start, components):
+    """The kept ``start`` plus ``components`` (means, covariances, log masses,
+    target evaluations: :func:`_mode_components`), each with weight
+    :data:`MISSED_MODE_WEIGHT`."""
+    means, covariances, _, used = components
+    if not means.shape[0]:
         return start
     k = start.means.shape[0]
-    covariances = _laplace_covariances(tally, modes, diagonal)
-    weights = np.concatenate([np.full(k, (1.0 - modes.size * MISSED_MODE_WEIGHT) / k),
-                              np.full(modes.size, MISSED_MODE_WEIGHT)])
-    return start._replace(means=np.concatenate([start.means, tally.points[modes]]),
+    weights = np.concatenate([np.full(k, (1.0 - means.shape[0] * MISSED_MODE_WEIGHT) / k),
+                              np.full(means.shape[0], MISSED_MODE_WEIGHT)])
+    return start._replace(means=np.concatenate([start.means, means]),
                           covariances=np.concatenate([start.covariances, covariances]),
-                          weights=weights)
+                          weights=weights, n_evaluations=start.n_evaluations + used)
 
 
 def laplace_start(target, dtype_name, means, variances, rng, pool=None,
@@ -792,7 +818,13 @@ def laplace_start(target, dtype_name, means, variances, rng, pool=None,
                                           budget, max_components, first, missed)
     prior = prior._replace(n_evaluations=used + summary.n_evaluations, summary=summary)
     if chosen is None:  # no mode, or several modes all within reach of the start
-        return _with_modes(prior, tally, missed(tally) if tally.hits.size else
-                           np.empty(0, dtype=int), diagonal)
-    covariances = _laplace_covariances(tally, chosen, diagonal)
-    return prior._replace(means=tally.points[chosen], covariances=covariances, searched=True)
+        modes = missed(tally) if tally.hits.size else np.empty(0, dtype=int)
+        return _with_modes(prior, _mode_components(target, dtype_name, tally, modes,
+                                                   variances, diagonal))
+    # rank the modes again by the mass their components account for (a ridge's
+    # far end has a tiny Laplace evidence, its profile not)
+    means, covariances, log_masses, count = _mode_components(
+        target, dtype_name, tally, np.arange(tally.hits.size), variances, diagonal)
+    _, chosen = _ranked_modes(log_masses, k, max_components)
+    return prior._replace(means=means[chosen], covariances=covariances[chosen], searched=True,
+                          n_evaluations=prior.n_evaluations + count)
