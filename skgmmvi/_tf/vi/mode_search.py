@@ -74,7 +74,7 @@ from .._runtime import device_name, tensorflow, tf_dtype
 from ..compile_cache import COMPILED
 from .compile import TargetEvaluator
 from .compile import spec_like as _spec_like
-from .ridge_profile import ridge_components
+from .ridge_profile import laplace_log_masses, ridge_components
 from .target_adapter import target_key, target_parameters, target_values_and_grads
 
 #: Log-densities below this carry no usable information (their gradients are
@@ -638,7 +638,7 @@ def _place_components(tally, means, variances, max_components):
     """Indices (into ``tally``) of the modes the components start at, best
     Laplace evidence first, or None when the start is to be kept: several modes
     of non-negligible evidence, all within its reach."""
-    evidence = tally.values + 0.5 * np.linalg.slogdet(tally.covariances)[1]
+    evidence = laplace_log_masses(tally.values, tally.covariances)
     weighty, chosen = _ranked_modes(evidence, means.shape[0], max_components)
     if weighty.shape[0] > 1 and _reaches(means, variances, tally.points[weighty]):
         return None

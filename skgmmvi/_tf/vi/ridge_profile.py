@@ -51,6 +51,12 @@ N_NEWTON_STEPS = 2
 FLOORED_FRACTION = 1.0 - 1e-6
 
 
+def laplace_log_masses(values, covariances):
+    """Laplace evidence ``log p~ + 1/2 log det (2 pi Sigma)`` of modes with
+    ``log p~`` ``values`` (M,) and covariances (M, D, D)."""
+    return values + 0.5 * np.linalg.slogdet(2 * np.pi * covariances)[1]
+
+
 def flat_directions(covariances, variances):
     """The widest eigenvector of each covariance and whether it is floored
     (no narrower than ``max(variances)``, :data:`FLOORED_FRACTION`).
@@ -128,8 +134,7 @@ def ridge_components(hessians_at, means, values, covariances, variances):
         (rectangle rule on the grid) for a ridge.
     n_evaluations : int
     """
-    d = means.shape[1]
-    log_masses = values + 0.5 * np.linalg.slogdet(2 * np.pi * covariances)[1]
+    log_masses = laplace_log_masses(values, covariances)
     means, covariances = means.copy(), covariances.copy()
     flat, directions, complements = flat_directions(covariances, variances)
     scale = np.sqrt(np.max(variances))
