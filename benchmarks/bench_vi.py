@@ -373,8 +373,11 @@ def scale_worker(problem, n_components, n_iterations, budget):
     import resource
 
     start = time.perf_counter()
-    vi = SCALE_PROBLEMS[problem](n_components).set_params(
-        callback=callback, max_iter=n_iterations).fit()
+    estimator = SCALE_PROBLEMS[problem](n_components).set_params(
+        callback=callback, max_iter=n_iterations)
+    if budget is not None:  # a budget, not the stopping rule, ends the fit
+        estimator.set_params(tol=None)
+    vi = estimator.fit()
     # the peak up to the end of fit, before the 10000-sample -ELBO below (whose
     # numpy densities grow with K too)
     fit_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
