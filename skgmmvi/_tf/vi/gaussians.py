@@ -49,8 +49,9 @@ def n_quadratic_features(n_features):
     return n_features * (n_features + 1) // 2 + n_features + 1
 
 
-def _log_density_coefficients(means, prec_chol, center):
-    """Coefficients (K, P) of ``log N(x; mu_k, Sigma_k)`` on :func:`quadratic_features`.
+def log_density_coefficients(means, prec_chol, center):
+    """Coefficients (K, P) of ``log N(x; mu_k, Sigma_k)`` on :func:`quadratic_features`
+    (their matrix product with the features is the (K, N) log-densities).
 
     With ``y = x - c`` and ``m = mu - c``: ``-y^T Lambda y / 2 + y^T Lambda m
     - m^T Lambda m / 2 + log det Lambda / 2 - D log(2 pi) / 2``.
@@ -75,7 +76,7 @@ def _log_density_block(features, means, prec_chol, center):
     matrix product of their coefficients with the rows' quadratic features (no
     (N, K, D) array of whitened differences)."""
     tf = tensorflow()
-    return tf.linalg.matmul(_log_density_coefficients(means, prec_chol, center), features)
+    return tf.linalg.matmul(log_density_coefficients(means, prec_chol, center), features)
 
 
 def _block_plan(x, means, center, budget):

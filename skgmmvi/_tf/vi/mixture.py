@@ -126,32 +126,57 @@ def log_density(state, x, budget=None):
                                          state["prec_chol"], mixture_center(state), budget)
 
 
-def grad_log_q(state, responsibilities, x, budget=None):
-    """``grad_x log q(x) = -sum_k q(k|x) Lambda_k (x - mu_k)`` of each row, (N, D),
-    from the rows' (K_max, N) responsibilities ``q(k|x)`` (of a block of rows:
-    :mod:`.weighted_sums`).
-
-    Written as ``-(A_n (x_n - c) - b_n)`` with ``A_n = sum_k q(k|x_n) Lambda_k``
-    and ``b_n = sum_k q(k|x_n) Lambda_k (mu_k - c)`` (``c`` the mixture mean):
-    two matrix products over the components, over blocks of rows so that at most
-    ``budget`` numbers of the (N, D, D) array ``A`` exist at a time.
-    """
+def grad_log_q_factors(state):
+    """What :func:`grad_log_q_rows` needs of the mixture, computed once per
+    iteration (not once per block of rows): ``(flat_precision (K, D^2),
+    shifted_means (K, D), center (D,))`` with ``shifted_means = Lambda_k (mu_k - c)``."""
     tf = tensorflow()
     prec_chol = state["prec_chol"]
     n_features = tf.shape(prec_chol)[1]
     center = mixture_center(state)
     precision = tf.linalg.matmul(prec_chol, prec_chol, transpose_b=True)
     flat_precision = tf.reshape(precision, tf.stack([-1, n_features * n_features]))
-    shifted_means = tf.linalg.matvec(precision, state["means"] - center)  # (K, D)
+    return flat_precision, tf.linalg.matvec(precision, state["means"] - center), center
+
+
+def grad_log_q_rows(factors, responsibilities, x):
+    """``grad_x log q`` of a block of rows, (n, D), from :func:`grad_log_q_factors`
+    and the rows' (K, n) responsibilities; holds the (D, D, n) array ``A`` of
+    :func:`grad_log_q` (the caller sizes the block).
+
+    ``A`` is built column by row, as the (D^2, K) by (K, n) product: the
+    transposed product, (n, K) by (K, D^2), ran at half the speed (K = 50,
+    D = 8, 12 500 rows: 9 ms against 4.3 ms).
+    """
+    tf = tensorflow()
+    flat_precision, shifted_means, center = factors
+    n_features = tf.shape(x)[1]
+    summed = tf.reshape(tf.linalg.matmul(flat_precision, responsibilities, transpose_a=True),
+                        tf.stack([n_features, n_features, -1]))  # A[i, j, n]
+    offset = tf.linalg.matmul(shifted_means, responsibilities, transpose_a=True)  # (D, n)
+    shifted = tf.transpose(x - center)  # (D, n)
+    return tf.transpose(offset - tf.reduce_sum(summed * shifted[None, :, :], axis=1))
+
+
+def grad_log_q(state, responsibilities, x, budget=None):
+    """``grad_x log q(x) = -sum_k q(k|x) Lambda_k (x - mu_k)`` of each row, (N, D),
+    from the rows' (K_max, N) responsibilities ``q(k|x)``.
+
+    Written as ``-(A_n (x_n - c) - b_n)`` with ``A_n = sum_k q(k|x_n) Lambda_k``
+    and ``b_n = sum_k q(k|x_n) Lambda_k (mu_k - c)`` (``c`` the mixture mean):
+    two matrix products over the components (:func:`grad_log_q_rows`), over
+    blocks of rows so that at most ``budget`` numbers of the (N, D, D) array
+    ``A`` exist at a time.
+    """
+    tf = tensorflow()
+    factors = grad_log_q_factors(state)
+    n_features = tf.shape(x)[1]
     n_rows = tf.shape(x)[0]
     size = blocks.block_size(n_rows, n_features * n_features, budget)
 
     def block(index):
-        resp = tf.gather(responsibilities, index, axis=1)  # (K, n)
-        summed = tf.reshape(tf.linalg.matmul(resp, flat_precision, transpose_a=True),
-                            tf.stack([-1, n_features, n_features]))
-        offset = tf.linalg.matmul(resp, shifted_means, transpose_a=True)
-        return offset - tf.linalg.matvec(summed, tf.gather(x, index) - center)
+        return grad_log_q_rows(factors, tf.gather(responsibilities, index, axis=1),
+                               tf.gather(x, index))
 
     return tf.cond(n_rows > 0, lambda: blocks.concat_blocks(n_rows, size, block, x.dtype),
                    lambda: tf.zeros_like(x))

@@ -80,11 +80,15 @@ class SteinEstimator(Option):
         beta = hyper["temperature"]
         n_features = tf.shape(batch["x"])[1]
         center = mixture.mixture_center(state)
+        # once, outside the loop over blocks of rows; a block of importance_sums
+        # already fits the (n, D, D) array of grad_log_q_rows (n_terms has D^2)
+        factors = mixture.grad_log_q_factors(state)
 
         def row_terms(rows, log_q, responsibilities):
             # r_i, the outer products (x_i - c) r_i^T (as a pair), and log p~ - beta log q
             x = rows["x"]
-            residual = rows["grad"] - beta * mixture.grad_log_q(state, responsibilities, x)
+            residual = rows["grad"] - beta * mixture.grad_log_q_rows(factors,
+                                                                     responsibilities, x)
             return residual, (x - center, residual), target_minus_log_q(rows, log_q, beta)
 
         sums = weighted_sums.importance_sums(state, batch, row_terms,

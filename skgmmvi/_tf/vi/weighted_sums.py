@@ -36,9 +36,13 @@ from . import blocks, gaussians, mixture
 ROW_KEYS = ("x", "log_density", "grad")
 
 
-def _block_terms(state, batch, index, in_range, center):
+def _block_terms(state, batch, index, in_range, center, coefficients):
     """The block's ``(log_ratio (K, n), log_q (n,), responsibilities (K, n), rows)``,
-    ``rows`` the block's per-row columns of the batch and ``valid`` (in range too)."""
+    ``rows`` the block's per-row columns of the batch and ``valid`` (in range too).
+
+    The log-densities are one product of the components' ``coefficients``
+    (:func:`.gaussians.log_density_coefficients`, computed once for all blocks)
+    with the block's quadratic features, which the block size accounts for."""
     tf = tensorflow()
     rows = {key: tf.gather(batch[key], index) for key in ROW_KEYS if key in batch}
     rows["valid"] = valid = tf.gather(batch["valid"], index) & in_range
@@ -48,11 +52,10 @@ def _block_terms(state, batch, index, in_range, center):
     if "grad" in rows:
         rows["grad"] = tf.where(valid[:, None], rows["grad"], 0)
     x = rows["x"]
-    component_log_density = gaussians.log_densities(x, state["means"], state["prec_chol"],
-                                                    center)
-    joint = mixture.masked_log_weights(state)[:, None] + component_log_density
-    log_q = tf.reduce_logsumexp(joint, axis=0)
-    responsibilities = tf.exp(joint - log_q[None, :])
+    component_log_density = tf.linalg.matmul(coefficients,
+                                             gaussians.quadratic_features(x, center))
+    log_q, responsibilities = _log_q_and_responsibilities(
+        mixture.masked_log_weights(state)[:, None] + component_log_density)
     if "log_background" in batch:
         log_background = tf.gather(batch["log_background"], index)
     else:
@@ -62,6 +65,18 @@ def _block_terms(state, batch, index, in_range, center):
     log_ratio = tf.where(valid[None, :], component_log_density - log_background[None, :],
                          minus_inf)
     return log_ratio, log_q, responsibilities, rows
+
+
+def _log_q_and_responsibilities(joint):
+    """``log q`` (n,) and the responsibilities (K, n) of the (K, n) ``log w_k +
+    log N(x_n|k)``, from one exponential of the matrix (a log-sum-exp shifted by
+    each row's largest term; the responsibilities are its normalised terms)."""
+    tf = tensorflow()
+    largest = tf.reduce_max(joint, axis=0)
+    shift = tf.where(tf.math.is_finite(largest), largest, 0)
+    terms = tf.exp(joint - shift[None, :])
+    total = tf.reduce_sum(terms, axis=0)
+    return shift + tf.math.log(total), terms / total[None, :]
 
 
 def _rescaled(running_max, log_ratio):
@@ -120,13 +135,15 @@ def importance_sums(state, batch, row_terms, n_terms, track=None, budget=None):
     """
     tf = tensorflow()
     center = mixture.mixture_center(state)
+    coefficients = gaussians.log_density_coefficients(state["means"], state["prec_chol"],
+                                                      center)
     size = _rows_per_block(state, batch["x"], n_terms, budget)
     track_initial, track_update = track if track is not None else ((), None)
 
     def step(index, in_range, carry):
         running_max, total, squares, sums, extra = carry
-        log_ratio, log_q, responsibilities, rows = _block_terms(state, batch, index,
-                                                                in_range, center)
+        log_ratio, log_q, responsibilities, rows = _block_terms(
+            state, batch, index, in_range, center, coefficients)
         new_max, scale, weights = _rescaled(running_max, log_ratio)
         if row_terms is not None:
             sums = [total_j * scale[:, None] + weighted_sum(weights, terms)
