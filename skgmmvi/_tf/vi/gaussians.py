@@ -71,12 +71,17 @@ def log_density_coefficients(means, prec_chol, center):
     return tf.concat([tf.transpose(pairs * scale[:, None]), linear, constant[:, None]], axis=1)
 
 
+def log_densities_from_coefficients(coefficients, features):
+    """``log N(x_n; mu_k, Sigma_k)``, shape (K, N): ONE matrix product of the
+    components' :func:`log_density_coefficients` with the rows'
+    :func:`quadratic_features` (no (N, K, D) array of whitened differences)."""
+    return tensorflow().linalg.matmul(coefficients, features)
+
+
 def _log_density_block(features, means, prec_chol, center):
-    """``log N(x_n; mu_k, Sigma_k)`` of a block of components, shape (K, N): ONE
-    matrix product of their coefficients with the rows' quadratic features (no
-    (N, K, D) array of whitened differences)."""
-    tf = tensorflow()
-    return tf.linalg.matmul(log_density_coefficients(means, prec_chol, center), features)
+    """``log N(x_n; mu_k, Sigma_k)`` of a block of components, shape (K, N)."""
+    return log_densities_from_coefficients(
+        log_density_coefficients(means, prec_chol, center), features)
 
 
 def _block_plan(x, means, center, budget):

@@ -52,8 +52,8 @@ def _block_terms(state, batch, index, in_range, center, coefficients):
     if "grad" in rows:
         rows["grad"] = tf.where(valid[:, None], rows["grad"], 0)
     x = rows["x"]
-    component_log_density = tf.linalg.matmul(coefficients,
-                                             gaussians.quadratic_features(x, center))
+    component_log_density = gaussians.log_densities_from_coefficients(
+        coefficients, gaussians.quadratic_features(x, center))
     log_q, responsibilities = _log_q_and_responsibilities(
         mixture.masked_log_weights(state)[:, None] + component_log_density)
     if "log_background" in batch:
