@@ -91,18 +91,25 @@ def with_budget(monkeypatch, budget, function, *args):
     return function(*args)
 
 
-@pytest.mark.parametrize("budget", BUDGETS)
-def test_blocked_log_densities_equal_dense(budget):
+def test_log_densities_from_coefficients_equal_dense():
     state, batch = random_problem()
-    x = tf.constant(batch["x"])
-    blocked = gaussians.log_densities(x, tf.constant(state["means"]),
-                                      tf.constant(state["prec_chol"]), budget=budget)
-    np.testing.assert_allclose(blocked.numpy(), dense_log_densities(state, batch["x"]),
+    x, means = tf.constant(batch["x"]), tf.constant(state["means"])
+    center = tf.reduce_mean(means, axis=0)
+    coefficients = gaussians.log_density_coefficients(means, tf.constant(state["prec_chol"]),
+                                                      center)
+    got = gaussians.log_densities_from_coefficients(
+        coefficients, gaussians.quadratic_features(x, center))
+    np.testing.assert_allclose(got.numpy(), dense_log_densities(state, batch["x"]),
                                rtol=1e-12, atol=1e-10)
+
+
+@pytest.mark.parametrize("budget", BUDGETS)
+def test_blocked_log_mixture_density_equals_dense(budget):
+    state, batch = random_problem()
     log_w = np.log(np.arange(1.0, 7.0))
     log_w[2] = -np.inf  # a left-out component
     mixed = gaussians.log_mixture_density(
-        x, tf.constant(log_w), tf.constant(state["means"]),
+        tf.constant(batch["x"]), tf.constant(log_w), tf.constant(state["means"]),
         tf.constant(state["prec_chol"]), budget=budget)
     expected = logsumexp(log_w[:, None] + dense_log_densities(state, batch["x"]), axis=0)
     np.testing.assert_allclose(mixed.numpy(), expected, rtol=1e-12, atol=1e-10)
@@ -117,19 +124,24 @@ def test_log_mixture_density_of_no_component_is_minus_inf():
 
 
 @pytest.mark.parametrize("budget", BUDGETS)
-def test_mixture_evaluation_and_gradient_equal_dense(budget):
+def test_mixture_log_density_equals_dense(budget):
     state, batch = random_problem(n_features=4)
     expected = dense_stein(state, dict(batch, background_log_weights=np.zeros(6)), 1.0,
                            False)
-    state_t = as_tensors(state)
-    x = tf.constant(batch["x"])
+    log_q = mixture.log_density(as_tensors(state), tf.constant(batch["x"]), budget=budget)
+    np.testing.assert_allclose(log_q.numpy(), expected["log_q"], rtol=1e-12, atol=1e-10)
+
+
+def test_grad_log_q_rows_equal_dense():
+    state, batch = random_problem(n_features=4)
+    expected = dense_stein(state, dict(batch, background_log_weights=np.zeros(6)), 1.0,
+                           False)
     log_w = np.where(state["active"], state["log_weights"], -np.inf)
     resp = tf.constant(np.exp(log_w[:, None] + dense_log_densities(state, batch["x"])
                               - expected["log_q"][None, :]))
-    np.testing.assert_allclose(mixture.log_density(state_t, x, budget=budget).numpy(),
-                               expected["log_q"], rtol=1e-12, atol=1e-10)
-    np.testing.assert_allclose(mixture.grad_log_q(state_t, resp, x, budget=budget).numpy(),
-                               expected["grad_log_q"], rtol=1e-10, atol=1e-10)
+    factors = mixture.grad_log_q_factors(as_tensors(state))
+    got = mixture.grad_log_q_rows(factors, resp, tf.constant(batch["x"]))
+    np.testing.assert_allclose(got.numpy(), expected["grad_log_q"], rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("budget", BUDGETS)

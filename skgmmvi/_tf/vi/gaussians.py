@@ -98,43 +98,6 @@ def _block_plan(x, means, center, budget):
                                                                       row_size, budget)
 
 
-def log_densities(x, means, prec_chol, center=None, budget=None):
-    """``log N(x_n; mu_k, Sigma_k)`` for every component and row, shape (K, N).
-
-    One matrix product of the rows' quadratic features (:func:`quadratic_features`)
-    with the components' coefficients, over blocks of rows (their features at
-    most ``budget`` numbers) and, inside, of components (:mod:`.blocks`): no
-    (N, K, D) array of whitened differences.
-
-    Parameters
-    ----------
-    x : Tensor of shape (N, D)
-    means : Tensor of shape (K, D), K >= 1
-    prec_chol : Tensor of shape (K, D, D)
-    center : Tensor of shape (D,), default=None
-        Subtracted from rows and means first (keeps the numbers small); the
-        mean of ``means`` when None.
-    budget : int, default=None
-        Numbers per block (:data:`.blocks.BLOCK_ELEMENTS` when None).
-    """
-    tf = tensorflow()
-    center, n_components, n_rows, row_size, size = _block_plan(x, means, center, budget)
-
-    def rows_block(rows):  # (rows, K): concatenated along the rows
-        features = quadratic_features(tf.gather(x, rows), center)
-
-        def block(index):
-            return _log_density_block(features, tf.gather(means, index),
-                                      tf.gather(prec_chol, index), center)
-
-        return tf.transpose(blocks.concat_blocks(n_components, size, block, x.dtype))
-
-    return tf.cond(
-        n_rows > 0,
-        lambda: tf.transpose(blocks.concat_blocks(n_rows, row_size, rows_block, x.dtype)),
-        lambda: tf.zeros(tf.stack([n_components, 0]), x.dtype))
-
-
 def log_mixture_density(x, log_weights, means, prec_chol, center=None, budget=None):
     """``log sum_k w_k N(x_n; mu_k, Sigma_k)`` of every row, shape (N,).
 
@@ -148,8 +111,13 @@ def log_mixture_density(x, log_weights, means, prec_chol, center=None, budget=No
     x : Tensor of shape (N, D)
     log_weights : Tensor of shape (K,)
         ``-inf`` for components to leave out.
-    means, prec_chol, center, budget
-        As in :func:`log_densities`.
+    means : Tensor of shape (K, D)
+    prec_chol : Tensor of shape (K, D, D)
+    center : Tensor of shape (D,), default=None
+        Subtracted from rows and means first (keeps the numbers small); the
+        mean of ``means`` when None.
+    budget : int, default=None
+        Numbers per block (:data:`.blocks.BLOCK_ELEMENTS` when None).
     """
     tf = tensorflow()
     center, n_components, n_rows, row_size, size = _block_plan(x, means, center, budget)

@@ -21,7 +21,7 @@ retraces. The capacity grows (by the host, between compiled calls) by padding.
 import numpy as np
 
 from .._runtime import tensorflow
-from . import blocks, gaussians
+from . import gaussians
 
 MIXTURE_KEYS = ("active", "log_weights", "means", "prec_chol", "n_updates")
 
@@ -141,8 +141,13 @@ def grad_log_q_factors(state):
 
 def grad_log_q_rows(factors, responsibilities, x):
     """``grad_x log q`` of a block of rows, (n, D), from :func:`grad_log_q_factors`
-    and the rows' (K, n) responsibilities; holds the (D, D, n) array ``A`` of
-    :func:`grad_log_q` (the caller sizes the block).
+    and the rows' (K, n) responsibilities ``q(k|x)``.
+
+    ``grad_x log q(x) = -sum_k q(k|x) Lambda_k (x - mu_k)``, written as
+    ``-(A_n (x_n - c) - b_n)`` with ``A_n = sum_k q(k|x_n) Lambda_k`` and
+    ``b_n = sum_k q(k|x_n) Lambda_k (mu_k - c)`` (``c`` the mixture mean): two
+    matrix products over the components. Holds the (D, D, n) array ``A``: the
+    caller sizes the block.
 
     ``A`` is built column by row, as the (D^2, K) by (K, n) product: the
     transposed product, (n, K) by (K, D^2), ran at half the speed (K = 50,
@@ -156,27 +161,3 @@ def grad_log_q_rows(factors, responsibilities, x):
     offset = tf.linalg.matmul(shifted_means, responsibilities, transpose_a=True)  # (D, n)
     shifted = tf.transpose(x - center)  # (D, n)
     return tf.transpose(offset - tf.reduce_sum(summed * shifted[None, :, :], axis=1))
-
-
-def grad_log_q(state, responsibilities, x, budget=None):
-    """``grad_x log q(x) = -sum_k q(k|x) Lambda_k (x - mu_k)`` of each row, (N, D),
-    from the rows' (K_max, N) responsibilities ``q(k|x)``.
-
-    Written as ``-(A_n (x_n - c) - b_n)`` with ``A_n = sum_k q(k|x_n) Lambda_k``
-    and ``b_n = sum_k q(k|x_n) Lambda_k (mu_k - c)`` (``c`` the mixture mean):
-    two matrix products over the components (:func:`grad_log_q_rows`), over
-    blocks of rows so that at most ``budget`` numbers of the (N, D, D) array
-    ``A`` exist at a time.
-    """
-    tf = tensorflow()
-    factors = grad_log_q_factors(state)
-    n_features = tf.shape(x)[1]
-    n_rows = tf.shape(x)[0]
-    size = blocks.block_size(n_rows, n_features * n_features, budget)
-
-    def block(index):
-        return grad_log_q_rows(factors, tf.gather(responsibilities, index, axis=1),
-                               tf.gather(x, index))
-
-    return tf.cond(n_rows > 0, lambda: blocks.concat_blocks(n_rows, size, block, x.dtype),
-                   lambda: tf.zeros_like(x))
