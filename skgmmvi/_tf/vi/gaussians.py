@@ -78,26 +78,6 @@ def log_densities_from_coefficients(coefficients, features):
     return tensorflow().linalg.matmul(coefficients, features)
 
 
-def _log_density_block(features, means, prec_chol, center):
-    """``log N(x_n; mu_k, Sigma_k)`` of a block of components, shape (K, N)."""
-    return log_densities_from_coefficients(
-        log_density_coefficients(means, prec_chol, center), features)
-
-
-def _block_plan(x, means, center, budget):
-    """``(center, K, N, rows per block, components per block)`` of a blocked
-    evaluation: the centre defaults to the mean of ``means``; a row block's
-    quadratic features, and a (rows, components) block, fit in ``budget``."""
-    tf = tensorflow()
-    if center is None:
-        center = tf.reduce_mean(means, axis=0)
-    n_components = tf.shape(means)[0]
-    n_rows = tf.shape(x)[0]
-    row_size = blocks.block_size(n_rows, n_quadratic_features(tf.shape(x)[1]), budget)
-    return center, n_components, n_rows, row_size, blocks.block_size(n_components,
-                                                                      row_size, budget)
-
-
 def log_mixture_density(x, log_weights, means, prec_chol, center=None, budget=None):
     """``log sum_k w_k N(x_n; mu_k, Sigma_k)`` of every row, shape (N,).
 
@@ -120,15 +100,23 @@ def log_mixture_density(x, log_weights, means, prec_chol, center=None, budget=No
         Numbers per block (:data:`.blocks.BLOCK_ELEMENTS` when None).
     """
     tf = tensorflow()
-    center, n_components, n_rows, row_size, size = _block_plan(x, means, center, budget)
+    if center is None:
+        center = tf.reduce_mean(means, axis=0)
+    n_components = tf.shape(means)[0]
+    n_rows = tf.shape(x)[0]
+    # a row block's quadratic features, and a (rows, components) block, fit in budget
+    row_size = blocks.block_size(n_rows, n_quadratic_features(tf.shape(x)[1]), budget)
+    size = blocks.block_size(n_components, row_size, budget)
     minus_inf = tf.constant(-math.inf, x.dtype)
 
     def rows_block(rows):
         features = quadratic_features(tf.gather(x, rows), center)
 
         def step(index, in_range, running):
-            joint = tf.gather(log_weights, index)[:, None] + _log_density_block(
-                features, tf.gather(means, index), tf.gather(prec_chol, index), center)
+            coefficients = log_density_coefficients(tf.gather(means, index),
+                                                    tf.gather(prec_chol, index), center)
+            joint = (tf.gather(log_weights, index)[:, None]
+                     + log_densities_from_coefficients(coefficients, features))
             block = tf.reduce_logsumexp(tf.where(in_range[:, None], joint, minus_inf), axis=0)
             # log(exp(running) + exp(block)); exactly ``block`` while running is -inf
             largest = tf.maximum(running, block)
