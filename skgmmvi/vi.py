@@ -672,12 +672,19 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
                                                     self.init_scale)
         if self.init == "prior":
             return None, means, covariances, 0
-        from ._tf.vi.mode_search import laplace_start
+        from ._tf.vi.mode_search import finite_start_rows, laplace_start
         from ._tf.vi.target_adapter import check_rows
 
         rows = check_rows(means, covariances, 0)
-        if not self._check_target(target, rows):
-            return None, means, covariances, rows.shape[0]
+        n_checked = rows.shape[0]
+        has_gradient = self._check_target(target, rows)
+        if has_gradient is None:  # log p~ non-finite at every row: look nearer the centre
+            rows, n_probed = finite_start_rows(target, self.dtype, means,
+                                               np.diagonal(covariances[0]).copy(), n_checked)
+            n_checked += n_probed
+            has_gradient = rows.shape[0] > 0 and self._check_target(target, rows)
+        if not has_gradient:
+            return None, means, covariances, n_checked
         before = rng.get_state()
         adaptive = self._design()["component_adaptation"] == "adaptive"
         pool = None if X is None else np.asarray(X, np.float64)
@@ -689,12 +696,13 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         if not start.searched:  # the start is kept: the fit continues as init='prior'
             rng.set_state(before)
         return (start.weights, start.means, start.covariances,
-                rows.shape[0] + int(start.n_evaluations))
+                n_checked + int(start.n_evaluations))
 
     def _check_target(self, target, rows):
         """Check the target at ``rows`` (draws of the prior start) before the mode
         search evaluates it (shapes, dtypes, gradient path; errors say what to
-        do). Returns whether it has a usable gradient, which the search needs."""
+        do). Returns whether it has a usable gradient, which the search needs
+        (None when ``log p~`` is non-finite at every row)."""
         from ._tf.vi.target_adapter import check_target, target_parameters
 
         needs_grad = self._design()["ng_estimation"] != "more"

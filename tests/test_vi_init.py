@@ -139,13 +139,44 @@ def test_target_astronomically_low_at_the_default_scale_gets_a_shrunken_start():
     evaluator = TargetEvaluator(target, "float64")
     log_p = evaluator(rng.standard_normal((200, 4)) * 10.0)
     assert np.mean(np.isfinite(log_p) & (log_p > mode_search.ASTRONOMICALLY_LOW)) < 0.5
-    variances, log_p, _, used = mode_search._usable_scale(
+    variances, _, log_p, _, used = mode_search._usable_scale(
         evaluator, np.zeros((1, 4)), np.full(4, 100.0), rng)
     assert np.all(variances < 100.0) and used > mode_search.N_CHECK_SAMPLES
     assert np.mean(np.isfinite(log_p) & (log_p > mode_search.ASTRONOMICALLY_LOW)) >= 0.5
     vi = VariationalGMMTarget(target, max_iter=30, random_state=0).fit()
     assert np.all(np.isfinite(vi.elbo_history_))
     assert np.all(np.abs(vi.means_[np.argmax(vi.weights_)]) < 0.05)
+
+
+class OverflowingGaussian(Target):
+    """``N(0.5, 0.04 I)`` in D = 6, written as ``-log(exp(r^2 / 2))`` (r the whitened
+    distance), which overflows to ``-inf`` beyond r^2 = 1419: finite only within
+    7.5 units of the mean, so at almost no sample of the default start (scale
+    10; the chance of one is about 3e-4). Its mode is 0.5 with Hessian ``-25 I``."""
+
+    n_features = 6
+
+    def log_density(self, x):
+        import tensorflow as tf
+
+        half_r2 = 0.5 * tf.reduce_sum(((x - 0.5) / 0.2) ** 2, axis=1)
+        return -tf.math.log(tf.exp(half_r2))
+
+
+def test_target_non_finite_at_every_check_row_gets_a_shrunken_start():
+    target = OverflowingGaussian()
+    rows = check_rows(np.zeros((1, 6)), 100.0 * np.eye(6)[None], 0)
+    assert not np.any(np.isfinite(TargetEvaluator(target, "float64")(rows)))
+    rows, used = mode_search.finite_start_rows(target, "float64", np.zeros((1, 6)),
+                                               np.full(6, 100.0), CHECK_ROWS)
+    assert rows.shape == (CHECK_ROWS, 6) and used > mode_search.N_CHECK_SAMPLES
+    assert np.all(np.isfinite(TargetEvaluator(target, "float64")(rows)))
+    # before, the default start was kept there and the fit stopped at its first
+    # iteration ("NaN or infinite at all 250 samples")
+    vi = VariationalGMMTarget(target, max_iter=0, random_state=0).fit()
+    np.testing.assert_allclose(vi.means_, np.full((1, 6), 0.5), atol=1e-6)
+    np.testing.assert_allclose(vi.covariances_[0], 0.04 * np.eye(6), rtol=1e-5, atol=1e-8)
+    assert vi.n_target_evaluations_ > used
 
 
 def test_numpy_target_gets_finite_difference_hessians_and_every_row_is_counted():

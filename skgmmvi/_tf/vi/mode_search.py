@@ -322,11 +322,21 @@ def _diagonal_log_q(x, means, variances):
     return np.logaddexp.reduce(log_component, axis=1) - np.log(means.shape[0])
 
 
+UsableScale = collections.namedtuple("UsableScale", "variances x log_p log_q n_evaluations")
+UsableScale.__doc__ = """The start's samples at the scale :func:`_usable_scale` settles on:
+the variances (D,), the samples ``x`` (N_CHECK_SAMPLES, D), their ``log p~`` and
+``log q0`` (under the equal-weight start at those variances), and the target
+evaluations of every scale tried."""
+
+
 def _usable_scale(evaluator, means, variances, rng):
     """Shrink ``variances`` by decades until most of the start's samples are usable.
 
-    Returns the variances, the log-densities ``log p~`` and ``log q0`` of the
-    samples at that scale, and the number of target evaluations.
+    Returns
+    -------
+    UsableScale
+        The scale with the largest usable fraction (the first one that reaches
+        :data:`USABLE_FRACTION`), its samples and their log-densities.
     """
     noise = rng.standard_normal((N_CHECK_SAMPLES, means.shape[1]))
     centres = means[np.arange(N_CHECK_SAMPLES) % means.shape[0]]
@@ -337,10 +347,26 @@ def _usable_scale(evaluator, means, variances, rng):
         log_p = evaluator(x)
         usable = np.mean(np.isfinite(log_p) & (log_p > ASTRONOMICALLY_LOW))
         if best is None or usable > best[0]:
-            best = (usable, scaled, log_p, _diagonal_log_q(x, means, scaled))
+            best = (usable, scaled, x, log_p)
         if usable >= USABLE_FRACTION:
             break
-    return best[1], best[2], best[3], N_CHECK_SAMPLES * (shrink + 1)
+    _, scaled, x, log_p = best
+    return UsableScale(scaled, x, log_p, _diagonal_log_q(x, means, scaled),
+                       N_CHECK_SAMPLES * (shrink + 1))
+
+
+def finite_start_rows(target, dtype_name, means, variances, n_rows):
+    """Up to ``n_rows`` samples of the start where ``log p~`` is finite, the scale
+    shrunk by decades as in :func:`_usable_scale` (fixed seed: the fit's random
+    stream is not used), and the target evaluations spent.
+
+    For the first check of a target whose density is non-finite at every check
+    row of the start (defined only near its centre, or overflowing far from it):
+    the rows it returns are where the target can be checked and searched from.
+    """
+    scale = _usable_scale(TargetEvaluator(target, dtype_name), means, variances,
+                          np.random.RandomState(0))
+    return scale.x[np.isfinite(scale.log_p)][:n_rows], scale.n_evaluations
 
 
 def _ess_fraction(log_weights):
@@ -805,7 +831,7 @@ def laplace_start(target, dtype_name, means, variances, rng, pool=None,
     first = None if pool is None else _draw_starts(means, variances, number_of_starts(k),
                                                    rng, pool)
     evaluator = TargetEvaluator(target, dtype_name)
-    variances, log_p, log_q, used = _usable_scale(evaluator, means, variances, rng)
+    variances, _, log_p, log_q, used = _usable_scale(evaluator, means, variances, rng)
     prior = Start(means, np.tile(np.diag(variances), (k, 1, 1)), used, False, None)
     if _ess_fraction(log_p - log_q) >= GOOD_START_ESS:
         return prior

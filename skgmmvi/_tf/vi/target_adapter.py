@@ -244,13 +244,17 @@ def check_target(target, x, dtype_name, needs_grad, params=()):
 
     Returns
     -------
-    has_gradient : bool
+    has_gradient : bool or None
         Whether the target gives a usable gradient (when ``needs_grad`` is
-        False, a missing gradient is not an error, and this says so).
+        False, a missing gradient is not an error, and this says so); None when
+        the values are non-finite at every row of ``x`` (nothing to check the
+        gradient at).
     """
     x = np.asarray(x, dtype_name)
     if not getattr(target, "uses_tensorflow", True):
-        _, grad = numpy_values_and_grads(target, x, np.dtype(dtype_name), needs_grad)
+        value, grad = numpy_values_and_grads(target, x, np.dtype(dtype_name), needs_grad)
+        if not np.any(np.isfinite(value)):
+            return None
         return bool(np.any(grad != 0))  # a missing gradient comes back as zeros
     tf = tensorflow()
     x_t = tf.constant(x)
@@ -266,7 +270,7 @@ def check_target(target, x, dtype_name, needs_grad, params=()):
     _check_shape(target, "values", value.shape, x.shape, "log_density")
     _check_traced(target, dtype_name, needs_grad, params)  # numpy on symbolic tensors
     if not np.any(np.isfinite(value.numpy())):  # the loop says "all NaN"
-        return False
+        return None
     try:
         _check_gradient_path(target, x_t, params_t, value, grad)
     except ValueError:
