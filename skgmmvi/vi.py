@@ -52,7 +52,9 @@ MAD_TO_SD = 1.4826
 ALL_NAN_TARGET = (
     "The target's log-density (or its gradient) was NaN or infinite at all {n} samples "
     "drawn in iteration {it}. Check the target, or start q where the target is "
-    "defined (init_mean, init_scale, or X)."
+    "defined (init_mean, init_scale, or X). A target defined only on part of the "
+    "space (positive or bounded coordinates) is best fitted in an unconstrained space: "
+    "wrap it in skgmmvi.targets.TransformedTarget(target, transforms)."
 )
 
 

@@ -208,8 +208,9 @@ def test_nan_and_inf_target_values_are_excluded():
 
 def test_all_nan_target_raises_a_clear_error():
     vi = VariationalGMMTarget(NanTarget(), max_iter=5, init_mean=np.zeros(3))
-    with pytest.raises(ValueError, match="NaN or infinite at all 250 samples"):
+    with pytest.raises(ValueError, match="NaN or infinite at all 250 samples") as error:
         vi.fit()
+    assert "TransformedTarget" in str(error.value)  # the fix for a target on a region
     assert not hasattr(vi, "means_")
 
 
