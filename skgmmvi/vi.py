@@ -677,12 +677,13 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         from ._tf.vi.mode_search import finite_start_rows, laplace_start
         from ._tf.vi.target_adapter import check_rows
 
+        variances = np.diagonal(covariances[0]).copy()
         rows = check_rows(means, covariances, 0)
         n_checked = rows.shape[0]
         has_gradient = self._check_target(target, rows)
         if has_gradient is None:  # log p~ non-finite at every row: look nearer the centre
-            rows, n_probed = finite_start_rows(target, self.dtype, means,
-                                               np.diagonal(covariances[0]).copy(), n_checked)
+            rows, n_probed = finite_start_rows(target, self.dtype, means, variances,
+                                               n_checked)
             n_checked += n_probed
             has_gradient = rows.shape[0] > 0 and self._check_target(target, rows)
         if not has_gradient:
@@ -690,8 +691,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         before = rng.get_state()
         adaptive = self._design()["component_adaptation"] == "adaptive"
         pool = None if X is None else np.asarray(X, np.float64)
-        start = laplace_start(target, self.dtype, means, np.diagonal(covariances[0]).copy(),
-                              rng, pool=pool, diagonal=self.covariance_type == "diag",
+        start = laplace_start(target, self.dtype, means, variances, rng, pool=pool,
+                              diagonal=self.covariance_type == "diag",
                               budget=self.init_budget,
                               max_components=self.max_components if adaptive else None)
         self.mode_search_ = None if start.summary is None else start.summary._asdict()
