@@ -376,14 +376,31 @@ class GradientFreeGaussian(Target):
         return -0.5 * np.sum(diff**2 / np.array([2.0, 0.5]), axis=1), None
 
 
-def test_more_fits_a_numpy_target_without_gradients():
-    vi = VariationalGMMTarget(GradientFreeGaussian(), algorithm="ZEMTRUX", max_iter=60,
+class NumpyLogDensityGaussian(Target):
+    """The same density as a numpy target that defines ``log_density`` only (a
+    black box without gradients): it fitted nothing before 2026-12-07, failing with
+    an AttributeError from inside TensorFlow's gradient tape."""
+
+    uses_tensorflow = False
+    n_features = 2
+
+    def log_density(self, x):
+        diff = x - np.array([1.0, -1.0])
+        return -0.5 * np.sum(diff**2 / np.array([2.0, 0.5]), axis=1)
+
+
+@pytest.mark.parametrize("target_class, method", [
+    (GradientFreeGaussian, "log_density_and_grad"), (NumpyLogDensityGaussian, "log_density")])
+def test_more_fits_a_numpy_target_without_gradients(target_class, method):
+    vi = VariationalGMMTarget(target_class(), algorithm="ZEMTRUX", max_iter=60,
                               n_samples_per_component=100, init_scale=2.0,
                               component_stepsize=0.1, random_state=0).fit()
     np.testing.assert_allclose(vi.means_[0], [1.0, -1.0], atol=0.05)
     np.testing.assert_allclose(np.diag(vi.covariances_[0]), [2.0, 0.5], rtol=0.05)
-    with pytest.raises(ValueError, match="need target gradients"):
-        VariationalGMMTarget(GradientFreeGaussian(), max_iter=2).fit()
+    with pytest.raises(ValueError, match=(
+            rf"{target_class.__name__}\.{method} gives no gradient.*need target gradients"
+            r".*Define log_density_and_grad.*ng_estimation='more'")):
+        VariationalGMMTarget(target_class(), max_iter=2).fit()
 
 
 # ------------------------------------- options own their identity and state

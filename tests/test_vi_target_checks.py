@@ -183,6 +183,22 @@ def test_numpy_outputs_of_the_wrong_shape_are_not_reshaped(options, match):
                            "NumpyGradientTarget.log_density_and_grad returned " + match)
 
 
+class NumpyColumnLogDensity(Target):
+    """A numpy target defining only ``log_density``, returning a column (n, 1)."""
+
+    uses_tensorflow = False
+    n_features = 2
+
+    def log_density(self, x):
+        return -0.5 * np.sum(x**2, axis=1, keepdims=True)
+
+
+def test_numpy_log_density_of_the_wrong_shape_names_the_method_the_user_wrote():
+    assert_fails_untouched(quick(NumpyColumnLogDensity(), ng_estimation="more"), ValueError,
+                           r"NumpyColumnLogDensity\.log_density returned values of shape "
+                           r"\(5, 1\) for x of shape \(5, 2\); expected shape \(5,\)")
+
+
 def test_a_well_formed_numpy_target_still_fits():
     vi = VariationalGMMTarget(NumpyGradientTarget(), max_iter=60, adaptive_components=False,
                               n_samples_per_component=50, init_scale=1.0,

@@ -12,7 +12,9 @@ A target is an unnormalised log-density ``log p~(x)`` on R^D. Three ways to writ
   class (new data, new seeds, new sizes) re-uses one compiled graph.
 * **numpy**: set ``uses_tensorflow = False`` and override
   :meth:`Target.log_density_and_grad`, which takes and returns numpy arrays. The
-  backend then evaluates it outside the compiled graph.
+  backend then evaluates it outside the compiled graph. A numpy black box without
+  gradients may override :meth:`Target.log_density` alone (numpy in, numpy out):
+  it fits with ``ng_estimation='more'``, which needs no gradients.
 
 Targets are plain picklable objects: keep numpy arrays and Python numbers as
 attributes, never tensors, variables or ``tf.function`` objects, so that an
@@ -50,8 +52,9 @@ class Target(abc.ABC):
 
     An abstract class: a subclass must define :meth:`log_density` (TensorFlow),
     or the pair :meth:`graph_parameters` / :meth:`log_density_with`, or set
-    ``uses_tensorflow = False`` and define :meth:`log_density_and_grad` (numpy).
-    Instantiating one that defines none of them raises a TypeError.
+    ``uses_tensorflow = False`` and define :meth:`log_density_and_grad` (numpy),
+    or, without gradients, :meth:`log_density` in numpy. Instantiating one that
+    defines none of them raises a TypeError.
 
     To fit a plain function ``f(x)`` of a ``(n, D)`` tensor, wrap it::
 
@@ -73,7 +76,8 @@ class Target(abc.ABC):
         dimension (it is then taken from ``X`` or from ``init_mean`` at fit time).
     uses_tensorflow : bool
         True when :meth:`log_density` is written in TensorFlow (gradients by
-        autodiff); False when only :meth:`log_density_and_grad` in numpy exists.
+        autodiff); False for a numpy target (:meth:`log_density_and_grad`, or
+        :meth:`log_density` alone when there is no gradient).
     """
 
     n_features = None
@@ -205,7 +209,10 @@ class Target(abc.ABC):
     def log_density_and_grad(self, x):
         """Unnormalised log-density and its gradient, in numpy.
 
-        The default differentiates :meth:`log_density` with TensorFlow.
+        The default differentiates :meth:`log_density` with TensorFlow. For a
+        numpy target (``uses_tensorflow = False``) that defines only
+        :meth:`log_density`, in numpy, it returns that method's values and no
+        gradient (None): such a target fits with ``ng_estimation='more'``.
 
         Parameters
         ----------
@@ -220,6 +227,8 @@ class Target(abc.ABC):
             Gradient of ``log p~`` at each row. A numpy target may return None
             when it has no gradient; only ``ng_estimation='more'`` can use it.
         """
+        if not self.uses_tensorflow:
+            return self.log_density(np.asarray(x)), None
         from .._tf._runtime import tensorflow
 
         tf = tensorflow()

@@ -43,9 +43,10 @@ NO_GRADIENT = (
     "integer type. Write the density in TensorFlow ops, or use ng_estimation='more', "
     "which needs no gradients.")
 NUMPY_NO_GRADIENT = (
-    "{name}.log_density_and_grad returned no gradient (None); Stein estimates "
-    "(ng_estimation='stein') need target gradients. Return the gradient, shape (n, D), "
-    "or use ng_estimation='more', which needs no gradients.")
+    "{name}.{method} gives no gradient{how}; Stein estimates (ng_estimation='stein') "
+    "need target gradients. Define log_density_and_grad(self, x) returning the values, "
+    "shape (n,), and the gradient, shape (n, D), or use ng_estimation='more', which "
+    "needs no gradients.")
 NUMPY_ON_SYMBOLIC = (
     "{name}.log_density calls numpy (or .numpy()) on the symbolic tensor x: inside the "
     "compiled iteration x has no values yet. Write the density with TensorFlow ops, or "
@@ -180,18 +181,34 @@ def numpy_values_and_grads(target, x, dtype, needs_grad):
     TypeError
         When values or gradient are not real numbers.
     """
+    method = _numpy_method(target)
     value, grad = target.log_density_and_grad(x)
     value = np.asarray(value)
-    _check_kind(target, "values", value.dtype, "log_density_and_grad")
-    _check_shape(target, "values", value.shape, x.shape, "log_density_and_grad")
+    _check_kind(target, "values", value.dtype, method)
+    _check_shape(target, "values", value.shape, x.shape, method)
     if grad is None:
         if needs_grad:
-            raise ValueError(NUMPY_NO_GRADIENT.format(name=_name(target)))
+            how = (" (it returned None)" if method == "log_density_and_grad" else
+                   " (it defines log_density only)")
+            raise ValueError(NUMPY_NO_GRADIENT.format(name=_name(target), method=method,
+                                                      how=how))
         grad = np.zeros(x.shape, dtype)
     grad = np.asarray(grad)
-    _check_kind(target, "a gradient", grad.dtype, "log_density_and_grad")
-    _check_shape(target, "a gradient", grad.shape, x.shape, "log_density_and_grad")
+    _check_kind(target, "a gradient", grad.dtype, method)
+    _check_shape(target, "a gradient", grad.shape, x.shape, method)
     return value.astype(dtype, copy=False), grad.astype(dtype, copy=False)
+
+
+def _numpy_method(target):
+    """The method of a numpy target whose outputs the checks name: its own
+    ``log_density_and_grad``, or, when it defines only ``log_density`` (no
+    gradient, see :meth:`Target.log_density_and_grad`), that one."""
+    from ...targets._base import _overrides
+
+    cls = type(target)
+    if _overrides(cls, "log_density_and_grad") or not _overrides(cls, "log_density"):
+        return "log_density_and_grad"
+    return "log_density"
 
 
 def _check_kind(target, what, dtype, method):
