@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _checks, diagnostics
 from ._estimator_state import output_dtype, restored_on_failure, store_parameters
 from ._inference import FittedMixtureMixin
+from ._stopping_rule import elbo_collapse, elbo_stalled, proposal_exact  # noqa: F401
 from ._tf.vi.design import MODULE_OPTIONS, MODULE_PARAMETERS
 from ._tf.vi.target_adapter import (check_is_target, warn_if_outside_support,
                                     warn_undefined_values)
@@ -37,18 +38,6 @@ MODULE_CHOICES = {parameter: set(MODULE_OPTIONS[module])
 FIT_CHECK_SAMPLES = 2000
 #: Iterations per compiled call when the stopping rule is on: how often it is checked.
 STOP_CHECK_INTERVAL = 10
-#: The stopping rule goes on while the smoothed ELBO gains more than this many
-#: of its Monte-Carlo standard errors (and more than ``tol``).
-GAIN_Z = 2.0
-#: The stopping rule compares the last ``max(n_iter_no_change, n / SPAN_DIVISOR)``
-#: ELBO estimates (``n`` so far) with as many before: slow gains become measurable.
-SPAN_DIVISOR = 4
-#: ELBO estimates of fresh samples that agree to within this many machine
-#: epsilons (relative) come from a constant log-ratio ``log p~ - log q``: q is
-#: the target up to rounding, and nothing is left to gain.
-EXACT_SPREAD_EPS = 1e3
-#: Median absolute deviation -> standard deviation, for normal noise.
-MAD_TO_SD = 1.4826
 ALL_NAN_TARGET = (
     "The target's log-density (or its gradient) was NaN or infinite at all {n} samples "
     "drawn in iteration {it}. Check the target, or start q where the target is "
@@ -306,7 +295,9 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
     n_iter_ : int
     converged_ : bool
         Whether the stopping rule ended the fit (False when ``max_iter`` was
-        reached first, when ``tol=None``, or when a callback stopped it).
+        reached first, when ``tol=None``, when a callback stopped it, or when
+        the fit diverged: its smoothed ELBO fell far below its best, which
+        ``fit`` reports with a :class:`~skgmmvi.diagnostics.PoorFitWarning`).
     pareto_k_ : float
         Pareto k-hat of the importance ratios ``p~/q`` over 2000 samples of the
         fitted q (see :meth:`diagnose`). Above 0.7, ``fit`` raises a
@@ -541,7 +532,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
     def _iterate(self, run, n_initial=0):
         """Run the iterations; ``(elbo history, converged)``. ``n_initial``: the
         target evaluations of the start, added to the counts reported."""
-        history, stop, converged = [], False, False
+        history, stop, converged, collapse = [], False, False, None
+        block = max(self.n_iter_no_change, STOP_CHECK_INTERVAL)  # medians against wild estimates
         for records in run.run(self.max_iter, chunk=self._chunk()):
             for i, elbo in enumerate(records["elbo"]):
                 iteration = len(history) + 1
@@ -559,13 +551,17 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
                 self._print_progress(len(history), history[-1],
                                      int(records["n_components"][-1]),
                                      n_initial + int(records["n_evaluations"][-1]))
-            converged = self.tol is not None and (
+            collapse = elbo_collapse(history, block)
+            converged = self.tol is not None and collapse is None and (
                 elbo_stalled(history, self.n_iter_no_change, self.tol)
                 or proposal_exact(history, STOP_CHECK_INTERVAL, self.dtype))
-            if stop or converged:
+            if stop or converged or (collapse is not None and self.tol is not None):
                 break
         if self.verbose:
             print(file=sys.stdout)
+        if collapse is not None:
+            self._warn_diverged(collapse, block)
+            return history, False
         if not converged and self.tol is not None and len(history) >= self.max_iter:
             short = (f" (the rule needs at least {2 * self.n_iter_no_change} iterations)"
                      if self.max_iter < 2 * self.n_iter_no_change else "")
@@ -576,6 +572,21 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
                 f"iterations, and more than its Monte-Carlo noise{short}. Increase max_iter, "
                 f"or check the fit with diagnose().", ConvergenceWarning)
         return history, converged
+
+    def _warn_diverged(self, collapse, block):
+        """Warn that the fit diverged (:func:`._stopping_rule.elbo_collapse`)."""
+        best, fallen, (first, last), (fallen_first, fallen_last) = collapse
+        warnings.warn(
+            f"VariationalGMMTarget diverged: the ELBO (the median of {block} "
+            f"estimates) fell from {best:.6g} (iterations {first} to {last}) to "
+            f"{fallen:.6g} (iterations {fallen_first} to {fallen_last}), far beyond its Monte-Carlo "
+            "noise; q is no approximation of the target. A "
+            "target whose mass is infinite (an improper posterior: a flat prior on a "
+            "parameter the data do not determine, or a log-density that does not fall "
+            "off in every direction) does this: q spreads until its numbers overflow. "
+            "Check that the target is normalisable; a target defined on a bounded "
+            "region is best fitted with skgmmvi.targets.TransformedTarget.",
+            diagnostics.PoorFitWarning)
 
     def _check_fit(self, rng):
         """Check the fitted q on fresh samples: warn when a real fraction falls
@@ -922,53 +933,3 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         log_p, log_q = self._log_ratios(n_samples, random_state)
         warn_undefined_values(log_p, "diagnose")
         return diagnostics.diagnose_samples(log_p, log_q, self.temperature)
-
-
-def elbo_stalled(history, window, tol):
-    """Whether the smoothed ELBO no longer gains measurably (False before ``2 window``).
-
-    The last ``span = max(window, len(history) // SPAN_DIVISOR)`` estimates are compared
-    with the ``span`` before, by their medians. The fit has stalled when that
-    gain is below ``tol`` per ``window`` iterations (an absolute floor, which
-    ends noise-free fits), or below ``GAIN_Z`` of its Monte-Carlo standard
-    error (a gain the noise could have made). The span grows with the fit, so a
-    slow but steady gain becomes measurable instead of being lost in the noise.
-    Medians, not means: one wild estimate (a new component's first samples in
-    a region where the target is extreme) must neither stop nor prolong a fit.
-    """
-    history = np.asarray(history, dtype=np.float64)
-    if len(history) < 2 * window:
-        return False
-    span = max(window, len(history) // SPAN_DIVISOR)
-    gain = np.median(history[-span:]) - np.median(history[-2 * span:-span])
-    return bool(gain < max(tol * span / window, GAIN_Z * median_gain_se(history, span)))
-
-
-def proposal_exact(history, window, dtype_name):
-    """Whether the last ``window`` ELBO estimates agree up to rounding.
-
-    Each estimate averages ``log p~ - log q`` over fresh samples of q, so they
-    agree to within ``EXACT_SPREAD_EPS`` machine epsilons (of ``dtype_name``,
-    relative to their size) only when that log-ratio is constant: q is the
-    normalised target, the ELBO is ``log Z`` and no iteration can improve it
-    (a kernel density target started from its own kernels, say).
-    """
-    if len(history) < window:
-        return False
-    last = np.asarray(history[-window:], dtype=np.float64)
-    scale = max(1.0, float(np.max(np.abs(last))))
-    return bool(np.ptp(last) <= EXACT_SPREAD_EPS * np.finfo(dtype_name).eps * scale)
-
-
-def median_gain_se(history, span):
-    """Monte-Carlo standard error of the difference of the medians of the last
-    two ``span``-long windows of ``history``.
-
-    The per-iteration noise is estimated from successive differences (which a
-    slow trend hardly affects), robustly (the median absolute deviation), and
-    the median of ``span`` estimates has about ``sqrt(pi / 2)`` times the
-    standard error of their mean.
-    """
-    steps = np.diff(history[-2 * span:])
-    noise = MAD_TO_SD * np.median(np.abs(steps - np.median(steps))) / np.sqrt(2.0)
-    return np.sqrt(2.0) * np.sqrt(np.pi / 2.0) * noise / np.sqrt(span)

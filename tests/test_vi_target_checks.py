@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from skgmmvi import VariationalGMMTarget
+from skgmmvi.diagnostics import PoorFitWarning
 from skgmmvi.targets import (BananaTarget, FunnelTarget, GaussianMixtureTarget,
                              GaussianTarget, KernelDensityTarget, LogisticRegressionPosterior,
                              MixtureModelPosterior, PlanarRobotTarget,
@@ -411,3 +412,22 @@ def test_a_subclass_overriding_log_density_is_not_served_by_the_inherited_hook()
                               adaptive_components=False, n_samples_per_component=50,
                               init_scale=1.0, random_state=0).fit()
     np.testing.assert_allclose(vi.means_[0], [2.0, 2.0], atol=0.1)
+
+
+class HalfFlat(Target):
+    """An improper target: ``N(0, 1)`` in the first coordinate, flat in the second."""
+
+    n_features = 2
+
+    def log_density(self, x):
+        return -0.5 * x[:, 0] ** 2
+
+
+def test_an_improper_target_is_reported_as_a_diverged_fit():
+    # before 2026-12-07: q spread until its numbers overflowed (a standard deviation
+    # of 2e9, a last ELBO estimate of -1e22), and the stopping rule, reading the
+    # plunge as "no more gain", reported converged_=True
+    with pytest.warns(PoorFitWarning, match=r"diverged: the ELBO .* fell from .*"
+                                            r"mass is infinite"):
+        vi = VariationalGMMTarget(HalfFlat(), random_state=1).fit()
+    assert not vi.converged_
