@@ -431,3 +431,17 @@ def test_an_improper_target_is_reported_as_a_diverged_fit():
                                             r"mass is infinite"):
         vi = VariationalGMMTarget(HalfFlat(), random_state=1).fit()
     assert not vi.converged_
+
+
+class ConstantDensity(Target):
+    """``log p~ = 0`` on R^2: infinite mass, and no gradient path to x."""
+
+    n_features = 2
+
+    def log_density(self, x):
+        return tf.zeros(tf.shape(x)[:1], x.dtype)
+
+
+def test_a_constant_target_is_named_as_a_cause_of_a_missing_gradient():
+    assert_fails_untouched(quick(ConstantDensity()), ValueError,
+                           r"no gradient path to x.*does not depend on x at all.*infinite mass")

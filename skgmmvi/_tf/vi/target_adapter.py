@@ -40,8 +40,9 @@ NO_GRADIENT = (
     "{name}.log_density has no gradient path to x (the gradient is {what}), but the "
     "design's natural-gradient estimator (ng_estimation='stein') needs target "
     "gradients. This happens with tf.numpy_function, tf.stop_gradient or a cast to an "
-    "integer type. Write the density in TensorFlow ops, or use ng_estimation='more', "
-    "which needs no gradients.")
+    "integer type, and with a log-density that does not depend on x at all (a constant "
+    "density on R^D has infinite mass: no distribution to approximate). Write the "
+    "density in TensorFlow ops, or use ng_estimation='more', which needs no gradients.")
 NUMPY_NO_GRADIENT = (
     "{name}.{method} gives no gradient{how}; Stein estimates (ng_estimation='stein') "
     "need target gradients. Define log_density_and_grad(self, x) returning the values, "
