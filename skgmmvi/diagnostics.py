@@ -245,7 +245,9 @@ def advice(diagnostics):
                 f"{diagnostics.n_samples}), and log_evidence() is meaningless. The fit "
                 f"started far from the target's mass, or stopped before reaching it: "
                 f"start q near the mass (init='auto', or init_mean with a smaller "
-                f"init_scale, or X near the mass), or fit longer (max_iter).")
+                f"init_scale, or X near the mass), or fit longer (max_iter). A target "
+                f"whose log-density rises without bound in some direction has infinite "
+                f"mass and nothing to approximate: check that it is normalisable.")
     return (f"The fitted mixture is not a trustworthy approximation of the target: the "
             f"Pareto k-hat of the importance ratios p~/q is {diagnostics.pareto_k:.2f} "
             f"(> {KHAT_THRESHOLD}; ESS {diagnostics.ess:.0f} of {diagnostics.n_samples}), "

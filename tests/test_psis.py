@@ -107,6 +107,7 @@ def test_ratios_spanning_more_than_double_precision_have_infinite_khat():
     result = diagnose_samples(1e17 * z, np.zeros(2000))
     assert result.pareto_k == np.inf and result.ess < 2
     assert "init='auto'" in advice(result) and "init_scale" in advice(result)
+    assert "infinite mass" in advice(result) and "normalisable" in advice(result)
     # just inside the resolvable span the fit still works, and says "very heavy"
     _, k = pareto_smooth(100.0 * z)
     assert KHAT_THRESHOLD < k < np.inf
