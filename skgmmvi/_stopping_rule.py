@@ -116,18 +116,20 @@ def elbo_collapse(history, window):
         return None
     offset = len(history) - n_blocks * window
     medians = np.median(history[offset:].reshape(n_blocks, window), axis=1)
-    best_so_far = np.maximum.accumulate(np.where(np.isfinite(medians), medians, -np.inf))
-    drops = best_so_far[:-1] - medians[1:]  # NaN where a block's median is NaN
+    finite = np.where(np.isfinite(medians), medians, -np.inf)
+    drops = np.maximum.accumulate(finite)[:-1] - medians[1:]  # NaN where a median is NaN
     candidates = np.flatnonzero(drops > COLLAPSE_NATS)
     if not candidates.size:
         return None
-    best = int(np.argmax(best_so_far[:candidates[0] + 1]))
-    noise = step_noise(history[:offset + (best + 1) * window])
-    fallen = candidates[drops[candidates] > COLLAPSE_Z * noise] if np.isfinite(noise) else []
-    if not len(fallen):
+    healthy_end = offset + (int(np.argmax(finite[:candidates[0] + 1])) + 1) * window
+    noise = step_noise(history[:healthy_end])
+    if not np.isfinite(noise):
         return None
-    fallen = int(fallen[0]) + 1
-    best = int(np.argmax(best_so_far[:fallen]))
+    candidates = candidates[drops[candidates] > COLLAPSE_Z * noise]
+    if not candidates.size:
+        return None
+    fallen = int(candidates[0]) + 1
+    best = int(np.argmax(finite[:fallen]))
 
     def iterations(block):
         return offset + block * window + 1, offset + (block + 1) * window

@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _checks, diagnostics
 from ._estimator_state import output_dtype, restored_on_failure, store_parameters
 from ._inference import FittedMixtureMixin
-from ._stopping_rule import elbo_collapse, elbo_stalled, proposal_exact  # noqa: F401
+from ._stopping_rule import elbo_collapse, elbo_stalled, proposal_exact
 from ._tf.vi.design import MODULE_OPTIONS, MODULE_PARAMETERS
 from ._tf.vi.target_adapter import (check_is_target, warn_if_outside_support,
                                     warn_undefined_values)
@@ -579,9 +579,9 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         warnings.warn(
             f"VariationalGMMTarget diverged: the ELBO (the median of {block} "
             f"estimates) fell from {best:.6g} (iterations {first} to {last}) to "
-            f"{fallen:.6g} (iterations {fallen_first} to {fallen_last}), far beyond its Monte-Carlo "
-            "noise; q is no approximation of the target. A "
-            "target whose mass is infinite (an improper posterior: a flat prior on a "
+            f"{fallen:.6g} (iterations {fallen_first} to {fallen_last}), far beyond "
+            "its Monte-Carlo noise; q is no approximation of the target. A target "
+            "whose mass is infinite (an improper posterior: a flat prior on a "
             "parameter the data do not determine, or a log-density that does not fall "
             "off in every direction) does this: q spreads until its numbers overflow. "
             "Check that the target is normalisable; a target defined on a bounded "

@@ -182,7 +182,7 @@ def numpy_values_and_grads(target, x, dtype, needs_grad):
     TypeError
         When values or gradient are not real numbers.
     """
-    method = _numpy_method(target)
+    method = _numpy_method(type(target))
     value, grad = target.log_density_and_grad(x)
     value = np.asarray(value)
     _check_kind(target, "values", value.dtype, method)
@@ -200,13 +200,14 @@ def numpy_values_and_grads(target, x, dtype, needs_grad):
     return value.astype(dtype, copy=False), grad.astype(dtype, copy=False)
 
 
-def _numpy_method(target):
-    """The method of a numpy target whose outputs the checks name: its own
+@functools.lru_cache(maxsize=None)
+def _numpy_method(cls):
+    """The method of a numpy target class whose outputs the checks name: its own
     ``log_density_and_grad``, or, when it defines only ``log_density`` (no
-    gradient, see :meth:`Target.log_density_and_grad`), that one."""
+    gradient, see :meth:`Target.log_density_and_grad`), that one. Once per class:
+    numpy targets are checked at every evaluation."""
     from ...targets._base import _overrides
 
-    cls = type(target)
     if _overrides(cls, "log_density_and_grad") or not _overrides(cls, "log_density"):
         return "log_density_and_grad"
     return "log_density"
