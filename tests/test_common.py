@@ -14,9 +14,12 @@ from typing import Callable
 import joblib
 import numpy as np
 import pytest
+from scipy.special import logsumexp
+from scipy.stats import multivariate_normal
 from sklearn.base import clone
 
-from skgmmvi import EMGaussianMixture, MLEGaussianMixture, VariationalGMMTarget
+from skgmmvi import (BayesianGaussianMixture, EMGaussianMixture, MLEGaussianMixture,
+                     VariationalGMMTarget)
 
 from helpers import NanTarget
 
@@ -124,6 +127,47 @@ def test_failed_fit_leaves_the_estimator_as_it_was(case, fitted):
     with pytest.raises(ValueError, match=case.match):
         fresh.fit(bad_rows)
     assert not hasattr(fresh, "means_") and not hasattr(fresh, "n_features_in_")
+
+
+INTEGER_ROWS = np.array([[0, 0, 0], [4, 1, -1], [-2, 5, 3], [1, -2, 2]])
+
+
+def exact_log_density(model, rows):
+    """log q(rows) from the fitted weights, means and ('full' or 'tied') covariances."""
+    covariances = np.broadcast_to(model.covariances_, (len(model.weights_),)
+                                  + model.means_.shape[1:] * 2)
+    return logsumexp([np.log(w) + multivariate_normal(m, c).logpdf(rows)
+                      for w, m, c in zip(model.weights_, model.means_, covariances)], axis=0)
+
+
+def test_integer_rows_are_scored_exactly(fitted):
+    """Integer rows score as their float values (scikit-learn 1.9 scores integer
+    rows of a 'full' or 'tied' model in an integer array, truncating each squared
+    distance: its score_samples of [[0, 0]] can be 0.2 off)."""
+    model, _ = fitted
+    floats = INTEGER_ROWS.astype(np.float64)
+    np.testing.assert_allclose(model.score_samples(INTEGER_ROWS),
+                               exact_log_density(model, floats), rtol=1e-10)
+    np.testing.assert_array_equal(model.predict_proba(INTEGER_ROWS), model.predict_proba(floats))
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+@pytest.mark.parametrize("estimator", ["GaussianMixture", "BayesianGaussianMixture"])
+def test_integer_rows_score_as_scikit_learn_scores_their_float_values(
+        estimator, covariance_type, blobs3):
+    import sklearn.mixture
+
+    import skgmmvi
+
+    models = [quiet_fit(getattr(library, estimator)(
+        n_components=3, covariance_type=covariance_type, random_state=0), blobs3)
+        for library in (skgmmvi, sklearn.mixture)]
+    ours, reference = models
+    floats = INTEGER_ROWS.astype(np.float64)
+    np.testing.assert_allclose(ours.score_samples(INTEGER_ROWS),
+                               reference.score_samples(floats), rtol=1e-8)
+    np.testing.assert_allclose(ours.predict_proba(INTEGER_ROWS),
+                               reference.predict_proba(floats), rtol=1e-8, atol=1e-12)
 
 
 @pytest.mark.parametrize("how", ["float32 rows", "dtype='float32'"])
