@@ -15,6 +15,17 @@ def vi_hyperparameters():
     return {"temperature": tf.constant(1.0, tf.float64)}
 
 
+def mixture_log_density(x, weights, means, covariances):
+    """Log-density of a full-covariance Gaussian mixture at the rows of ``x``, by
+    scipy (an independent reference for the package's own densities)."""
+    from scipy.special import logsumexp
+    from scipy.stats import multivariate_normal
+
+    parts = [np.log(w) + multivariate_normal(m, c).logpdf(x)
+             for w, m, c in zip(weights, means, covariances)]
+    return logsumexp(parts, axis=0)
+
+
 def random_spd(rng, d, scale=1.0):
     """A random symmetric positive definite d x d matrix."""
     a = rng.randn(d, d)

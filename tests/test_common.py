@@ -14,14 +14,11 @@ from typing import Callable
 import joblib
 import numpy as np
 import pytest
-from scipy.special import logsumexp
-from scipy.stats import multivariate_normal
 from sklearn.base import clone
 
-from skgmmvi import (BayesianGaussianMixture, EMGaussianMixture, MLEGaussianMixture,
-                     VariationalGMMTarget)
+from skgmmvi import EMGaussianMixture, MLEGaussianMixture, VariationalGMMTarget
 
-from helpers import NanTarget
+from helpers import NanTarget, mixture_log_density
 
 FITTED_ARRAYS = ("weights_", "means_", "covariances_", "precisions_",
                  "precisions_cholesky_")
@@ -132,14 +129,6 @@ def test_failed_fit_leaves_the_estimator_as_it_was(case, fitted):
 INTEGER_ROWS = np.array([[0, 0, 0], [4, 1, -1], [-2, 5, 3], [1, -2, 2]])
 
 
-def exact_log_density(model, rows):
-    """log q(rows) from the fitted weights, means and ('full' or 'tied') covariances."""
-    covariances = np.broadcast_to(model.covariances_, (len(model.weights_),)
-                                  + model.means_.shape[1:] * 2)
-    return logsumexp([np.log(w) + multivariate_normal(m, c).logpdf(rows)
-                      for w, m, c in zip(model.weights_, model.means_, covariances)], axis=0)
-
-
 def test_integer_rows_are_scored_exactly(fitted):
     """Integer rows score as their float values (scikit-learn 1.9 scores integer
     rows of a 'full' or 'tied' model in an integer array, truncating each squared
@@ -147,7 +136,8 @@ def test_integer_rows_are_scored_exactly(fitted):
     model, _ = fitted
     floats = INTEGER_ROWS.astype(np.float64)
     np.testing.assert_allclose(model.score_samples(INTEGER_ROWS),
-                               exact_log_density(model, floats), rtol=1e-10)
+                               mixture_log_density(floats, model.weights_, model.means_,
+                                                   model.covariances_), rtol=1e-10)
     np.testing.assert_array_equal(model.predict_proba(INTEGER_ROWS), model.predict_proba(floats))
 
 
@@ -159,10 +149,9 @@ def test_integer_rows_score_as_scikit_learn_scores_their_float_values(
 
     import skgmmvi
 
-    models = [quiet_fit(getattr(library, estimator)(
+    ours, reference = (quiet_fit(getattr(library, estimator)(
         n_components=3, covariance_type=covariance_type, random_state=0), blobs3)
-        for library in (skgmmvi, sklearn.mixture)]
-    ours, reference = models
+        for library in (skgmmvi, sklearn.mixture))
     floats = INTEGER_ROWS.astype(np.float64)
     np.testing.assert_allclose(ours.score_samples(INTEGER_ROWS),
                                reference.score_samples(floats), rtol=1e-8)

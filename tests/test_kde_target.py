@@ -9,6 +9,8 @@ from scipy.stats import gaussian_kde
 from skgmmvi.targets import KernelDensityTarget
 from skgmmvi.targets import kde as kde_module
 
+from helpers import mixture_log_density
+
 
 @pytest.fixture(scope="module")
 def data():
@@ -63,15 +65,6 @@ def test_pickles_and_degenerate_data_is_proper():
 def test_rejects_fewer_than_two_rows():
     with pytest.raises(ValueError, match="at least 2 rows"):
         KernelDensityTarget(np.zeros((1, 3)))
-
-
-def mixture_log_density(x, weights, means, covariances):
-    from scipy.special import logsumexp
-    from scipy.stats import multivariate_normal
-
-    parts = [np.log(w) + multivariate_normal(m, c).logpdf(x)
-             for w, m, c in zip(weights, means, covariances)]
-    return logsumexp(parts, axis=0)
 
 
 @pytest.mark.parametrize("n_components", [60, 75])

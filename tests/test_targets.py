@@ -14,6 +14,8 @@ from scipy import special, stats
 
 import skgmmvi.targets as T
 
+from helpers import mixture_log_density
+
 tf = pytest.importorskip("tensorflow")
 
 
@@ -27,12 +29,6 @@ def close(actual, expected, rtol=1e-10):
 
 # ---------------------------------------------------------------------------
 # independent reference implementations (numpy / scipy)
-
-def ref_gmm(x, weights, means, covs):
-    comps = [np.log(w) + stats.multivariate_normal(m, c).logpdf(x)
-             for w, m, c in zip(weights, means, covs)]
-    return special.logsumexp(np.stack(comps, axis=1), axis=1)
-
 
 def ref_stm(x, weights, means, shapes, df):
     comps = [np.log(w) + stats.multivariate_t(m, s, df=df).logpdf(x)
@@ -138,7 +134,7 @@ def reference(name, x):
     if name == "gaussian":
         return stats.multivariate_normal(t.mean, t.covariance).logpdf(x)
     if name == "gmm":
-        return ref_gmm(x, t.weights, t.means, t.covariances)
+        return mixture_log_density(x, t.weights, t.means, t.covariances)
     if name == "stm":
         return ref_stm(x, t.weights, t.means, t.scale_matrices, t.df)
     if name == "logistic":
@@ -418,7 +414,7 @@ def test_gmm_definition_matches_gmmvi_draw_order():
         np.testing.assert_allclose(t.covariances[i], a.T @ a + np.eye(d), rtol=1e-15)
     assert np.all(np.abs(t.means) <= 50) and np.allclose(t.weights, 0.1)
     x = t.sample(4, random_state=0)
-    close(logdens(t, x), ref_gmm(x, t.weights, t.means, t.covariances), rtol=1e-9)
+    close(logdens(t, x), mixture_log_density(x, t.weights, t.means, t.covariances), rtol=1e-9)
 
 
 def test_student_t_definition_inverts_the_matrix():
