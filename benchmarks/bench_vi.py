@@ -356,9 +356,10 @@ def run_measured(command):
     return output, usage.ru_maxrss / 1024.0
 
 
-def scale_worker(problem, n_components, n_iterations, budget):
-    """(In a child process.) Fit a scale configuration for ``n_iterations``
-    iterations or until ``budget`` evaluations; print a JSON line of figures."""
+def scale_worker(problem, n_components, n_iterations, budget, seed=0):
+    """(In a child process.) Fit a scale configuration with ``random_state=seed``
+    for ``n_iterations`` iterations or until ``budget`` evaluations; print a JSON
+    line of figures."""
     import json
 
     from skgmmvi._tf._runtime import tensorflow
@@ -374,7 +375,7 @@ def scale_worker(problem, n_components, n_iterations, budget):
 
     start = time.perf_counter()
     estimator = SCALE_PROBLEMS[problem](n_components).set_params(
-        callback=callback, max_iter=n_iterations)
+        callback=callback, max_iter=n_iterations, random_state=seed)
     if budget is not None:  # a budget, not the stopping rule, ends the fit
         estimator.set_params(tol=None)
     vi = estimator.fit()
@@ -596,10 +597,13 @@ def main(argv=None):
     parser.add_argument("--memory-table", default="10,30,100,300")
     parser.add_argument("--scale-worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--scale-components", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--scale-seed", type=int, default=0,
+                        help="random_state of our fit in --scale-worker (the reference's "
+                             "runs are not seeded): run-to-run scatter at a budget")
     args = parser.parse_args(argv)
     if args.scale_worker:
         return scale_worker(args.scale_worker, args.scale_components, args.scale_iterations,
-                            int(args.budgets) if args.budgets else None)
+                            int(args.budgets) if args.budgets else None, args.scale_seed)
     if args.scale or args.pair_mass:
         if args.problems == parser.get_default("problems"):
             args.problems = "planar300,stm20"
