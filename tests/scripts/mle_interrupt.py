@@ -2,9 +2,10 @@
 
 For each mode (full batch, mini-batch, tf.data stream) the script first fits a
 short warm-up (so tracing is done), prints ``ready <mode>``, then starts a fit
-that would run for minutes (no stopping rule can end it first). The parent sends SIGINT; the script prints one JSON
-line per mode: whether KeyboardInterrupt arrived and whether the estimator kept
-its previous fitted state exactly.
+that would run for minutes (no stopping rule can end it first). The parent
+sends SIGINT; the script prints one JSON line per mode: whether
+KeyboardInterrupt arrived and whether the estimator kept its previous fitted
+state exactly.
 """
 
 import json
