@@ -323,6 +323,34 @@ def test_a_search_up_an_unbounded_neck_keeps_the_prior_start():
         np.testing.assert_array_equal(start.means, np.zeros((1, 10)))
 
 
+def test_a_direction_far_flatter_than_the_start_is_one_mode_and_an_exact_fit():
+    # sds 1e-3 and 1e3: the search stops far out along the flat direction (its
+    # gradient is too small for L-BFGS's stopping rule), and its Laplace
+    # precision is floored at the start's scale; a Newton step with the floored
+    # covariance left 19 end points as 19 "modes", and q (19 narrow components)
+    # had tails too light for p: diagnose()'s k-hat 1.9, and no warning at fit
+    target = GaussianTestTarget(np.zeros(2), np.diag([1e-6, 1e6]))
+    vi = VariationalGMMTarget(target, random_state=0).fit()
+    assert vi.mode_search_["n_modes"] == 1
+    result = vi.diagnose(random_state=0)
+    assert result.pareto_k < 0.5
+    log_z = 0.5 * np.linalg.slogdet(2 * np.pi * target.covariance)[1]  # p~ unnormalised
+    assert abs(result.elbo - log_z) < 1e-3
+    top = np.argmax(vi.weights_)
+    assert relative_error(np.diag(vi.covariances_[top]), np.array([1e-6, 1e6])) < 0.05
+
+
+def test_newton_steps_take_the_whole_step_where_the_negative_hessian_is_definite():
+    hessians = -np.array([np.diag([1e6, 1e-6]),  # definite, one direction very flat
+                          np.diag([1.0, 0.0]),  # flat: not definite
+                          np.diag([1.0, -2.0])])  # a saddle
+    floored, _ = mode_search.laplace_covariances(hessians, np.array([100.0, 100.0]))
+    np.testing.assert_allclose(np.diag(floored[0]), [1e-6, 100.0])
+    newton = mode_search.newton_covariances(hessians, floored)
+    np.testing.assert_allclose(newton[0], np.diag([1e-6, 1e6]), rtol=1e-12)
+    np.testing.assert_array_equal(newton[1:], floored[1:])
+
+
 def test_end_points_on_a_slope_or_narrower_than_rounding_are_no_modes():
     points = np.array([[0.0, 0.0], [36.0, 4.7], [36.0, 4.7], [0.0, 0.0]])
     grads = np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [7.0, 0.0]])

@@ -429,21 +429,44 @@ def _hessians(target, dtype_name, x):
     return value, grad, hess, n * (d + 1)
 
 
-def laplace_covariances(hessians, variances):
-    """Covariances ``(-H)^{-1}`` with the precision's eigenvalues floored at
-    ``1 / max(variances)`` (no wider than the start); ``diag(variances)`` where
-    the Hessian is not finite. Returns ``(covariances, precisions)``."""
-    n, d = hessians.shape[:2]
+def _negative_hessian_eigen(hessians):
+    """Eigenvalues and eigenvectors of the symmetrised ``-H`` per point, and
+    which Hessians are finite (the others count as zero)."""
     finite = np.all(np.isfinite(hessians), axis=(1, 2))
     symmetric = 0.5 * (hessians + np.transpose(hessians, (0, 2, 1)))
     negative = np.where(finite[:, None, None], -symmetric, 0.0)
     eigenvalues, vectors = np.linalg.eigh(negative)
-    eigenvalues = np.maximum(eigenvalues, 1.0 / np.max(variances))
-    covariances = (vectors / eigenvalues[:, None, :]) @ np.transpose(vectors, (0, 2, 1))
-    precisions = (vectors * eigenvalues[:, None, :]) @ np.transpose(vectors, (0, 2, 1))
+    return finite, eigenvalues, vectors
+
+
+def _from_eigen(eigenvalues, vectors):
+    """The matrices with these eigenvalues and eigenvectors, and their inverses."""
+    transposed = np.transpose(vectors, (0, 2, 1))
+    return (vectors / eigenvalues[:, None, :]) @ transposed, \
+        (vectors * eigenvalues[:, None, :]) @ transposed
+
+
+def laplace_covariances(hessians, variances):
+    """Covariances ``(-H)^{-1}`` with the precision's eigenvalues floored at
+    ``1 / max(variances)`` (no wider than the start); ``diag(variances)`` where
+    the Hessian is not finite. Returns ``(covariances, precisions)``."""
+    finite, eigenvalues, vectors = _negative_hessian_eigen(hessians)
+    covariances, precisions = _from_eigen(np.maximum(eigenvalues, 1.0 / np.max(variances)),
+                                          vectors)
     covariances[~finite] = np.diag(variances)
     precisions[~finite] = np.diag(1.0 / variances)
     return covariances, precisions
+
+
+def newton_covariances(hessians, floored):
+    """The covariances a Newton step takes: ``(-H)^{-1}`` itself where ``-H`` is
+    finite and positive definite (so that a step along a direction flatter than
+    the start's scale goes the whole way), the ``floored`` Laplace covariances
+    elsewhere."""
+    finite, eigenvalues, vectors = _negative_hessian_eigen(hessians)
+    definite = finite & np.all(eigenvalues > 0, axis=1)
+    exact, _ = _from_eigen(np.where(definite[:, None], eigenvalues, 1.0), vectors)
+    return np.where(definite[:, None, None], exact, floored)
 
 
 def newton_gain(grads, covariances):
@@ -469,9 +492,8 @@ def not_saddles(hessians, variances):
     component of the start resolves). A start placed exactly between two
     symmetric modes has a zero gradient there and stops at once. True where the
     Hessian is not finite (judged by :func:`at_modes` alone)."""
-    finite = np.all(np.isfinite(hessians), axis=(1, 2))
-    symmetric = 0.5 * (hessians + np.transpose(hessians, (0, 2, 1)))
-    upwards = np.linalg.eigvalsh(np.where(finite[:, None, None], symmetric, 0.0))[:, -1]
+    finite, eigenvalues, _ = _negative_hessian_eigen(hessians)
+    upwards = -eigenvalues[:, 0]
     return ~finite | (upwards <= 1.0 / np.max(variances))
 
 
@@ -529,7 +551,11 @@ def _reaches(means, variances, modes):
 
 
 def _newton_step(target, dtype_name, points, values, grads, covariances):
-    """One Newton step ``x + Sigma grad`` per point, kept where ``log p~`` rose."""
+    """One Newton step ``x + Sigma grad`` per point, kept where ``log p~`` rose
+    (``Sigma``: :func:`newton_covariances`). The search's end points can lie far
+    out along a direction much flatter than the start's scale, where the
+    gradient is too small for L-BFGS's stopping rule; the step takes them to
+    the mode, so that they merge there."""
     trial = points + np.einsum("nde,ne->nd", covariances, grads)
     trial_values = TargetEvaluator(target, dtype_name)(trial)
     better = np.isfinite(trial_values) & (trial_values >= values)
@@ -639,7 +665,8 @@ def _climb(target, dtype_name, starts, variances, budget, tally):
         return used
     points, values, grads, covariances, precisions = (
         a[at_mode] for a in (points, values, grads, covariances, precisions))
-    points, values, count = _newton_step(target, dtype_name, points, values, grads, covariances)
+    points, values, count = _newton_step(target, dtype_name, points, values, grads,
+                                         newton_covariances(hessians[at_mode], covariances))
     tally.add(points, values, covariances, precisions)
     return used + count
 
