@@ -4,6 +4,9 @@ fresh samples of q and so noisy.
 
 * :func:`elbo_stalled`: the smoothed ELBO no longer gains measurably (the
   stopping rule of ``tol`` and ``n_iter_no_change``).
+* :func:`fit_stalled`: the stopping rule itself: :func:`elbo_stalled`, unless
+  :func:`mixture_growing` (adaptive additions are still raising the number of
+  components, whose gain comes later) while q is measurably not the target.
 * :func:`proposal_exact`: the estimates agree up to rounding, so q is the target.
 * :func:`elbo_collapse`: the smoothed ELBO fell far below its best, so the fit
   diverged (an improper target, whose mass is infinite, does this: q spreads
@@ -44,6 +47,69 @@ def elbo_stalled(history, window, tol):
     span = max(window, len(history) // SPAN_DIVISOR)
     gain = np.median(history[-span:]) - np.median(history[-2 * span:-span])
     return bool(gain < max(tol * span / window, GAIN_Z * median_gain_se(history, span)))
+
+
+def mixture_growing(n_components, window, max_components):
+    """Whether the mixture is still growing: the number of components rose over
+    the span :func:`elbo_stalled` compares, and is below ``max_components``.
+
+    An added component starts at a negligible weight and takes a hundred
+    iterations or more to gain weight, so while additions arrive faster than
+    deletions remove them the smoothed ELBO can stand still for a while before
+    it rises again (see :func:`fit_stalled`). Fixed designs never grow, and a
+    mixture whose additions are deleted as fast as they come (the steady
+    state) does not either.
+
+    Parameters
+    ----------
+    n_components : sequence of int
+        Active components after each iteration so far.
+    window : int
+        ``n_iter_no_change``: the shortest span compared.
+    max_components : int
+        The largest number of components the fit may reach.
+    """
+    n = len(n_components)
+    if n < 2 * window:
+        return False
+    span = max(window, n // SPAN_DIVISOR)
+    return n_components[-1] > n_components[-span - 1] and n_components[-1] < max_components
+
+
+def fit_stalled(history, n_components, window, tol, max_components):
+    """The stopping rule: :func:`elbo_stalled`, except while the mixture is
+    growing (:func:`mixture_growing`) and its ELBO estimates scatter by more than
+    ``tol`` per iteration (:func:`step_noise`).
+
+    Estimates of fresh samples scatter only where ``log p~ - log q`` varies, so
+    the scatter says q is measurably not the target and the components still
+    arriving may gain; a fit that is exact or nearly so (a Gaussian target after
+    its Laplace start: scatter about 1e-13) stops by ``tol`` as before. On the
+    seed problem (``MixtureModelPosterior()``, random_state 0, one thread) the
+    ELBO stood at -15.43 from iteration 250 to 450 while the mixture grew from
+    17 to 25 components (scatter 0.023 per iteration); :func:`elbo_stalled` ended
+    the fit at 364 iterations, 0.99 nats below ``log Z``, where the same fit run
+    on gains 0.29 nats.
+
+    Parameters
+    ----------
+    history : sequence of float
+        ELBO estimates so far, one per iteration.
+    n_components : sequence of int
+        Active components after each iteration so far.
+    window : int
+        ``n_iter_no_change``.
+    tol : float
+        ``tol``: nats per ``window`` iterations.
+    max_components : int
+        The largest number of components the fit may reach.
+    """
+    if not elbo_stalled(history, window, tol):
+        return False
+    if not mixture_growing(n_components, window, max_components):
+        return True
+    span = max(window, len(history) // SPAN_DIVISOR)
+    return step_noise(np.asarray(history, dtype=np.float64)[-2 * span:]) <= tol
 
 
 def proposal_exact(history, window, dtype_name):

@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _checks, diagnostics
 from ._estimator_state import output_dtype, restored_on_failure, store_parameters
 from ._inference import FittedMixtureMixin
-from ._stopping_rule import elbo_collapse, elbo_stalled, proposal_exact
+from ._stopping_rule import elbo_collapse, elbo_stalled, fit_stalled, proposal_exact
 from ._tf.vi.design import MODULE_OPTIONS, MODULE_PARAMETERS
 from ._tf.vi.target_adapter import (check_is_target, warn_if_outside_support,
                                     warn_undefined_values)
@@ -504,7 +504,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         if self.max_iter > 0:
             run = VariationalRun(target, Design(**design), self.covariance_type == "diag",
                                  self.dtype, hyper, means, covariances, seed, weights)
-            history, converged = self._iterate(run, n_initial)
+            history, converged = self._iterate(run, n_initial, hyper["max_components"])
             weights, means, precisions = run.mixture()
             factors = run.precision_factors()
             n_evaluations = run.n_evaluations()
@@ -529,10 +529,12 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         lengths = [n for n in lengths if n is not None]
         return min(lengths) if lengths else None
 
-    def _iterate(self, run, n_initial=0):
+    def _iterate(self, run, n_initial, max_components):
         """Run the iterations; ``(elbo history, converged)``. ``n_initial``: the
-        target evaluations of the start, added to the counts reported."""
-        history, stop, converged, collapse = [], False, False, None
+        target evaluations of the start, added to the counts reported;
+        ``max_components``: the most components the mixture may grow to (a
+        stall while it grows does not always count: :func:`._stopping_rule.fit_stalled`)."""
+        history, sizes, stop, converged, collapse = [], [], False, False, None
         block = max(self.n_iter_no_change, STOP_CHECK_INTERVAL)  # medians against wild estimates
         for records in run.run(self.max_iter, chunk=self._chunk()):
             for i, elbo in enumerate(records["elbo"]):
@@ -541,6 +543,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
                     raise ValueError(ALL_NAN_TARGET.format(
                         n=int(records["n_samples"][i]), it=iteration))
                 history.append(float(elbo))
+                sizes.append(int(records["n_components"][i]))
                 if self.callback is not None:
                     info = {"iteration": iteration, "elbo": float(elbo),
                             "n_components": int(records["n_components"][i]),
@@ -553,7 +556,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
                                      n_initial + int(records["n_evaluations"][-1]))
             collapse = elbo_collapse(history, block)
             converged = self.tol is not None and collapse is None and (
-                elbo_stalled(history, self.n_iter_no_change, self.tol)
+                fit_stalled(history, sizes, self.n_iter_no_change, self.tol, max_components)
                 or proposal_exact(history, STOP_CHECK_INTERVAL, self.dtype))
             if stop or converged or (collapse is not None and self.tol is not None):
                 break

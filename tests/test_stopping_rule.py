@@ -1,9 +1,14 @@
-"""The divergence check of skgmmvi._stopping_rule on ELBO histories with known
-answers (the stopping rule itself is tested through fits in test_vi_quality.py)."""
+"""The divergence check and the growing-mixture veto of skgmmvi._stopping_rule on
+ELBO histories with known answers (the stall rule itself is tested through fits in
+test_vi_quality.py)."""
+
+import warnings
 
 import numpy as np
+import pytest
 
-from skgmmvi._stopping_rule import COLLAPSE_NATS, elbo_collapse, step_noise
+from skgmmvi._stopping_rule import (COLLAPSE_NATS, elbo_collapse, elbo_stalled,
+                                    fit_stalled, mixture_growing, step_noise)
 
 
 def noisy(values, sd, seed=0):
@@ -47,3 +52,45 @@ def test_wild_single_estimates_and_noise_are_no_divergence():
 
 def test_fewer_than_two_blocks_say_nothing():
     assert elbo_collapse(np.r_[np.zeros(60), -1e12 * np.ones(30)], 50) is None
+
+
+def test_a_stall_while_additions_still_raise_the_component_count_is_no_convergence():
+    # the seed problem's shape: the ELBO stands still while components arrive
+    # (one every 25 iterations, at negligible weight), and rises once they weigh
+    rng = np.random.default_rng(0)
+    history = np.concatenate([np.linspace(-17.0, -15.45, 150), np.full(250, -15.43)])
+    history = history + 0.05 * rng.standard_normal(history.size)
+    growing = 5 + np.arange(history.size) // 25
+    assert elbo_stalled(history, 50, 0.004)
+    assert mixture_growing(growing, 50, 50)
+    # at max_components, or with additions deleted as fast as they come, it counts
+    assert not mixture_growing(np.minimum(growing, 12), 50, 12)
+    steady = 20 + (np.arange(history.size) // 25) % 2  # one added, one deleted
+    assert not mixture_growing(steady, 50, 50)
+    assert not mixture_growing(np.full(history.size, 7), 50, 50)  # a fixed design
+    assert not mixture_growing(growing[:99], 50, 50)  # before two windows
+    # the rule: a stall while the mixture grows counts only when q is (nearly)
+    # the target, its estimates scattering by less than tol per iteration
+    assert not fit_stalled(history, growing, 50, 0.004, 50)
+    assert fit_stalled(history, steady, 50, 0.004, 50)
+    exact = np.zeros(history.size) + 1e-13 * rng.standard_normal(history.size)
+    assert fit_stalled(exact, growing, 50, 0.004, 50)
+
+
+@pytest.mark.slow
+def test_a_fit_on_a_plateau_while_its_mixture_grows_goes_on():
+    from skgmmvi import VariationalGMMTarget
+    from skgmmvi.targets import MixtureModelPosterior
+
+    # random_state 0, one thread: before mixture_growing this fit stopped as
+    # converged after 364 iterations (21 components, ELBO 0.99 below log Z);
+    # run on, it gains 0.29 nats. A fit on another path need not plateau, so
+    # what is tested is the rule: it stops only once the mixture stopped growing.
+    sizes = []
+    vi = VariationalGMMTarget(MixtureModelPosterior(), random_state=0, max_iter=600,
+                              callback=lambda info: sizes.append(info["n_components"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vi.fit()
+    n = len(sizes)
+    assert not mixture_growing(sizes, vi.n_iter_no_change, vi.max_components) or n == 600
