@@ -47,7 +47,12 @@ from exact_answers import (far_gaussian, funnel_moments, mixture_posterior_draws
 #: (estimate +0.024, -0.003, +0.022; bar 0.02) and diagnose's k-hat 0.76,
 #: 0.77, 0.80. benchmarks/diagnose_seed_problem.py and doc/vi.rst ("Where the
 #: defaults fall short") show why (not the Gaussian family, mostly not the
-#: ELBO, but the fit's path) and which levers were tried. Strict, so a change
+#: ELBO, but the fit's path) and which levers were tried. On 2026-12-07 (Intel
+#: Sapphire Rapids, one thread, after the mode search's exact Newton step,
+#: f7f1726, and the stopping rule's growing-mixture veto, d605e36) the tests'
+#: own figures were: log Z error -0.075, the co-assignment test's k-hat 0.84,
+#: diagnose's k-hat 0.93; doc/vi.rst ("What the objective allows") shows why
+#: the k-hat bar sits at the objective's own optimum. Strict, so a change
 #: that meets the bars (or moves which ones this environment meets) must
 #: update the markers and this comment.
 SEED_BARS_OPEN = pytest.mark.xfail(
@@ -57,9 +62,10 @@ SEED_BARS_OPEN = pytest.mark.xfail(
 #: machines before 2026-12-06 (numpy's OpenBLAS with its Haswell kernels; CI of
 #: 9dba111) and 0.057 below the exact value (bar 0.05) on an AMD EPYC with
 #: AVX-512 (OpenBLAS's SkylakeX kernels; 2026-12-07), the fit's path taking
-#: another turn on rounding. Not strict, as it passes on one kind of machine.
+#: another turn on rounding; 0.075 below on a Sapphire Rapids after f7f1726 and
+#: d605e36 changed the path. Not strict, as it passes on some machines.
 SEED_BAR_CPU_DEPENDENT = pytest.mark.xfail(
-    reason="issue 12 open: within its bar or 0.007 beyond it, by the CPU's rounding",
+    reason="issue 12 open: within its bar or up to 0.03 beyond it, by the fit's path",
     strict=False)
 _FITS = {}
 
