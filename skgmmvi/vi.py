@@ -16,7 +16,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _checks, diagnostics
 from ._estimator_state import output_dtype, restored_on_failure, store_parameters
 from ._inference import FittedMixtureMixin
-from ._stopping_rule import elbo_collapse, elbo_stalled, fit_stalled, proposal_exact
+from ._stopping_rule import (elbo_collapse, elbo_stalled,  # noqa: F401 (re-exported)
+                             fit_stalled, proposal_exact)
 from ._tf.vi.design import MODULE_OPTIONS, MODULE_PARAMETERS
 from ._tf.vi.target_adapter import (check_is_target, warn_if_outside_support,
                                     warn_undefined_values)
@@ -572,7 +573,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
                 f"VariationalGMMTarget reached max_iter={self.max_iter} before the "
                 f"stopping rule was met: the smoothed ELBO still gained more than "
                 f"tol={self.tol} nats per n_iter_no_change={self.n_iter_no_change} "
-                f"iterations, and more than its Monte-Carlo noise{short}. Increase max_iter, "
+                f"iterations, and more than its Monte-Carlo noise, or components were still "
+                f"being added{short}. Increase max_iter, "
                 f"or check the fit with diagnose().", ConvergenceWarning)
         return history, converged
 
