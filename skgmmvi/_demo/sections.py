@@ -184,7 +184,7 @@ def run_iris():
 #: The demo's target: a 2-D mixture of 6 equal Gaussians, known to the fit only
 #: through its log-density (normalised, so log Z = 0 and -ELBO = KL(q || p)).
 VI_TARGET = {"n_features": 2, "n_modes": 6, "random_state": 1}
-VI_SETTINGS = {"max_iter": 250, "n_samples_per_component": 100,
+VI_SETTINGS = {"max_iter": 500, "n_samples_per_component": 100,
                "component_stepsize": 0.1, "add_iters": 10, "init_scale": 30.0,
                "random_state": 0}
 
