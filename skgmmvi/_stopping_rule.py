@@ -29,6 +29,12 @@ EXACT_SPREAD_EPS = 1e3
 MAD_TO_SD = 1.4826
 
 
+def compared_span(n_iterations, window):
+    """Length of the two spans the stopping rule compares after ``n_iterations``:
+    ``max(window, n_iterations // SPAN_DIVISOR)``."""
+    return max(window, n_iterations // SPAN_DIVISOR)
+
+
 def elbo_stalled(history, window, tol):
     """Whether the smoothed ELBO no longer gains measurably (False before ``2 window``).
 
@@ -44,7 +50,7 @@ def elbo_stalled(history, window, tol):
     history = np.asarray(history, dtype=np.float64)
     if len(history) < 2 * window:
         return False
-    span = max(window, len(history) // SPAN_DIVISOR)
+    span = compared_span(len(history), window)
     gain = np.median(history[-span:]) - np.median(history[-2 * span:-span])
     return bool(gain < max(tol * span / window, GAIN_Z * median_gain_se(history, span)))
 
@@ -72,7 +78,7 @@ def mixture_growing(n_components, window, max_components):
     n = len(n_components)
     if n < 2 * window:
         return False
-    span = max(window, n // SPAN_DIVISOR)
+    span = compared_span(n, window)
     return n_components[-1] > n_components[-span - 1] and n_components[-1] < max_components
 
 
@@ -108,7 +114,7 @@ def fit_stalled(history, n_components, window, tol, max_components):
         return False
     if not mixture_growing(n_components, window, max_components):
         return True
-    span = max(window, len(history) // SPAN_DIVISOR)
+    span = compared_span(len(history), window)
     return step_noise(np.asarray(history, dtype=np.float64)[-2 * span:]) <= tol
 
 
