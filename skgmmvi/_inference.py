@@ -37,6 +37,28 @@ INFERENCE_NUMPY_MAX_WORK = 2e8
 _FEATURE_MAP_SAFE_ABS = 1e100
 
 
+def sampling_probabilities(weights):
+    """The mixture weights as float64 probabilities summing to one.
+
+    ``numpy``'s ``multinomial`` refuses probabilities whose sum (bar the last)
+    exceeds one, which float32 weights that sum to one in float32 can do once
+    cast to float64; dividing by their float64 sum makes any weights valid and
+    moves float64 weights that already sum to one by a few units in the last
+    place at most.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n_components,)
+        Fitted mixture weights (float32 or float64).
+
+    Returns
+    -------
+    ndarray of shape (n_components,), float64
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    return weights / np.sum(weights)
+
+
 def batch_rows(n_features, covariance_type, n_components, batch_size=None):
     """Rows per backend chunk: ``batch_size`` (a bound on rows the user set), or
     about 2^19 numbers per chunk."""
@@ -248,7 +270,7 @@ class FittedMixtureMixin:
             )
         n_features = self.means_.shape[1]
         rng = check_random_state(self.random_state)
-        counts = rng.multinomial(n_samples, self.weights_.astype(np.float64))
+        counts = rng.multinomial(n_samples, sampling_probabilities(self.weights_))
         means = self.means_.astype(np.float64)
         covariances = self.covariances_.astype(np.float64)
         if self.covariance_type == "full":

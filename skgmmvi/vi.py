@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _checks, diagnostics
 from ._estimator_state import output_dtype, restored_on_failure, store_parameters
-from ._inference import FittedMixtureMixin
+from ._inference import FittedMixtureMixin, sampling_probabilities
 from ._stopping_rule import (elbo_collapse, elbo_stalled,  # noqa: F401 (re-exported)
                              fit_stalled, proposal_exact)
 from ._tf.vi.design import MODULE_OPTIONS, MODULE_PARAMETERS
@@ -832,8 +832,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
     # ---------------------------------------------------------- fitted q tools
     def _draw(self, n_samples, rng):
         """Samples of the fitted mixture (float64) drawn with ``rng``."""
-        counts = rng.multinomial(n_samples, self.weights_.astype(np.float64)
-                                 / np.sum(self.weights_, dtype=np.float64))
+        counts = rng.multinomial(n_samples, sampling_probabilities(self.weights_))
         from scipy.linalg import solve_triangular
 
         pieces = []

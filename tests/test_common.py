@@ -172,6 +172,21 @@ def test_float32_in_float32_out(case, blobs3, how):
     assert model.predict_proba(X).dtype == np.float32
 
 
+def test_float32_weights_summing_past_one_in_float64_still_sample(case, blobs3):
+    # weights that sum to one in float32 (as a float32 fit leaves them) but to
+    # 1 + 3e-8 once cast to float64: numpy's multinomial refused them
+    model = quiet_fit(case.make(dtype="float32"), case.rows(blobs3))
+    k = model.weights_.shape[0]
+    assert k >= 3  # numpy checks the sum of all but the last probability
+    weights = np.zeros(k, np.float32)
+    weights[:2] = np.float32(1 / 3), np.float32(2 / 3)
+    assert np.sum(weights) == 1 and np.sum(weights, dtype=np.float64) > 1 + 1e-12
+    model.weights_ = weights
+    _, labels = model.sample(30000)
+    assert set(np.unique(labels)) <= {0, 1}
+    assert abs(np.mean(labels == 0) - 1 / 3) < 0.01
+
+
 def tracing_counts(algorithm):
     from skgmmvi._tf.compile_cache import COMPILED
 
