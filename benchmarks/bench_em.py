@@ -325,6 +325,39 @@ def backend_used(estimator, X):
     return choose(X.shape[0], X.shape[1], False)
 
 
+def warm_up(new_estimator, library, X):
+    """Untimed warm-up fits: imports, TensorFlow tracing, thread pools.
+
+    One iteration suffices (the iteration count is a tensor input of the
+    compiled loop) and avoids degenerate components that longer fits of few
+    rows may produce. skgmmvi's ``backend="auto"`` fits the warm-up rows in
+    numpy, so both backends are warmed up: either may run the timed fits.
+    """
+    for backend in (("numpy", "tensorflow") if library == "skgmmvi" else (None,)):
+        estimator = new_estimator().set_params(max_iter=1)
+        if backend is not None:
+            estimator.set_params(backend=backend)
+        estimator.fit(X[:WARMUP_ROWS])
+        del estimator
+    gc.collect()
+
+
+def timed_fits(new_estimator, repeats, X):
+    """Fit ``repeats`` fresh estimators on ``X``; the last one and the wall and
+    CPU seconds of each fit."""
+    times, cpu_times = [], []
+    estimator = None
+    for _ in range(repeats):
+        estimator = None
+        gc.collect()
+        estimator = new_estimator()
+        start, cpu_start = time.perf_counter(), time.process_time()
+        estimator.fit(X)
+        times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
+    return estimator, times, cpu_times
+
+
 def run_child(spec):
     """Measure one (configuration, dtype, library) cell in this process.
 
@@ -357,31 +390,10 @@ def run_child(spec):
                               spec["dtype"], spec["iters"], inits,
                               spec.get("backend", "auto"))
 
-    # Untimed warm-up: imports, TensorFlow tracing, thread pools. One iteration
-    # suffices (the iteration count is a tensor input of the compiled loop) and
-    # avoids degenerate components that longer fits of few rows may produce.
-    # skgmmvi's backend="auto" fits the warm-up rows in numpy, so both backends
-    # are warmed up: either may run the timed fits.
-    for backend in (("numpy", "tensorflow") if library == "skgmmvi" else (None,)):
-        warm_up = new_estimator().set_params(max_iter=1)
-        if backend is not None:
-            warm_up.set_params(backend=backend)
-        warm_up.fit(X[:WARMUP_ROWS])
-        del warm_up
-    gc.collect()
-
+    warm_up(new_estimator, library, X)
     peak_reset = reset_peak_rss()
     rss_before = peak_rss_mib()
-    times, cpu_times = [], []
-    estimator = None
-    for _ in range(spec["repeats"]):
-        estimator = None
-        gc.collect()
-        estimator = new_estimator()
-        start, cpu_start = time.perf_counter(), time.process_time()
-        estimator.fit(X)
-        times.append(time.perf_counter() - start)
-        cpu_times.append(time.process_time() - cpu_start)
+    estimator, times, cpu_times = timed_fits(new_estimator, spec["repeats"], X)
     peak_increase = peak_rss_mib() - rss_before
 
     result = {

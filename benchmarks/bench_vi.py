@@ -570,7 +570,8 @@ def run_pair_mass(args):
         sys.stdout.flush()
 
 
-def main(argv=None):
+def argument_parser():
+    """The command line of this script."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--problems", default="breast_cancer,gmm20,planar")
     parser.add_argument("--reference-python", default=str(DEFAULT_REFERENCE_PYTHON))
@@ -600,6 +601,11 @@ def main(argv=None):
     parser.add_argument("--scale-seed", type=int, default=0,
                         help="random_state of our fit in --scale-worker (the reference's "
                              "runs are not seeded): run-to-run scatter at a budget")
+    return parser
+
+
+def main(argv=None):
+    parser = argument_parser()
     args = parser.parse_args(argv)
     if args.scale_worker:
         return scale_worker(args.scale_worker, args.scale_components, args.scale_iterations,
