@@ -152,6 +152,16 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
                 raise ValueError(
                     "sample_weight must have a positive sum; got all weights zero. "
                     "Give at least one sample a positive weight.")
+            n_weighted = int(np.count_nonzero(sample_weight))
+            if n_weighted < self.n_components:
+                # a row of weight zero is as good as absent, and scikit-learn
+                # refuses fewer rows than components
+                raise ValueError(
+                    "Expected n_samples >= n_components "
+                    f"but got n_components = {self.n_components}, "
+                    f"n_samples = {n_weighted} (rows with a positive sample_weight; "
+                    "a row of weight zero counts as absent). Give more rows a "
+                    "positive weight, or fit fewer components.")
             if self._scale_free_weights:
                 sample_weight = _checks.normalized_sample_weight(sample_weight)
         return X, sample_weight

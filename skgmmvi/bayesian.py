@@ -222,7 +222,7 @@ class BayesianGaussianMixture(EMLoopMixin, BaseGaussianMixture):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows. An integer weight has exactly the
             effect of repeating the row that many times (priors included); 0
-            removes it.
+            removes it (so at least ``n_components`` rows need a positive weight).
 
         Returns
         -------

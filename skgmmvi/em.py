@@ -291,7 +291,8 @@ class EMGaussianMixture(EMLoopMixin, BaseGaussianMixture):
             Not used, present for API consistency by convention.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows. An integer weight has exactly the
-            effect of repeating the row that many times; 0 removes it.
+            effect of repeating the row that many times; 0 removes it (so at least
+            ``n_components`` rows need a positive weight).
 
         Returns
         -------

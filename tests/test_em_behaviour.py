@@ -179,6 +179,24 @@ def test_fractional_weights_are_a_weighted_likelihood(blobs3):
         model.fit(blobs3, sample_weight=np.zeros(blobs3.shape[0]))
 
 
+@pytest.mark.parametrize("estimator", ["em", "mle", "bayesian"])
+def test_fewer_weighted_rows_than_components_is_refused_as_fewer_rows(blobs3, estimator):
+    from skgmmvi import BayesianGaussianMixture, MLEGaussianMixture
+
+    make = {"em": EMGaussianMixture, "mle": MLEGaussianMixture,
+            "bayesian": lambda k: BayesianGaussianMixture(n_components=k)}[estimator]
+    weights = np.zeros(blobs3.shape[0])
+    weights[[3, 70]] = 1.0
+    # zero weights drop rows: the error scikit-learn gives for the two rows left
+    with pytest.raises(ValueError, match="n_components = 3, n_samples = 2") as sklearn_error:
+        GaussianMixture(3).fit(blobs3[[3, 70]])
+    with pytest.raises(ValueError, match=str(sklearn_error.value) + r" \(rows with a "
+                       "positive sample_weight"):
+        make(3).fit(blobs3, sample_weight=weights)
+    weights[100] = 1e-3
+    assert np.isfinite(make(3).fit(blobs3, sample_weight=weights).score(blobs3))
+
+
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_batch_size_does_not_change_the_fit(blobs3, covariance_type):
     params = dict(n_components=3, covariance_type=covariance_type, random_state=0,
