@@ -317,3 +317,36 @@ def test_weighted_sum_of_outer_products_either_way(n_features, n_components):
     np.testing.assert_allclose(weighted_sums.weighted_sum(tf.constant(weights),
                                                           tf.constant(flat)).numpy(),
                                weights @ flat, rtol=1e-13)
+
+
+def test_checks_after_fit_and_diagnose_pass_the_target_bounded_row_counts():
+    from skgmmvi import VariationalGMMTarget
+    from skgmmvi._tf.vi.compile import EVALUATION_CHUNK_ROWS
+    from skgmmvi.diagnostics import diagnose_samples
+    from skgmmvi.targets import Target
+    from skgmmvi.vi import FIT_CHECK_SAMPLES
+
+    class RowCountingGaussian(Target):
+        """Standard normal in 2-D (numpy); records the rows of each call."""
+        n_features = 2
+        uses_tensorflow = False
+        calls = []
+
+        def log_density_and_grad(self, x):
+            self.calls.append(x.shape[0])
+            return -0.5 * np.sum(x ** 2, axis=1) - np.log(2 * np.pi), -x
+
+    target = RowCountingGaussian()
+    vi = VariationalGMMTarget(target, n_components=1, max_iter=5, tol=None,
+                              init="prior", init_scale=1.0, random_state=0).fit()
+    # the fit's own check of q draws more rows than a chunk
+    assert max(target.calls) <= EVALUATION_CHUNK_ROWS < FIT_CHECK_SAMPLES
+    n_samples = 2 * EVALUATION_CHUNK_ROWS + 3
+    target.calls.clear()
+    result = vi.diagnose(n_samples=n_samples, random_state=0)
+    assert max(target.calls) <= EVALUATION_CHUNK_ROWS and sum(target.calls) == n_samples
+    # the same values as one call: the chunks are rows of one draw
+    x = vi._draw(n_samples, np.random.RandomState(0))
+    log_q = vi.score_samples(x)
+    whole = diagnose_samples(-0.5 * np.sum(x ** 2, axis=1) - np.log(2 * np.pi), log_q)
+    assert result.log_evidence == pytest.approx(whole.log_evidence, rel=1e-12)

@@ -172,8 +172,16 @@ BUILDERS = {"chunk": _build_chunk, "propose": _build_propose, "finish": _build_f
             "target": _build_target}
 
 
+#: Most rows :class:`TargetEvaluator` passes to the target at once. The checks
+#: after ``fit`` and ``diagnose()`` draw 10000 samples of q and more; a target
+#: whose memory grows with its rows (a likelihood over many data rows, say) then
+#: needs no more than for a fit's iteration of 8 components.
+EVALUATION_CHUNK_ROWS = 2000
+
+
 class TargetEvaluator:
-    """``log p~`` of rows in numpy (compiled for TensorFlow targets)."""
+    """``log p~`` of rows in numpy (compiled for TensorFlow targets), evaluated
+    ``EVALUATION_CHUNK_ROWS`` rows at a time."""
 
     def __init__(self, target, dtype_name):
         self.target = target
@@ -186,6 +194,12 @@ class TargetEvaluator:
 
     def __call__(self, x):
         x = np.asarray(x, self.dtype)
+        if x.shape[0] <= EVALUATION_CHUNK_ROWS:
+            return self._evaluate(x)
+        return np.concatenate([self._evaluate(x[start:start + EVALUATION_CHUNK_ROWS])
+                               for start in range(0, x.shape[0], EVALUATION_CHUNK_ROWS)])
+
+    def _evaluate(self, x):
         if not self.uses_tensorflow:
             values = numpy_values_and_grads(self.target, x, self.dtype, needs_grad=False)[0]
             return values.astype(np.float64)
