@@ -293,6 +293,9 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         Number of components after adaptation.
     elbo_history_ : ndarray of shape ``(n_iter_,)``
         Estimate of the ELBO at the start of each iteration.
+    n_components_history_ : ndarray of shape ``(n_iter_,)``
+        Number of components after each iteration (it rises when adaptation
+        adds one and falls when it deletes one).
     n_target_evaluations_ : int
         Target evaluations of the iterations (the post-fit check below is not
         counted).
@@ -504,11 +507,12 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self.design_code_ = code_of(Design(**design))
         self.target_ = target
 
-        history, converged, n_evaluations = [], False, 0
+        history, sizes, converged, n_evaluations = [], [], False, 0
         if self.max_iter > 0:
             run = VariationalRun(target, Design(**design), self.covariance_type == "diag",
                                  self.dtype, hyper, means, covariances, seed, weights)
-            history, converged = self._iterate(run, n_initial, hyper["max_components"])
+            history, sizes, converged = self._iterate(run, n_initial,
+                                                      hyper["max_components"])
             weights, means, precisions = run.mixture()
             factors = run.precision_factors()
             n_evaluations = run.n_evaluations()
@@ -518,6 +522,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
             factors = None
         self._set_mixture(weights, means, precisions, out_dtype, factors)
         self.elbo_history_ = np.asarray(history, dtype=np.float64)
+        self.n_components_history_ = np.asarray(sizes, dtype=np.int64)
         self.n_iter_ = len(history)
         self.converged_ = bool(converged)
         self.n_target_evaluations_ = n_initial + int(n_evaluations)
@@ -534,8 +539,9 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         return min(lengths) if lengths else None
 
     def _iterate(self, run, n_initial, max_components):
-        """Run the iterations; ``(elbo history, converged)``. ``n_initial``: the
-        target evaluations of the start, added to the counts reported;
+        """Run the iterations; ``(elbo history, component counts, converged)``,
+        one ELBO estimate and one count of components per iteration. ``n_initial``:
+        the target evaluations of the start, added to the counts reported;
         ``max_components``: the most components the mixture may grow to (a
         stall while it grows does not always count: :func:`._stopping_rule.fit_stalled`)."""
         history, sizes, stop, converged, collapse = [], [], False, False, None
@@ -568,7 +574,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
             print(file=sys.stdout)
         if collapse is not None:
             self._warn_diverged(collapse, block)
-            return history, False
+            return history, sizes, False
         if not converged and self.tol is not None and len(history) >= self.max_iter:
             short = (f" (the rule needs at least {2 * self.n_iter_no_change} iterations)"
                      if self.max_iter < 2 * self.n_iter_no_change else "")
@@ -579,7 +585,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
                 f"iterations, and more than its Monte-Carlo noise, or components were still "
                 f"being added{short}. Increase max_iter, "
                 f"or check the fit with diagnose().", ConvergenceWarning)
-        return history, converged
+        return history, sizes, converged
 
     def _warn_diverged(self, collapse, block):
         """Warn that the fit diverged (:func:`._stopping_rule.elbo_collapse`)."""

@@ -161,8 +161,12 @@ def test_gmm_2d_every_mode_found_and_small_kl(four_mode_fit):
 
 def test_components_were_added_beyond_the_initial_capacity(four_mode_fit):
     _, vi = four_mode_fit
-    # one initial component, capacity 2 at first: growth happened without error
+    # growth beyond the start's components happened without error
     assert vi.n_components_ > 2
+    # the count after each iteration: it rises with each addition (every add_iters)
+    sizes = vi.n_components_history_
+    assert sizes.shape == (vi.n_iter_,) and sizes[-1] == vi.n_components_
+    assert np.count_nonzero(np.diff(sizes) > 0) >= vi.n_components_ - sizes[0] > 0
     assert vi.design_ == {
         "ng_estimation": "stein", "component_adaptation": "adaptive",
         "sample_selection": "component", "component_update": "trust-region",
@@ -276,6 +280,8 @@ def test_callback_sees_every_iteration_and_can_stop():
     assert vi.n_iter_ == 7
     assert seen[-1]["n_target_evaluations"] == vi.n_target_evaluations_
     assert set(seen[0]) == {"iteration", "elbo", "n_components", "n_target_evaluations"}
+    assert [i["n_components"] for i in seen] == vi.n_components_history_.tolist()
+    assert [i["elbo"] for i in seen] == vi.elbo_history_.tolist()
 
 
 def test_verbose_prints_progress():
