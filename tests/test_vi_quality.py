@@ -20,10 +20,10 @@ from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 
 from skgmmvi import VariationalGMMTarget
+from skgmmvi._stopping_rule import mixture_growing
 from skgmmvi.diagnostics import KHAT_THRESHOLD, PoorFitWarning, pareto_smooth
 from skgmmvi.targets import (BananaTarget, EightSchoolsCentered, FunnelTarget,
                              GaussianTarget, MixtureModelPosterior)
-from skgmmvi._stopping_rule import mixture_growing
 from skgmmvi.vi import elbo_stalled
 
 from exact_answers import (far_gaussian, funnel_moments, mixture_posterior_draws,
