@@ -555,8 +555,8 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
                 history.append(float(elbo))
                 sizes.append(int(records["n_components"][i]))
                 if self.callback is not None:
-                    info = {"iteration": iteration, "elbo": float(elbo),
-                            "n_components": int(records["n_components"][i]),
+                    info = {"iteration": iteration, "elbo": history[-1],
+                            "n_components": sizes[-1],
                             "n_target_evaluations":
                                 n_initial + int(records["n_evaluations"][i])}
                     stop = bool(self.callback(info)) or stop
