@@ -20,8 +20,8 @@ stopping rule (``max_iter=200``, ``tol=None``) side by side. Per fit:
 
 Problems: the seed problem (``MixtureModelPosterior()``; exact ``log Z`` by
 enumeration; its means are label-symmetric and not compared), Neal's funnel
-(D = 10), centred eight schools (exact moments by quadrature), a stiff shifted
-Gaussian (D = 100, condition number 1e4, mean 50 from the origin), a Gaussian
+(D = 10), centred and non-centred eight schools (exact moments by quadrature),
+a stiff shifted Gaussian (D = 100, condition number 1e4, mean 50 from the origin), a Gaussian
 1e4 away from the start (D = 5), the Inference Gym's stochastic-volatility
 posterior (``StochasticVolatilityPosterior()``, D = 103; against the Gym's
 published NUTS moments of ``(phi, mu, sigma, h)``, so the mixture's means of
@@ -84,8 +84,8 @@ def problems():
     optionally followed by a map of samples to the variables the means are of."""
     from exact_answers import (far_gaussian, funnel_moments, mixture_posterior_exact,
                                stiff_shifted_gaussian)
-    from skgmmvi.targets import (EightSchoolsCentered, FunnelTarget, GaussianMixtureTarget,
-                                 MixtureModelPosterior, PlanarRobotTarget,
+    from skgmmvi.targets import (EightSchoolsCentered, EightSchoolsNonCentered, FunnelTarget,
+                                 GaussianMixtureTarget, MixtureModelPosterior, PlanarRobotTarget,
                                  StochasticVolatilityPosterior, breast_cancer_posterior)
 
     def seed():
@@ -95,8 +95,8 @@ def problems():
     def funnel():
         return (FunnelTarget(10),) + funnel_moments(10) + (0.0,)
 
-    def eight_schools():
-        target = EightSchoolsCentered()
+    def eight_schools(parameterisation=EightSchoolsCentered):
+        target = parameterisation()
         return (target,) + target.posterior_moments()
 
     def stiff():
@@ -119,6 +119,7 @@ def problems():
         return (target,) + target.published_moments() + (None, target.constrain)
 
     return {"seed": seed, "funnel": funnel, "eight_schools": eight_schools,
+            "eight_schools_nc": lambda: eight_schools(EightSchoolsNonCentered),
             "stiff": stiff, "far": far, "stochvol": stochvol,
             "breast_cancer": lambda: (breast_cancer_posterior(), None, None, None),
             "gmm20": gmm20,

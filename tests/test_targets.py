@@ -650,3 +650,19 @@ def test_co_assignment_probability():
           w @ per_sample / w.sum())
     with pytest.raises(ValueError):
         t.co_assignment_probability(samples, 0, 5, weights=-w)
+
+
+def test_non_centred_eight_schools_is_the_centred_model_with_its_jacobian():
+    # theta = mu + tau eta: log p_nc(mu, s, eta) = log p_c(mu, s, theta) + 8 s
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 10)) * np.r_[5.0, 2.0, np.ones(8)]
+    theta = x[:, [0]] + np.exp(x[:, [1]]) * x[:, 2:]
+    centred = np.column_stack([x[:, :2], theta])
+    close(logdens(T.EightSchoolsNonCentered(), x),
+          logdens(T.EightSchoolsCentered(), centred) + 8.0 * x[:, 1], rtol=1e-12)
+    both = [T.EightSchoolsCentered(2.0, 3.0), T.EightSchoolsNonCentered(2.0, 3.0)]
+    moments = [target.posterior_moments(2001) for target in both]
+    np.testing.assert_array_equal(moments[0][0][:2], moments[1][0][:2])  # mu, log tau
+    assert moments[0][2] == moments[1][2]  # the evidence
+    assert repr(both[1]) == ("EightSchoolsNonCentered(mean_prior_scale=2, "
+                             "tau_prior_scale=3)")

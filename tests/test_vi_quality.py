@@ -22,8 +22,8 @@ from sklearn.exceptions import ConvergenceWarning
 from skgmmvi import VariationalGMMTarget
 from skgmmvi._stopping_rule import mixture_growing
 from skgmmvi.diagnostics import KHAT_THRESHOLD, PoorFitWarning, pareto_smooth
-from skgmmvi.targets import (BananaTarget, EightSchoolsCentered, FunnelTarget,
-                             GaussianTarget, MixtureModelPosterior)
+from skgmmvi.targets import (BananaTarget, EightSchoolsCentered, EightSchoolsNonCentered,
+                             FunnelTarget, GaussianTarget, MixtureModelPosterior)
 from skgmmvi.vi import elbo_stalled
 
 from exact_answers import (far_gaussian, funnel_moments, mixture_posterior_draws,
@@ -325,24 +325,30 @@ def test_exact_mixture_draws_agree_with_the_enumeration_and_the_density():
         grad.mean(axis=0) / standard_error)
 
 
-def test_eight_schools_exact_moments_match_importance_sampling_from_the_prior():
-    target = EightSchoolsCentered()
+@pytest.mark.parametrize("centred", [True, False])
+def test_eight_schools_exact_moments_match_importance_sampling_from_the_prior(centred):
+    target = EightSchoolsCentered() if centred else EightSchoolsNonCentered()
     means, sds, log_z = target.posterior_moments()
     rng = np.random.default_rng(1)
     n = 400000
     mu = 5.0 * rng.standard_normal(n)
     tau = np.abs(5.0 * rng.standard_cauchy(n))
-    theta = mu[:, None] + tau[:, None] * rng.standard_normal((n, 8))
+    eta = rng.standard_normal((n, 8))
+    theta = mu[:, None] + tau[:, None] * eta
     y, sigma = target.effects, target.standard_errors
     log_lik = np.sum(-0.5 * np.log(2 * np.pi * sigma ** 2)
                      - 0.5 * ((y - theta) / sigma) ** 2, axis=1)
     weights = np.exp(log_lik - log_lik.max())
     assert math.log(weights.mean()) + log_lik.max() == pytest.approx(log_z, abs=0.02)
     weights /= weights.sum()
-    draws = np.column_stack([mu, np.log(tau), theta])
+    draws = np.column_stack([mu, np.log(tau), theta if centred else eta])
     estimate = weights @ draws
     ess = 1.0 / np.sum(weights ** 2)
     assert np.all(np.abs(estimate - means) < 5 * sds / math.sqrt(ess))
+    for value in (-3.0, 0.0, 2.0):
+        tail = weights @ (np.log(tau) < value)
+        exact = target.log_tau_cdf(value)
+        assert abs(tail - exact) < 5 * math.sqrt(exact * (1 - exact) / ess)
 
 
 def test_stiff_shifted_gaussian_is_what_it_says():

@@ -6,14 +6,14 @@ Normalised targets (``log_normalizer == 0``): :class:`GaussianTarget`,
 (``log_normalizer is None``): :class:`LogisticRegressionPosterior` (and
 :func:`breast_cancer_posterior`), :class:`PlanarRobotTarget`,
 :class:`MixtureModelPosterior`, :class:`EightSchoolsCentered`,
-:class:`StochasticVolatilityPosterior`. Bounded or
+:class:`EightSchoolsNonCentered`, :class:`StochasticVolatilityPosterior`. Bounded or
 positive coordinates: :class:`TransformedTarget`.
 
 Importing this package does not import TensorFlow.
 """
 
 from ._banana import BananaTarget
-from ._eight_schools import EightSchoolsCentered
+from ._eight_schools import EightSchoolsCentered, EightSchoolsNonCentered
 from ._base import Target
 from ._funnel import FunnelTarget
 from ._gaussian import GaussianMixtureTarget, GaussianTarget
@@ -39,6 +39,7 @@ __all__ = [
     "FunnelTarget",
     "MixtureModelPosterior",
     "EightSchoolsCentered",
+    "EightSchoolsNonCentered",
     "StochasticVolatilityPosterior",
     "sp500_centred_returns",
     "KernelDensityTarget",
