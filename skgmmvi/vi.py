@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _checks, diagnostics
 from ._estimator_state import output_dtype, restored_on_failure, store_parameters
 from ._inference import FittedMixtureMixin, sampling_probabilities
+from ._stopping_tails import TailCheck
 from ._stopping_rule import (elbo_collapse, elbo_stalled,  # noqa: F401 (re-exported)
                              fit_stalled, proposal_exact)
 from ._tf.vi.design import MODULE_OPTIONS, MODULE_PARAMETERS
@@ -42,6 +43,12 @@ MODULE_CHOICES = {parameter: set(MODULE_OPTIONS[module])
 FIT_CHECK_SAMPLES = 10000
 #: Iterations per compiled call when the stopping rule is on: how often it is checked.
 STOP_CHECK_INTERVAL = 10
+#: A quiet stall while the mixture still grows ends the fit only when the
+#: Pareto k-hat of the current q (FIT_CHECK_SAMPLES fresh samples) is at most
+#: this: the "good" range of PSIS (finite-variance ratios), a margin below the
+#: warning threshold (diagnostics.KHAT_THRESHOLD) that the check's own scatter
+#: (0.1 to 0.3 between draws near 0.7) needs.
+GROWTH_KHAT = 0.5
 ALL_NAN_TARGET = (
     "The target's log-density (or its gradient) was NaN or infinite at all {n} samples "
     "drawn in iteration {it}. Check the target, or start q where the target is "
@@ -170,6 +177,11 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         measured over many iterations instead of being lost in the noise of
         one window, and the median ignores single wild estimates. Noise-free
         easy problems stop on the floor, noisy flat ones on the noise test.
+        While adaptive additions still raise the number of components, a
+        stall ends the fit only when the ELBO estimates are quiet (q nearly
+        the target) *and* the Pareto k-hat of the current q (10000 fresh
+        samples) is at most 0.5; otherwise the fit goes on for at least
+        another span (the ELBO hardly sees the tails that the k-hat judges).
         None runs ``max_iter`` iterations.
     n_iter_no_change : int, default=50
         Shortest span (in iterations) of the stopping rule, and the unit of
@@ -297,8 +309,9 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         Number of components after each iteration (it rises when adaptation
         adds one and falls when it deletes one).
     n_target_evaluations_ : int
-        Target evaluations of the iterations (the post-fit check below is not
-        counted).
+        Target evaluations of the start, of the iterations and of the stopping
+        rule's tail checks (10000 each; see ``tol``); the post-fit check below
+        is not counted.
     n_iter_ : int
     converged_ : bool
         Whether the stopping rule ended the fit (False when ``max_iter`` was
@@ -511,11 +524,12 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         if self.max_iter > 0:
             run = VariationalRun(target, Design(**design), self.covariance_type == "diag",
                                  self.dtype, hyper, means, covariances, seed, weights)
-            history, sizes, converged = self._iterate(run, n_initial,
-                                                      hyper["max_components"])
+            tails = TailCheck(self, run, hyper["max_components"], seed, FIT_CHECK_SAMPLES,
+                              GROWTH_KHAT)
+            history, sizes, converged = self._iterate(run, n_initial, tails)
             weights, means, precisions = run.mixture()
             factors = run.precision_factors()
-            n_evaluations = run.n_evaluations()
+            n_evaluations = run.n_evaluations() + tails.n_evaluations
         else:
             weights = np.full(n_start, 1.0 / n_start) if weights is None else weights
             precisions = np.linalg.inv(covariances)
@@ -538,12 +552,12 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         lengths = [n for n in lengths if n is not None]
         return min(lengths) if lengths else None
 
-    def _iterate(self, run, n_initial, max_components):
+    def _iterate(self, run, n_initial, tails):
         """Run the iterations; ``(elbo history, component counts, converged)``,
         one ELBO estimate and one count of components per iteration. ``n_initial``:
         the target evaluations of the start, added to the counts reported;
-        ``max_components``: the most components the mixture may grow to (a
-        stall while it grows does not always count: :func:`._stopping_rule.fit_stalled`)."""
+        ``tails``: the :class:`._stopping_tails.TailCheck` that a stall while the
+        mixture grows must pass (see :func:`._stopping_rule.fit_stalled`)."""
         history, sizes, stop, converged, collapse = [], [], False, False, None
         block = max(self.n_iter_no_change, STOP_CHECK_INTERVAL)  # medians against wild estimates
         for records in run.run(self.max_iter, chunk=self._chunk()):
@@ -557,17 +571,20 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
                 if self.callback is not None:
                     info = {"iteration": iteration, "elbo": history[-1],
                             "n_components": sizes[-1],
-                            "n_target_evaluations":
-                                n_initial + int(records["n_evaluations"][i])}
+                            "n_target_evaluations": n_initial + tails.n_evaluations
+                                + int(records["n_evaluations"][i])}
                     stop = bool(self.callback(info)) or stop
             if self.verbose and len(records["elbo"]):
                 self._print_progress(len(history), history[-1],
                                      int(records["n_components"][-1]),
-                                     n_initial + int(records["n_evaluations"][-1]))
+                                     n_initial + tails.n_evaluations
+                                     + int(records["n_evaluations"][-1]))
             collapse = elbo_collapse(history, block)
             converged = self.tol is not None and collapse is None and (
-                fit_stalled(history, sizes, self.n_iter_no_change, self.tol, max_components)
-                or proposal_exact(history, STOP_CHECK_INTERVAL, self.dtype))
+                proposal_exact(history, STOP_CHECK_INTERVAL, self.dtype)
+                or (fit_stalled(history, sizes, self.n_iter_no_change, self.tol,
+                                tails.max_components)
+                    and tails.allow_stop(history, sizes)))
             if stop or converged or (collapse is not None and self.tol is not None):
                 break
         if self.verbose:

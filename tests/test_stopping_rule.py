@@ -1,11 +1,14 @@
 """The divergence check and the growing-mixture veto of skgmmvi._stopping_rule on
-ELBO histories with known answers (the stall rule itself is tested through fits in
+ELBO histories with known answers, and when the veto's tail check
+(skgmmvi._stopping_tails) looks (the stall rule itself is tested through fits in
 test_vi_quality.py, as is the veto on the seed problem's fit)."""
 
 import numpy as np
 
 from skgmmvi._stopping_rule import (COLLAPSE_NATS, elbo_collapse, elbo_stalled,
                                     fit_stalled, mixture_growing, step_noise)
+from skgmmvi._stopping_tails import TailCheck
+from skgmmvi.vi import GROWTH_KHAT
 
 
 def noisy(values, sd, seed=0):
@@ -72,3 +75,37 @@ def test_a_stall_while_additions_still_raise_the_component_count_is_no_convergen
     assert fit_stalled(history, steady, 50, 0.004, 50)
     exact = np.zeros(history.size) + 1e-13 * rng.standard_normal(history.size)
     assert fit_stalled(exact, growing, 50, 0.004, 50)
+
+
+class ScriptedTailCheck(TailCheck):
+    """A TailCheck whose k-hats come from a list, recording when it looked."""
+
+    def __init__(self, k_hats, window=50, max_components=50):
+        estimator = type("Estimator", (), {"n_iter_no_change": window})()
+        super().__init__(estimator, None, max_components, 0, 10000, GROWTH_KHAT)
+        self.k_hats, self.looked_at = list(k_hats), []
+
+    def current_pareto_k(self):
+        self.looked_at.append(self.n_done)
+        return self.k_hats.pop(0)
+
+    def ask(self, n_done, sizes):
+        self.n_done = n_done
+        return self.allow_stop(np.zeros(n_done), sizes[:n_done])
+
+
+def test_a_quiet_stall_while_growing_ends_the_fit_only_when_the_tails_are_good():
+    growing = 5 + np.arange(2000) // 25
+    check = ScriptedTailCheck([0.8, 0.6, 0.45])
+    assert not check.ask(400, growing)  # k-hat 0.8: go on for a span (100)
+    assert not check.ask(410, growing) and not check.ask(490, growing)  # no look
+    assert not check.ask(500, growing)  # k-hat 0.6; the next span is 125
+    assert not check.ask(620, growing)
+    assert check.ask(630, growing)  # k-hat 0.45
+    assert check.looked_at == [400, 500, 630]
+    # a mixture that stopped growing (at max_components, or steady) stops
+    # without a look; a fixed design too
+    capped = ScriptedTailCheck([], max_components=12)
+    assert capped.ask(400, np.minimum(growing, 12))
+    assert capped.ask(400, np.full(2000, 7)) and capped.looked_at == []
+
