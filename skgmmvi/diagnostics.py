@@ -258,6 +258,34 @@ def advice(diagnostics):
             f"heavy-tailed target, a reparameterisation that lightens its tails.")
 
 
+def unbounded_density_advice(summary):
+    """What a mode search whose starts ran into an unbounded density says, and
+    what to try.
+
+    Parameters
+    ----------
+    summary : dict
+        The fitted estimator's ``mode_search_`` (``n_unbounded > 0``).
+
+    Returns
+    -------
+    str
+    """
+    start = ("found no mode, and the fit started from init_mean and init_scale (or X) "
+             "instead" if summary["stopped"] == "no mode" else
+             f"found {summary['n_modes']} mode(s) elsewhere")
+    return (f"The target's density grows without bound: {summary['n_unbounded']} of the "
+            f"{summary['n_starts']} starts of the initial mode search climbed until the "
+            f"rounding of x stopped them, as in the neck of a funnel (a centred "
+            f"hierarchical model, where the group effects close in on their mean as "
+            f"the group scale goes to zero) or at a singularity; the search {start}. "
+            f"Gaussian components cannot follow such a neck, so q may miss mass "
+            f"there, and neither the ELBO nor the Pareto k-hat can see mass where q "
+            f"draws no samples. Reparameterise (for a hierarchical model, the "
+            f"non-centred form theta = mu + tau * eta removes the neck), or check q's "
+            f"marginals against a reference.")
+
+
 def missed_modes_advice(summary):
     """What a mode search that ran out of budget saw, and what to try.
 

@@ -337,10 +337,15 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         longer plausible: estimate plus two standard errors at most 0.05),
         ``'start kept'`` (several modes, all within the start's reach; the
         search ran on while it found modes the start's samples miss),
-        ``'no mode'``, or ``'budget'`` (``init_budget`` spent while new modes
-        were still likely; ``fit`` then raises a
-        :class:`~skgmmvi.diagnostics.PoorFitWarning`: the components may miss
-        modes, which the Pareto k-hat cannot see). The estimates speak of the
+        ``'no mode'`` (no start ended at a maximum; ``fit`` starts from
+        ``init_mean``/``init_scale``), or ``'budget'``
+        (``init_budget`` spent while new modes were still likely; ``fit`` then
+        raises a :class:`~skgmmvi.diagnostics.PoorFitWarning`: the components
+        may miss modes, which the Pareto k-hat cannot see); and
+        ``n_unbounded``, the starts that climbed until the rounding of ``x``
+        stopped them (a density that grows without bound, as in a funnel's
+        neck: ``fit`` then raises a :class:`~skgmmvi.diagnostics.PoorFitWarning`,
+        as q may miss the neck's mass unseen). The estimates speak of the
         starts' basins of attraction, not of the target's mass: a mode whose
         basin the starts rarely reach can be missed unseen.
     target_ : Target
@@ -622,15 +627,19 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
     def _check_fit(self, rng):
         """Check the fitted q on fresh samples: warn when a real fraction falls
         outside the target's support, set ``pareto_k_`` and warn when it is too high,
-        or when the mode search ran out of budget with modes likely missing."""
+        when the mode search ran out of budget with modes likely missing, or when
+        its starts ran into a density that grows without bound."""
         if self.verbose and self.mode_search_ is not None:
             search = self.mode_search_
             print(f"mode search: {search['n_modes']} modes from {search['n_starts']} starts, "
                   f"{search['n_evaluations']} evaluations, chance of an unseen mode "
                   f"{search['unseen_chance']:.2f} (stopped: {search['stopped']})",
                   file=sys.stdout)
-        if self.mode_search_ is not None and self.mode_search_["stopped"] == "budget":
-            warnings.warn(diagnostics.missed_modes_advice(self.mode_search_),
+        search = self.mode_search_
+        if search is not None and search["stopped"] == "budget":
+            warnings.warn(diagnostics.missed_modes_advice(search), diagnostics.PoorFitWarning)
+        if search is not None and search["n_unbounded"]:
+            warnings.warn(diagnostics.unbounded_density_advice(search),
                           diagnostics.PoorFitWarning)
         if self.max_iter == 0:
             self.pareto_k_ = float("nan")

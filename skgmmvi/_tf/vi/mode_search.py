@@ -133,7 +133,7 @@ Start = collections.namedtuple("Start", "means covariances n_evaluations searche
                                defaults=(None,))
 SearchSummary = collections.namedtuple(
     "SearchSummary", "n_starts n_at_modes n_modes n_singletons unseen_chance "
-    "unseen_chance_se estimated_n_modes n_evaluations stopped")
+    "unseen_chance_se estimated_n_modes n_evaluations stopped n_unbounded")
 SearchSummary.__doc__ = """What the mode search saw (see :func:`search_modes`).
 
 Attributes
@@ -160,6 +160,11 @@ stopped : {'complete', 'budget', 'start kept', 'no mode'}
     Why the search stopped (see :func:`search_modes`). ``'budget'``: the budget
     ran out while a new mode was still plausible (:func:`likely_unseen`), so
     the components may have missed modes.
+n_unbounded : int
+    Starts (not at known modes) whose end point the density rose into until
+    the rounding of ``x`` stopped it (:func:`resolved_widths` fails there): a
+    density that grows without bound, as in a funnel's neck. q's Gaussian
+    components cannot follow it and may miss mass there.
 """
 
 
@@ -476,14 +481,22 @@ def newton_gain(grads, covariances):
     return 0.5 * np.einsum("nd,nde,ne->n", grads, covariances, grads)
 
 
+def resolved_widths(points, covariances):
+    """Which end points have a Laplace width resolved at the point: its
+    narrowest standard deviation above :data:`MIN_MODE_WIDTH_IN_ROUNDING_UNITS`
+    rounding units of the coordinates (else the density rose until rounding
+    of ``x`` stopped the search: an unbounded density)."""
+    rounding = np.finfo(np.float64).eps * np.max(np.abs(points), axis=1)
+    narrowest = np.sqrt(np.maximum(np.linalg.eigvalsh(covariances)[:, 0], 0.0))
+    return narrowest > MIN_MODE_WIDTH_IN_ROUNDING_UNITS * rounding
+
+
 def at_modes(points, grads, covariances):
     """Which end points of the search are modes: a Newton step promises less
     than :data:`MAX_MODE_NEWTON_GAIN` and the Laplace width is resolved at the
-    point (:data:`MIN_MODE_WIDTH_IN_ROUNDING_UNITS`)."""
-    rounding = np.finfo(np.float64).eps * np.max(np.abs(points), axis=1)
-    narrowest = np.sqrt(np.maximum(np.linalg.eigvalsh(covariances)[:, 0], 0.0))
+    point (:func:`resolved_widths`)."""
     return ((newton_gain(grads, covariances) < MAX_MODE_NEWTON_GAIN)
-            & (narrowest > MIN_MODE_WIDTH_IN_ROUNDING_UNITS * rounding))
+            & resolved_widths(points, covariances))
 
 
 def not_saddles(hessians, variances):
@@ -612,6 +625,7 @@ class _ModeTally:
         self.values = np.empty(0)
         self.covariances = self.precisions = np.empty((0, n_features, n_features))
         self.hits = np.empty(0, dtype=int)
+        self.n_unbounded = 0
 
     def count_known(self, points):
         """Count the end points within one Laplace standard deviation of a known
@@ -643,7 +657,8 @@ class _ModeTally:
         chance, se = unseen_chance(self.hits)
         return SearchSummary(n_starts, int(self.hits.sum()), int(self.hits.size),
                              int(np.sum(self.hits == 1)), chance, se,
-                             estimated_n_modes(self.hits), int(n_evaluations), stopped)
+                             estimated_n_modes(self.hits), int(n_evaluations), stopped,
+                             self.n_unbounded)
 
 
 def _climb(target, dtype_name, starts, variances, budget, tally):
@@ -660,6 +675,7 @@ def _climb(target, dtype_name, starts, variances, budget, tally):
     values, grads, hessians, count = _hessians(target, dtype_name, points)
     used += count
     covariances, precisions = laplace_covariances(hessians, variances)
+    tally.n_unbounded += int(np.sum(~resolved_widths(points, covariances)))
     at_mode = at_modes(points, grads, covariances) & not_saddles(hessians, variances)
     if not np.any(at_mode):
         return used
