@@ -566,6 +566,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         history, sizes, stop, converged, collapse = [], [], False, False, None
         block = max(self.n_iter_no_change, STOP_CHECK_INTERVAL)  # medians against wild estimates
         for records in run.run(self.max_iter, chunk=self._chunk()):
+            outside_run = n_initial + tails.n_evaluations  # evaluations the run does not count
             for i, elbo in enumerate(records["elbo"]):
                 iteration = len(history) + 1
                 if records["n_valid"][i] == 0:
@@ -576,14 +577,13 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
                 if self.callback is not None:
                     info = {"iteration": iteration, "elbo": history[-1],
                             "n_components": sizes[-1],
-                            "n_target_evaluations": n_initial + tails.n_evaluations
-                                + int(records["n_evaluations"][i])}
+                            "n_target_evaluations":
+                                outside_run + int(records["n_evaluations"][i])}
                     stop = bool(self.callback(info)) or stop
             if self.verbose and len(records["elbo"]):
                 self._print_progress(len(history), history[-1],
                                      int(records["n_components"][-1]),
-                                     n_initial + tails.n_evaluations
-                                     + int(records["n_evaluations"][-1]))
+                                     outside_run + int(records["n_evaluations"][-1]))
             collapse = elbo_collapse(history, block)
             converged = self.tol is not None and collapse is None and (
                 proposal_exact(history, STOP_CHECK_INTERVAL, self.dtype)
@@ -629,13 +629,12 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         outside the target's support, set ``pareto_k_`` and warn when it is too high,
         when the mode search ran out of budget with modes likely missing, or when
         its starts ran into a density that grows without bound."""
-        if self.verbose and self.mode_search_ is not None:
-            search = self.mode_search_
+        search = self.mode_search_
+        if self.verbose and search is not None:
             print(f"mode search: {search['n_modes']} modes from {search['n_starts']} starts, "
                   f"{search['n_evaluations']} evaluations, chance of an unseen mode "
                   f"{search['unseen_chance']:.2f} (stopped: {search['stopped']})",
                   file=sys.stdout)
-        search = self.mode_search_
         if search is not None and search["stopped"] == "budget":
             warnings.warn(diagnostics.missed_modes_advice(search), diagnostics.PoorFitWarning)
         if search is not None and search["n_unbounded"]:

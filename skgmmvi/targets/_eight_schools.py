@@ -104,8 +104,9 @@ class EightSchoolsCentered(Target):
         Gaussian ``(mu, theta) | y, tau`` at each point (see
         :meth:`posterior_moments`): a dict of ``s``, trapezoid ``weights``
         (summing to one), ``log_evidence``, ``mu_mean``, ``mu_var`` (G,),
-        ``theta_mean``, ``theta_var`` (G, 8; conditional on ``mu`` marginalised)
-        and ``shrink`` (G, 8: ``theta_j``'s weight on ``mu``)."""
+        ``theta_mean`` (G, 8; ``mu`` marginalised), ``theta_noise_var`` (G, 8:
+        the variance of ``theta_j`` given ``mu``) and ``shrink`` (G, 8:
+        ``theta_j``'s weight on ``mu``)."""
         s = np.linspace(-12.0, 8.0, n_grid)
         tau2 = np.exp(2.0 * s)[:, None]
         y, var_y, m2 = self.effects, self.standard_errors ** 2, self.mean_prior_scale ** 2
@@ -130,13 +131,13 @@ class EightSchoolsCentered(Target):
         return {"s": s, "weights": weights / np.sum(weights), "log_evidence": log_evidence,
                 "mu_mean": mu_mean, "mu_var": mu_var, "shrink": shrink,
                 "theta_mean": shrink * mu_mean[:, None] + (1.0 - shrink) * y[None, :],
-                "theta_var": (1.0 / (1.0 / tau2 + 1.0 / var_y[None, :])
-                              + shrink ** 2 * mu_var[:, None])}
+                "theta_noise_var": 1.0 / (1.0 / tau2 + 1.0 / var_y[None, :])}
 
     def _group_moments(self, grid):
         """Means and second moments of the eight group coordinates at each grid
         point, ``(G, 8)`` each: here ``theta_j``."""
-        return grid["theta_mean"], grid["theta_var"] + grid["theta_mean"] ** 2
+        variance = grid["theta_noise_var"] + grid["shrink"] ** 2 * grid["mu_var"][:, None]
+        return grid["theta_mean"], variance + grid["theta_mean"] ** 2
 
     def posterior_moments(self, n_grid=20001):
         """Exact posterior means and standard deviations, and the log evidence.
@@ -251,8 +252,8 @@ class EightSchoolsNonCentered(EightSchoolsCentered):
         tau = np.exp(grid["s"])[:, None]
         shrink = grid["shrink"]
         mean = (grid["theta_mean"] - grid["mu_mean"][:, None]) / tau
-        noise_var = grid["theta_var"] - shrink ** 2 * grid["mu_var"][:, None]
-        var = (noise_var + (shrink - 1.0) ** 2 * grid["mu_var"][:, None]) / tau ** 2
+        var = (grid["theta_noise_var"]
+               + (shrink - 1.0) ** 2 * grid["mu_var"][:, None]) / tau ** 2
         return mean, var + mean ** 2
 
     def __repr__(self):
