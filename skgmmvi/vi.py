@@ -729,13 +729,16 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
 
         variances = np.diagonal(covariances[0]).copy()
         rows = check_rows(means, covariances, 0)
-        n_checked = rows.shape[0]
-        has_gradient = self._check_target(target, rows)
+        check = self._check_target(target, rows)
+        n_checked, has_gradient = check.n_evaluations, check.has_gradient
         if has_gradient is None:  # log p~ non-finite at every row: look nearer the centre
             rows, n_probed = finite_start_rows(target, self.dtype, means, variances,
-                                               n_checked)
+                                               rows.shape[0])
             n_checked += n_probed
-            has_gradient = rows.shape[0] > 0 and self._check_target(target, rows)
+            if rows.shape[0]:
+                check = self._check_target(target, rows)
+                n_checked += check.n_evaluations
+                has_gradient = check.has_gradient
         if not has_gradient:
             return None, means, covariances, n_checked
         before = rng.get_state()
@@ -753,9 +756,10 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
 
     def _check_target(self, target, rows):
         """Check the target at ``rows`` (draws of the prior start) before the mode
-        search evaluates it (shapes, dtypes, gradient path; errors say what to
-        do). Returns whether it has a usable gradient, which the search needs
-        (None when ``log p~`` is non-finite at every row)."""
+        search evaluates it (shapes, dtypes, gradient path, the gradient against
+        finite differences; errors say what to do). Returns a ``TargetCheck``:
+        whether it has a usable gradient, which the search needs (None when
+        ``log p~`` is non-finite at every row), and the evaluations spent."""
         from ._tf.vi.target_adapter import check_target, target_parameters
 
         needs_grad = self._design()["ng_estimation"] != "more"

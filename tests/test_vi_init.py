@@ -18,6 +18,7 @@ from skgmmvi import VariationalGMMTarget  # noqa: E402
 from skgmmvi._tf.compile_cache import COMPILED  # noqa: E402
 from skgmmvi._tf.vi import mode_search  # noqa: E402
 from skgmmvi._tf.vi.compile import TargetEvaluator  # noqa: E402
+from skgmmvi._tf.vi.gradient_check import EVALUATIONS_PER_ROW  # noqa: E402
 from skgmmvi._tf.vi.target_adapter import CHECK_ROWS, check_rows, target_key  # noqa: E402
 from skgmmvi.diagnostics import PoorFitWarning  # noqa: E402
 from skgmmvi.vi import FIT_CHECK_SAMPLES  # noqa: E402
@@ -211,8 +212,10 @@ def test_numpy_target_gets_finite_difference_hessians_and_every_row_is_counted()
     vi = VariationalGMMTarget(target, max_iter=2, adaptive_components=False,
                               n_samples_per_component=20, random_state=0).fit()
     # Not counted: the NG-VI loop's first-evaluation check of the start it got
-    # and the post-fit check of q (diagnostics, not part of the fit's budget).
-    uncounted = check_rows(vi.means_, vi.covariances_, 0).shape[0] + FIT_CHECK_SAMPLES
+    # (its rows and their finite differences) and the post-fit check of q
+    # (diagnostics, not part of the fit's budget).
+    n_rows = check_rows(vi.means_, vi.covariances_, 0).shape[0]
+    uncounted = n_rows * (1 + EVALUATIONS_PER_ROW) + FIT_CHECK_SAMPLES
     assert vi.n_target_evaluations_ == target.n_rows - uncounted
 
 
@@ -264,8 +267,10 @@ def test_a_start_already_in_the_typical_set_is_kept():
                                  random_state=0).fit()
     np.testing.assert_array_equal(auto.means_, prior.means_)
     np.testing.assert_array_equal(auto.covariances_, prior.covariances_)
-    # the prior start's samples, and the rows that checked the target first
-    assert auto.n_target_evaluations_ == mode_search.N_CHECK_SAMPLES + CHECK_ROWS
+    # the prior start's samples, and the rows that checked the target first, each
+    # with its finite differences
+    assert auto.n_target_evaluations_ == (mode_search.N_CHECK_SAMPLES
+                                          + CHECK_ROWS * (1 + EVALUATIONS_PER_ROW))
 
 
 def test_prior_start_is_todays_start():

@@ -445,3 +445,150 @@ class ConstantDensity(Target):
 def test_a_constant_target_is_named_as_a_cause_of_a_missing_gradient():
     assert_fails_untouched(quick(ConstantDensity()), ValueError,
                            r"no gradient path to x.*does not depend on x at all.*infinite mass")
+
+
+# ------------------------------------- a gradient that is not the values' gradient
+# N(3, I) times a prior N(0, I): the posterior is N(1.5, I / 2). Each target below
+# gives the right values and a wrong gradient; before the finite-difference check,
+# the defaults fitted N(2.87, 1.13^2 I) to the ones that drop the prior's gradient
+# (Pareto k-hat -0.5, no warning) and N(3, 1.41^2 I) to the half gradient.
+POSTERIOR_MEAN = np.full(2, 1.5)
+
+
+def _posterior_values(x):
+    return -0.5 * np.sum((x - CENTRE) ** 2, axis=1) - 0.5 * np.sum(x**2, axis=1)
+
+
+class NumpyPriorGradientLeftOut(Target):
+    n_features = 2
+    uses_tensorflow = False
+
+    def log_density_and_grad(self, x):
+        return _posterior_values(x), -(x - CENTRE)
+
+
+class NumpyHalfGradient(Target):
+    n_features = 2
+    uses_tensorflow = False
+
+    def log_density_and_grad(self, x):
+        return _posterior_values(x), -0.5 * (x - CENTRE) - 0.5 * x
+
+
+class PriorThroughNumpyFunction(Target):
+    """TensorFlow likelihood, prior through tf.numpy_function: autodiff drops it."""
+    n_features = 2
+
+    def log_density(self, x):
+        def prior(a):
+            return (-0.5 * (a**2).sum(1)).astype(a.dtype)
+        log_prior = tf.reshape(tf.numpy_function(prior, [x], x.dtype), [-1])
+        return -0.5 * tf.reduce_sum((x - 3.0) ** 2, axis=1) + log_prior
+
+
+class PriorBehindStopGradient(Target):
+    n_features = 2
+
+    def log_density(self, x):
+        return (-0.5 * tf.reduce_sum((x - 3.0) ** 2, axis=1)
+                - 0.5 * tf.reduce_sum(tf.stop_gradient(x) ** 2, axis=1))
+
+
+@pytest.mark.parametrize("target_class, method, advice", [
+    (NumpyPriorGradientLeftOut, "log_density_and_grad", "the prior's too"),
+    (NumpyHalfGradient, "log_density_and_grad", "the prior's too"),
+    (PriorThroughNumpyFunction, "log_density", "tf.numpy_function"),
+    (PriorBehindStopGradient, "log_density", "tf.stop_gradient")])
+@pytest.mark.parametrize("init", ["auto", "prior"])
+def test_a_gradient_that_is_not_the_values_gradient_is_refused(target_class, method,
+                                                                  advice, init):
+    match = (f"{target_class.__name__}.{method} gives a gradient that is not the gradient "
+             rf"of its values: at [56] of [56] points .*{advice}.*ng_estimation='more'")
+    assert_fails_untouched(quick(target_class(), init=init), ValueError, match)
+
+
+def test_more_fits_a_target_whose_autodiff_gradient_misses_a_term():
+    """MORE reads no gradient: the fit is the exact posterior, and with no usable
+    gradient there is no mode search (whose Laplace start would use it)."""
+    vi = VariationalGMMTarget(PriorThroughNumpyFunction(), ng_estimation="more",
+                              max_iter=100, n_samples_per_component=50,
+                              adaptive_components=False, random_state=0).fit()
+    assert vi.mode_search_ is None
+    np.testing.assert_allclose(vi.means_[0], POSTERIOR_MEAN, atol=0.1)
+    np.testing.assert_allclose(vi.covariances_[0], np.eye(2) / 2, atol=0.1)
+
+
+def _values_and_gradients(target, x, dtype):
+    from skgmmvi._tf.vi.target_adapter import (_raw_values_and_grads,
+                                               numpy_values_and_grads, target_log_density,
+                                               target_parameters)
+
+    if not getattr(target, "uses_tensorflow", True):
+        def values(points):
+            return numpy_values_and_grads(target, points, np.dtype(dtype), False)[0]
+        return numpy_values_and_grads(target, x, np.dtype(dtype), True) + (values,)
+    params = tuple(tf.constant(p) for p in target_parameters(target, dtype))
+    value, grad = _raw_values_and_grads(target, tf.constant(x), params)
+
+    def values(points):
+        return target_log_density(target, tf.constant(points), params).numpy()
+    return value.numpy(), grad.numpy(), values
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_every_bundled_target_passes_the_gradient_check(dtype):
+    """Float32 rounding and curvature must not pass for a wrong gradient: 40 points
+    per target (the first check's scale, 10, and the unit scale), each judged."""
+    from skgmmvi._tf.vi.gradient_check import finite_difference_rows, gradient_disagreement
+    from skgmmvi.targets import EightSchoolsCentered, StochasticVolatilityPosterior
+
+    rng = np.random.RandomState(0)
+    bundled = [BananaTarget(4), EightSchoolsCentered(), FunnelTarget(),
+               GaussianTarget(np.ones(3), np.diag([1e-4, 1.0, 1e4])), GaussianMixtureTarget(),
+               KernelDensityTarget(rng.standard_normal((30, 2))), MixtureModelPosterior(),
+               PlanarRobotTarget(), StochasticVolatilityPosterior(), StudentTMixtureTarget(),
+               NumpyGradientTarget()]
+    for target in bundled:
+        x = np.concatenate([10.0 * rng.standard_normal((20, target.n_features)),
+                            rng.standard_normal((20, target.n_features))]).astype(dtype)
+        value, grad, values = _values_and_gradients(target, x, dtype)
+        points, directions, steps = finite_difference_rows(x, dtype)
+        found = gradient_disagreement(value, grad, values(points), directions, steps, x,
+                                      dtype)
+        assert found is None, (type(target).__name__, found)
+
+
+def test_a_kink_or_noise_is_not_judged_and_a_wrong_gradient_is():
+    from skgmmvi._tf.vi.gradient_check import finite_difference_rows, gradient_disagreement
+
+    x = np.array([[0.0, 1.0], [0.0, -2.0], [1e-7, 3.0], [-1e-7, 0.5]])  # on the kink
+    points, directions, steps = finite_difference_rows(x, "float64")
+
+    def laplace(z):
+        return -np.sum(np.abs(z), axis=1)
+    assert gradient_disagreement(laplace(x), -np.sign(x), laplace(points), directions,
+                                 steps, x, "float64") is None
+    found = gradient_disagreement(laplace(x), np.sign(x), laplace(points), directions,
+                                  steps, x, "float64")
+    assert found is not None and found.n_wrong >= 2
+
+
+@pytest.mark.parametrize("relative_noise", [1e-8, 1e-6, 1e-4, 1e-2])
+def test_noisy_values_do_not_pass_for_a_wrong_gradient(relative_noise):
+    """A density computed to a tolerance (an ODE solver's, say) has finite
+    differences that may agree at two steps by chance: with two steps and a 10 %
+    agreement, a noise of 1e-6 made one of five default fits of a correct numpy
+    target raise. 200 checks of five rows each, D = 3, none may."""
+    from skgmmvi._tf.vi.gradient_check import finite_difference_rows, gradient_disagreement
+
+    rng = np.random.RandomState(0)
+
+    def wavy(z):
+        return -0.5 * np.sum((z - 3.0) ** 2, axis=1) - 0.05 * np.sum(np.sin(3.0 * z), axis=1)
+    for seed in range(200):
+        x = 10.0 * rng.standard_normal((5, 3))
+        gradient = -(x - 3.0) - 0.15 * np.cos(3.0 * x)
+        points, directions, steps = finite_difference_rows(x, "float64", seed=seed)
+        values = wavy(points) * (1.0 + relative_noise * rng.standard_normal(points.shape[0]))
+        assert gradient_disagreement(wavy(x), gradient, values, directions, steps, x,
+                                     "float64") is None, seed

@@ -226,6 +226,9 @@ class Target(abc.ABC):
         grad : ndarray of shape (n, D) or None
             Gradient of ``log p~`` at each row. A numpy target may return None
             when it has no gradient; only ``ng_estimation='more'`` can use it.
+            Before a fit, the gradient is compared with finite differences of
+            the values at a few points, and a fit whose design reads it refuses
+            a gradient that is not the gradient of the values.
         """
         if not self.uses_tensorflow:
             return self.log_density(np.asarray(x)), None

@@ -11,8 +11,10 @@ error that names the target, the shape or dtype expected and the one received
 when the values or gradients are malformed, when there is no gradient path
 (``tf.numpy_function``, ``tf.stop_gradient``, an integer cast) although the
 design needs gradients, when float32 and float64 are mixed, or when numpy is
-called on the symbolic input. Numpy targets are checked at every evaluation
-(:func:`numpy_values_and_grads`), since they run outside the compiled graph.
+called on the symbolic input, and when the gradient is not the gradient of the
+values (:mod:`.gradient_check`). Numpy targets' shapes and dtypes are checked at
+every evaluation (:func:`numpy_values_and_grads`), since they run outside the
+compiled graph.
 """
 
 import collections
@@ -25,6 +27,7 @@ import threading
 import numpy as np
 
 from .._runtime import tensorflow, tf_dtype
+from .gradient_check import disagreement_message, finite_difference_rows, gradient_disagreement
 
 #: Rows of the first evaluation that checks a target (one more when it equals D,
 #: so that a transposed (D, n) gradient cannot pass for (n, D)).
@@ -35,6 +38,11 @@ CHECK_STEP = 1e-3
 _TRACE_CHECKED = collections.OrderedDict()
 _TRACE_CHECKED_SIZE = 64
 _TRACE_CHECKED_LOCK = threading.Lock()
+
+#: What :func:`check_target` found: whether the target gives a usable gradient
+#: (None when its values are non-finite at every row), and the target
+#: evaluations the check spent (rows evaluated, finite differences included).
+TargetCheck = collections.namedtuple("TargetCheck", "has_gradient n_evaluations")
 
 NO_GRADIENT = (
     "{name}.log_density has no gradient path to x (the gradient is {what}), but the "
@@ -249,7 +257,8 @@ def check_target(target, x, dtype_name, needs_grad, params=()):
     TensorFlow targets are evaluated eagerly (values, dtypes, gradient path)
     and, once per compiled graph (:func:`target_key`), traced as the compiled
     iteration will trace them; numpy targets through
-    :func:`numpy_values_and_grads`.
+    :func:`numpy_values_and_grads`. A gradient is then compared with finite
+    differences of the values (:mod:`.gradient_check`).
 
     Parameters
     ----------
@@ -263,18 +272,48 @@ def check_target(target, x, dtype_name, needs_grad, params=()):
 
     Returns
     -------
-    has_gradient : bool or None
-        Whether the target gives a usable gradient (when ``needs_grad`` is
-        False, a missing gradient is not an error, and this says so); None when
-        the values are non-finite at every row of ``x`` (nothing to check the
-        gradient at).
+    TargetCheck
+        ``has_gradient``: whether the target gives a usable gradient (when
+        ``needs_grad`` is False, a missing or wrong gradient is not an error, and
+        this says so); None when the values are non-finite at every row of ``x``
+        (nothing to check the gradient at). ``n_evaluations``: the rows the
+        check evaluated.
+
+    Raises
+    ------
+    ValueError
+        Values or gradient of the wrong shape; and, when ``needs_grad``, no
+        gradient path, or a gradient that is not the gradient of the values.
+    TypeError
+        Values of the wrong dtype, or a known mistake in TensorFlow code.
     """
     x = np.asarray(x, dtype_name)
-    if not getattr(target, "uses_tensorflow", True):
+    autodiff = getattr(target, "uses_tensorflow", True)
+    if not autodiff:
         value, grad = numpy_values_and_grads(target, x, np.dtype(dtype_name), needs_grad)
+
+        def evaluate(points):
+            return numpy_values_and_grads(target, points, np.dtype(dtype_name), False)[0]
         if not np.any(np.isfinite(value)):
-            return None
-        return bool(np.any(grad != 0))  # a missing gradient comes back as zeros
+            return TargetCheck(None, x.shape[0])
+        if not np.any(grad != 0):  # a missing gradient comes back as zeros
+            return TargetCheck(False, x.shape[0])
+    else:
+        value, grad, evaluate = _checked_tensorflow_target(target, x, dtype_name, needs_grad,
+                                                           params)
+        if value is None or grad is None:
+            return TargetCheck(None if value is None else False, x.shape[0])
+    n_differences, wrong = _compare_with_differences(target, autodiff, x, value, grad,
+                                                     dtype_name, evaluate)
+    if wrong is not None and needs_grad:
+        raise wrong
+    return TargetCheck(wrong is None, x.shape[0] + n_differences)
+
+
+def _checked_tensorflow_target(target, x, dtype_name, needs_grad, params):
+    """A TensorFlow target's values and gradient at ``x`` (numpy), checked, and
+    its eager log-density for the finite differences. Values None: non-finite at
+    every row; gradient None: no gradient path (an error when ``needs_grad``)."""
     tf = tensorflow()
     x_t = tf.constant(x)
     params_t = tuple(tf.constant(p) for p in params)
@@ -288,15 +327,37 @@ def check_target(target, x, dtype_name, needs_grad, params=()):
                         .split(": ", 1)[1])
     _check_shape(target, "values", value.shape, x.shape, "log_density")
     _check_traced(target, dtype_name, needs_grad, params)  # numpy on symbolic tensors
+
+    def autodiff_values(points):
+        return target_log_density(target, tf.constant(points), params_t).numpy()
     if not np.any(np.isfinite(value.numpy())):  # the loop says "all NaN"
-        return None
+        return None, None, autodiff_values
     try:
         _check_gradient_path(target, x_t, params_t, value, grad)
     except ValueError:
         if needs_grad:
             raise
-        return False
-    return True
+        return value.numpy(), None, autodiff_values
+    return value.numpy(), grad.numpy(), autodiff_values
+
+
+def _compare_with_differences(target, autodiff, x, value, grad, dtype_name, evaluate):
+    """Finite differences of ``evaluate`` (the target's values) against ``grad``
+    (by autodiff or, for a numpy target, its own) at the rows of ``x`` where both
+    are finite: the evaluations spent, and the ValueError to raise when the
+    gradient is not the gradient of the values (else None)."""
+    usable = np.isfinite(value) & np.all(np.isfinite(grad), axis=1)
+    if not np.any(usable):
+        return 0, None
+    rows = np.asarray(x, np.float64)[usable]
+    points, directions, steps = finite_difference_rows(rows, dtype_name)
+    found = gradient_disagreement(np.asarray(value, np.float64)[usable], grad[usable],
+                                  evaluate(points), directions, steps, rows, dtype_name)
+    if found is None:
+        return points.shape[0], None
+    method = "log_density" if autodiff else _numpy_method(type(target))
+    return points.shape[0], ValueError(disagreement_message(_name(target), method, found,
+                                                            autodiff))
 
 
 def _check_gradient_path(target, x, params, value, grad):
