@@ -374,3 +374,38 @@ def test_exact_proposal_is_recognised_only_at_rounding_level():
     float32_rounding = list(-5.0 + 5e-7 * rng.standard_normal(10))
     assert proposal_exact(float32_rounding, 10, "float32")
     assert not proposal_exact(float32_rounding, 10, "float64")
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_vi_fit_within_a_second_and_keeps_the_last_fit():
+    """KeyboardInterrupt between compiled chunks: the fit stops at once and the
+    estimator keeps its previous fitted state, bit for bit."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    child = subprocess.Popen([sys.executable, os.path.join(root, "tests", "scripts",
+                                                           "vi_interrupt.py")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    reports = []
+    try:
+        for line in child.stdout:
+            if line.startswith("ready"):
+                time.sleep(1.5)  # inside the fit's iterations (its start takes less)
+                sent = time.perf_counter()
+                child.send_signal(signal.SIGINT)
+            elif line.startswith("{"):
+                reports.append(dict(json.loads(line), latency=time.perf_counter() - sent))
+        child.wait(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert len(reports) == 1, child.stderr.read()[-2000:]
+    report = reports[0]
+    print(report)  # shown with -s: the measured latency
+    assert report["interrupted"] and report["unchanged"] and report["n_iter"] == 3, report
+    assert report["latency"] < 2.0, report  # about a second, on a loaded machine
