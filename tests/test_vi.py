@@ -409,3 +409,27 @@ def test_ctrl_c_stops_a_vi_fit_within_a_second_and_keeps_the_last_fit():
     print(report)  # shown with -s: the measured latency
     assert report["interrupted"] and report["unchanged"] and report["n_iter"] == 3, report
     assert report["latency"] < 2.0, report  # about a second, on a loaded machine
+
+
+def test_time_slices_change_no_number_of_the_search_or_the_fit(monkeypatch):
+    """The mode search and the iterations run as compiled calls of about
+    SLICE_SECONDS each (for Ctrl-C); with every call cut to one iteration the
+    start and the fit are bit for bit the same."""
+    from skgmmvi._tf import time_slices
+
+    target = GaussianMixtureTestTarget([0.3, 0.7], [[-6.0, 2.0], [5.0, -1.0]],
+                                       [np.eye(2), 0.5 * np.eye(2)])
+
+    def fit():
+        return VariationalGMMTarget(target, max_iter=30, random_state=0).fit()
+    whole = fit()
+    calls = []
+    monkeypatch.setattr(time_slices, "SLICE_SECONDS", 0.0)  # one iteration per call
+    monkeypatch.setattr(time_slices.SliceClock, "stop",
+                        lambda clock, n_steps: calls.append(n_steps) or setattr(
+                            clock, "seconds_per_step", 1.0))
+    sliced = fit()
+    assert len(calls) > 30 and set(calls) == {1}  # search and fit, one iteration each
+    assert whole.mode_search_ == sliced.mode_search_
+    for name in ("weights_", "means_", "covariances_", "elbo_history_"):
+        np.testing.assert_array_equal(getattr(whole, name), getattr(sliced, name))

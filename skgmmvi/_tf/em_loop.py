@@ -6,15 +6,14 @@ dataset's batches, under a strategy or not, in :mod:`skgmmvi._tf.em_stream`), th
 runs the M-step and the objective's hooks (:class:`MaximumLikelihood` for EM, the
 variational mixture's in :mod:`skgmmvi._tf.bayesian`). :func:`em_loop` repeats it
 inside one compiled call; :class:`TimeSlicedLoop` calls that loop from Python in
-slices of about :data:`SLICE_SECONDS`.
+slices of about :data:`.time_slices.SLICE_SECONDS`.
 """
-
-import time
 
 import numpy as np
 
 from . import gaussian as g
 from ._runtime import tensorflow
+from .time_slices import SliceClock
 
 
 class IllDefinedCovariance(ArithmeticError):
@@ -303,7 +302,7 @@ class TimeSlicedLoop:
         """Run up to ``n_steps`` EM iterations from ``params``, in time slices.
 
         The same numbers as one call of the compiled loop (see :func:`in_time_slices`),
-        and Ctrl-C stops the fit within about :data:`SLICE_SECONDS`.
+        and Ctrl-C stops the fit within about :data:`.time_slices.SLICE_SECONDS`.
 
         Returns
         -------
@@ -334,13 +333,9 @@ def loop_results(out, n_params):
     return tuple(p.numpy() for p in out[:n_params]), history.numpy(), bool(converged)
 
 
-#: Wall time one call of a compiled EM loop aims at, so that Python (and Ctrl-C)
-#: gets control back that often.
-SLICE_SECONDS = 0.25
-
-
 def in_time_slices(run, params, n_steps, previous_lower_bound):
-    """Run ``n_steps`` iterations as calls of ``run`` that last about SLICE_SECONDS each.
+    """Run ``n_steps`` iterations as calls of ``run`` that last about
+    :data:`.time_slices.SLICE_SECONDS` each.
 
     Parameters
     ----------
@@ -360,13 +355,12 @@ def in_time_slices(run, params, n_steps, previous_lower_bound):
     call. The number of iterations per slice follows the measured time of one
     iteration in the slice before (the first slice, which may trace, runs one).
     """
-    pieces, done, converged, seconds_per_step = [], 0, False, None
+    pieces, done, converged, clock = [], 0, False, SliceClock()
     while done < n_steps and not converged:
-        n = 1 if seconds_per_step is None else int(
-            min(n_steps - done, max(1, SLICE_SECONDS / max(seconds_per_step, 1e-9))))
-        start = time.perf_counter()
+        n = clock.size(n_steps - done)
+        clock.start()
         params, history, converged = run(params, n, previous_lower_bound)
-        seconds_per_step = (time.perf_counter() - start) / max(len(history), 1)
+        clock.stop(len(history))
         if len(history):
             previous_lower_bound = history[-1]
         pieces.append(history)

@@ -72,6 +72,7 @@ import numpy as np
 
 from .._runtime import device_name, tensorflow, tf_dtype
 from ..compile_cache import COMPILED
+from ..time_slices import SliceClock
 from .compile import TargetEvaluator
 from .compile import spec_like as _spec_like
 from .ridge_profile import laplace_log_masses, ridge_components
@@ -214,25 +215,31 @@ def _two_loop(grad, s_hist, y_hist, rho, first_scale):
 
 
 def _build_search(target, dtype_name):
+    """The compiled L-BFGS of :func:`_search`: ``start(x0, params)`` evaluates the
+    starts (``-log p~`` and its gradient: the search minimises), ``advance(state,
+    params, first_step, budget, stop)`` runs its iterations until iteration
+    ``stop``, every row converged or ``budget`` evaluations spent, and returns the
+    state ``(iteration, x, f, g, s_hist, y_hist, rho, active, count)``."""
     tf = tensorflow()
     dtype = tf_dtype(dtype_name)
     evaluate = _values_and_grads(target, dtype)
     params_spec = tuple(_spec_like(p) for p in target_parameters(target, dtype_name))
+    rows, history = tf.TensorSpec([None, None], dtype), tf.TensorSpec([None, MEMORY, None], dtype)
+    state_spec = (tf.TensorSpec([], tf.int32), rows, tf.TensorSpec([None], dtype), rows,
+                  history, history, tf.TensorSpec([None, MEMORY], dtype),
+                  tf.TensorSpec([None], tf.bool), tf.TensorSpec([], tf.int64))
+
+    @tf.function(autograph=False, input_signature=[rows, params_spec])
+    def start(x0, params):
+        value, grad = evaluate(x0, params)
+        return -value, -grad
 
     @tf.function(autograph=False, input_signature=[
-        tf.TensorSpec([None, None], dtype), params_spec, tf.TensorSpec([], dtype),
-        tf.TensorSpec([], tf.int64)])
-    def search(x0, params, first_step, budget):
-        value, grad = evaluate(x0, params)
-        f, g = -value, -grad  # minimise -log p~
-        n, d = tf.shape(x0)[0], tf.shape(x0)[1]
-        history = tf.zeros([n, MEMORY, d], dtype)
-        state = (tf.constant(0), x0, f, g, history, history, tf.zeros([n, MEMORY], dtype),
-                 tf.math.is_finite(f) & tf.reduce_all(tf.math.is_finite(g), axis=1),
-                 tf.cast(n, tf.int64))
-
+        state_spec, params_spec, tf.TensorSpec([], dtype), tf.TensorSpec([], tf.int64),
+        tf.TensorSpec([], tf.int32)])
+    def advance(state, params, first_step, budget, stop):
         def cond(i, x, f, g, s_hist, y_hist, rho, active, count):
-            return (i < MAX_ITERATIONS) & tf.reduce_any(active) & (count < budget)
+            return (i < stop) & tf.reduce_any(active) & (count < budget)
 
         def body(i, x, f, g, s_hist, y_hist, rho, active, count):
             norm = tf.norm(g, axis=1)
@@ -256,10 +263,9 @@ def _build_search(target, dtype_name):
             active = moved & (gain > RELATIVE_GAIN * (1 + tf.abs(f_new)))
             return i + 1, x_new, f_new, g_new, s_hist, y_hist, rho, active, count + used
 
-        out = tf.while_loop(cond, body, state)
-        return out[1], -out[2], out[7], out[8]
+        return tf.while_loop(cond, body, state)
 
-    return search
+    return start, advance
 
 
 def _line_search(evaluate, params, x, f, g, direction, active):
@@ -395,13 +401,36 @@ def _run(kind, build, target, dtype_name, x, *extra):
 
 
 def _search(target, dtype_name, starts, first_step, budget):
-    """Run the compiled L-BFGS: end points, their ``log p~``, whether each had
-    converged (stopped gaining) and the evaluations."""
+    """Run the compiled L-BFGS (:func:`_build_search`) from ``starts``: end points,
+    their ``log p~``, whether each had converged (stopped gaining) and the
+    evaluations. It runs in calls of about :data:`skgmmvi._tf.time_slices.SLICE_SECONDS`
+    (Ctrl-C stops it that soon), each continuing from the exact state the one
+    before returned: the same numbers as one call."""
     tf = tensorflow()
-    x, value, active, count = _run("mode_search", _build_search, target, dtype_name, starts,
-                                   tf.constant(first_step, tf_dtype(dtype_name)),
-                                   tf.constant(int(budget), tf.int64))
-    return x.astype(np.float64), value.astype(np.float64), ~active, int(count)
+    start, advance = _cached("mode_search", dtype_name, target,
+                             lambda: _build_search(target, dtype_name))
+    dtype = tf_dtype(dtype_name)
+    params = tuple(tf.constant(p) for p in target_parameters(target, dtype_name))
+    with tf.device(device_name()):
+        x = tf.constant(starts.astype(dtype_name))
+        f, g = start(x, params)
+        n, d = starts.shape
+        history = tf.zeros([n, MEMORY, d], dtype)
+        active = tf.math.is_finite(f) & tf.reduce_all(tf.math.is_finite(g), axis=1)
+        state = (tf.constant(0), x, f, g, history, history, tf.zeros([n, MEMORY], dtype),
+                 active, tf.constant(n, tf.int64))
+        step, budget = tf.constant(first_step, dtype), tf.constant(int(budget), tf.int64)
+        clock, iteration = SliceClock(), 0
+        while (iteration < MAX_ITERATIONS and int(state[8]) < int(budget)
+               and np.any(state[7].numpy())):
+            stop = iteration + clock.size(MAX_ITERATIONS - iteration)
+            clock.start()
+            state = advance(state, params, step, budget, tf.constant(stop, tf.int32))
+            clock.stop(int(state[0]) - iteration)
+            iteration = int(state[0])
+    x, f, active, count = state[1], state[2], state[7], state[8]
+    return (x.numpy().astype(np.float64), (-f).numpy().astype(np.float64), ~active.numpy(),
+            int(count))
 
 
 def _finite_difference_hessians(target, x):

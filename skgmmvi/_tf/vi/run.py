@@ -10,6 +10,7 @@ import collections
 import numpy as np
 
 from .._runtime import device_name, tensorflow
+from ..time_slices import SliceClock
 from . import mixture
 from .compile import compiled, target_signature
 from .design import (HYPER_DEFAULTS, INT_HYPER, compiled_design, needs_gradient,
@@ -57,6 +58,7 @@ class VariationalRun:
     def __init__(self, target, design, diagonal, dtype_name, hyper, means, covariances,
                  seed, weights=None):
         self.target = target
+        self._clock = SliceClock()
         self.design = design
         self.diagonal = diagonal
         self.dtype_name = dtype_name
@@ -176,14 +178,30 @@ class VariationalRun:
                 return
 
     def _run_tf(self, length):
+        """``length`` iterations as compiled calls of about
+        :data:`skgmmvi._tf.time_slices.SLICE_SECONDS` each, so that Python, and Ctrl-C, get
+        control back that often (a late iteration of a 103-dimensional posterior
+        with 50 components takes seconds); each call continues from the exact
+        state the one before returned, so the numbers are those of one call.
+        Returns the calls' records, concatenated."""
         tf = tensorflow()
         function = compiled("chunk", self.compiled_design, self.diagonal, self.dtype_name,
                             self.target, self.signature, self.state_t, self.hyper_t,
                             self.params_t, self.reuse)
-        with tf.device(self.device):
-            self.state_t, records = function(self.state_t, self.hyper_t, self.params_t,
-                                             tf.constant(int(length), tf.int32))
-        return {k: v.numpy() for k, v in records.items()}
+        pieces, done = [], 0
+        while done < length:
+            n_steps = self._clock.size(length - done)
+            self._clock.start()
+            with tf.device(self.device):
+                self.state_t, records = function(self.state_t, self.hyper_t, self.params_t,
+                                                 tf.constant(int(n_steps), tf.int32))
+            pieces.append({k: v.numpy() for k, v in records.items()})
+            n_done = len(pieces[-1]["elbo"])
+            self._clock.stop(n_done)
+            done += n_done
+            if n_done < n_steps:  # an iteration without a valid sample ended the call
+                break
+        return {k: np.concatenate([piece[k] for piece in pieces]) for k in pieces[0]}
 
     def _run_numpy(self, length):
         tf = tensorflow()
