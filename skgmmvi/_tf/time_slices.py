@@ -1,6 +1,7 @@
 """How long one compiled call may run: long loops (EM's iterations, the VI mode
-search's L-BFGS) run as calls of about :data:`SLICE_SECONDS` each, so that Python,
-and with it Ctrl-C, gets control back that often.
+search's L-BFGS and the VI iterations) run as calls of about
+:data:`SLICE_SECONDS` each, so that Python, and with it Ctrl-C, gets control back
+that often.
 
 Each call continues from the exact state the previous one returned, so the
 numbers are those of a single call; only the sizes of the calls follow the clock.
@@ -16,7 +17,8 @@ class SliceClock:
     """The number of iterations the next call should run, from the measured time
     of one iteration in the call before (the first call, which may trace, runs one).
 
-    Use :meth:`size` before a call and :meth:`timed` around it.
+    Ask :meth:`size` for a call's iterations, and call :meth:`start` before the
+    call and :meth:`stop` after it.
     """
 
     def __init__(self):
