@@ -23,7 +23,6 @@ arrays, so estimators hold no TensorFlow objects.
 """
 
 import math
-import time
 
 import numpy as np
 
@@ -32,10 +31,11 @@ from .batches import weighted_pairs
 from .mle_loops import compiled
 from .mle_objective import value_and_loss_gradient
 from .mle_optimizers import optimizer_spec
+from .time_slices import SLICE_SECONDS, SliceClock
 
 _LOG_TINY_WEIGHT = math.log(1e-30)
 #: Wall time one compiled call aims at, so that Ctrl-C is honoured promptly.
-PIECE_SECONDS = 0.25
+PIECE_SECONDS = SLICE_SECONDS
 
 
 class TrainingDiverged(ArithmeticError):
@@ -255,7 +255,8 @@ def _run_in_pieces(run, variables, schedule, constants, best, stalled, limits, s
     """Call ``run`` until ``limits = (n_epochs, patience)`` stop it or it diverges.
 
     Each call runs as many epochs as take about ``piece_seconds`` (None: all in
-    one call), so Python, and a pending Ctrl-C, gets control between calls.
+    one call; :class:`.time_slices.SliceClock`, at most twice the epochs of the
+    call before), so Python, and a pending Ctrl-C, gets control between calls.
     Under a strategy every worker must run the same calls (their collective
     operations pair up), so there ``piece_seconds`` is None.
     Returns ``(variables, schedule, best, history, stalled)``; raises
@@ -263,30 +264,24 @@ def _run_in_pieces(run, variables, schedule, constants, best, stalled, limits, s
     """
     n_epochs, patience = limits
     pieces, finite, done = [], True, 0
-    per_call = 1 if piece_seconds is not None else n_epochs
+    clock = None if piece_seconds is None else SliceClock(piece_seconds, max_growth=2)
     while done < n_epochs and stalled < patience and finite:
-        started = time.perf_counter()
+        n_steps = n_epochs - done if clock is None else clock.size(n_epochs - done)
+        if clock is not None:
+            clock.start()
         *variables, schedule, history, stalled, finite = run(
-            variables, schedule, constants, min(per_call, n_epochs - done), best,
+            variables, schedule, constants, n_steps, best,
             stalled, (int(seed[0]), int(seed[1]) + done))
-        elapsed = time.perf_counter() - started
         schedule, best = schedule[:2], float(schedule[2])
         history, stalled, finite = history.numpy(), int(stalled), bool(finite)
+        if clock is not None:
+            clock.stop(len(history))
         pieces.append(history)
         done += len(history)
-        if piece_seconds is not None:
-            per_call = _next_piece(per_call, elapsed, piece_seconds)
     if not finite:
         raise TrainingDiverged()
     history = np.concatenate(pieces).astype(np.float64) if pieces else np.zeros(0)
     return variables, schedule, best, history, stalled
-
-
-def _next_piece(per_call, elapsed, piece_seconds):
-    """Epochs for the next call, so that a call takes about ``piece_seconds``."""
-    if elapsed <= 0:
-        return per_call * 2
-    return max(1, min(per_call * 2, int(per_call * piece_seconds / elapsed)))
 
 
 def _piece_runner(data, kind, covariance_type, strategy, batching, reg_covar, seed):
