@@ -419,13 +419,13 @@ def _search(target, dtype_name, starts, first_step, budget):
         active = tf.math.is_finite(f) & tf.reduce_all(tf.math.is_finite(g), axis=1)
         state = (tf.constant(0), x, f, g, history, history, tf.zeros([n, MEMORY], dtype),
                  active, tf.constant(n, tf.int64))
-        step, budget = tf.constant(first_step, dtype), tf.constant(int(budget), tf.int64)
+        step, budget_t = tf.constant(first_step, dtype), tf.constant(int(budget), tf.int64)
         clock, iteration = SliceClock(), 0
-        while (iteration < MAX_ITERATIONS and int(state[8]) < int(budget)
+        while (iteration < MAX_ITERATIONS and int(state[8]) < budget
                and np.any(state[7].numpy())):
             stop = iteration + clock.size(MAX_ITERATIONS - iteration)
             clock.start()
-            state = advance(state, params, step, budget, tf.constant(stop, tf.int32))
+            state = advance(state, params, step, budget_t, tf.constant(stop, tf.int32))
             clock.stop(int(state[0]) - iteration)
             iteration = int(state[0])
     x, f, active, count = state[1], state[2], state[7], state[8]
