@@ -108,6 +108,11 @@ class FittedMixtureMixin:
     TensorFlow's loggers silenced.
     """
 
+    #: scikit-learn's ``sample`` reports ``n_components`` as the invalid
+    #: ``n_samples``; the drop-ins (:class:`EMLoopMixin`) repeat its message word
+    #: for word, the other estimators report the value passed.
+    _SKLEARN_SAMPLE_MESSAGE = False
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         for name in TENSORFLOW_METHODS:
@@ -264,9 +269,10 @@ class FittedMixtureMixin:
         """
         check_is_fitted(self)
         if n_samples < 1:
+            shown = self.means_.shape[0] if self._SKLEARN_SAMPLE_MESSAGE else n_samples
             raise ValueError(
                 "Invalid value for 'n_samples': %d . The sampling requires at "
-                "least one sample." % (self.means_.shape[0])
+                "least one sample." % shown
             )
         n_features = self.means_.shape[1]
         rng = check_random_state(self.random_state)

@@ -41,6 +41,8 @@ class EMLoopMixin:
     :meth:`_loop_objective`.
     """
 
+    _SKLEARN_SAMPLE_MESSAGE = True  # the drop-ins' messages are scikit-learn's
+
     # ------------------------------------------------------------ backend glue
     def _fit_backend(self, n_samples, n_features, streamed):
         """'numpy' or 'tensorflow': the backend this fit runs on."""

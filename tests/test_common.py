@@ -129,6 +129,18 @@ def test_failed_fit_leaves_the_estimator_as_it_was(case, fitted):
 INTEGER_ROWS = np.array([[0, 0, 0], [4, 1, -1], [-2, 5, 3], [1, -2, 2]])
 
 
+def test_sample_of_no_rows_names_the_value_passed(case, fitted):
+    """scikit-learn's message shows ``n_components`` as the invalid value; the
+    drop-ins repeat it word for word (tests/test_em_behaviour.py), the others
+    report what was passed."""
+    model, _ = fitted
+    shown = model.means_.shape[0] if model._SKLEARN_SAMPLE_MESSAGE else 0
+    assert model._SKLEARN_SAMPLE_MESSAGE == isinstance(model, EMGaussianMixture)
+    with pytest.raises(ValueError, match=f"Invalid value for 'n_samples': {shown} . The "
+                                         "sampling requires at least one sample."):
+        model.sample(0)
+
+
 def test_integer_rows_are_scored_exactly(fitted):
     """Integer rows score as their float values (scikit-learn 1.9 scores integer
     rows of a 'full' or 'tied' model in an integer array, truncating each squared
