@@ -182,13 +182,18 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         the target) *and* the Pareto k-hat of the current q (10000 fresh
         samples) is at most 0.5; otherwise the fit goes on for at least
         another span (the ELBO hardly sees the tails that the k-hat judges).
+        Before the first two spans, a fit whose last 10 ELBO estimates agree
+        to within ``tol`` may look at fresh samples of q (about 10 iterations'
+        evaluations, counted) and stops when what it could still gain, about
+        half the variance of ``log p~ - log q``, is below ``tol``.
         None runs ``max_iter`` iterations.
     n_iter_no_change : int, default=50
         Shortest span (in iterations) of the stopping rule, and the unit of
         ``tol``. The earliest stop is after ``2 * n_iter_no_change`` iterations
         (100 by default; the old fixed count was 200), unless q already is the
         target up to rounding (ten ELBO estimates of fresh samples agree to
-        within 1000 machine epsilons: the fit stops there, converged), and a fit stops only
+        within 1000 machine epsilons: the fit stops there, converged) or nearly
+        so (see ``tol``), and a fit stops only
         after a whole span without measurable gain, which leaves room for the
         components added every ``add_iters`` iterations to pay off.
     n_samples_per_component : int, default=250
@@ -587,6 +592,7 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
             collapse = elbo_collapse(history, block)
             converged = self.tol is not None and collapse is None and (
                 proposal_exact(history, STOP_CHECK_INTERVAL, self.dtype)
+                or tails.nearly_exact(history, STOP_CHECK_INTERVAL, self.tol)
                 or (fit_stalled(history, sizes, self.n_iter_no_change, self.tol,
                                 tails.max_components)
                     and tails.allow_stop(history, sizes)))

@@ -1,13 +1,16 @@
 """The divergence check and the growing-mixture veto of skgmmvi._stopping_rule on
-ELBO histories with known answers, and when the veto's tail check
-(skgmmvi._stopping_tails) looks (the stall rule itself is tested through fits in
-test_vi_quality.py, as is the veto on the seed problem's fit)."""
+ELBO histories with known answers, when the veto's tail check
+(skgmmvi._stopping_tails) looks, and what its early look for a nearly exact q
+decides on log-ratios with known variance (the stall rule itself is tested
+through fits in test_vi_quality.py, as are the veto on the seed problem's fit and
+the early stop of a nearly exact one)."""
 
 import numpy as np
+import pytest
 
 from skgmmvi._stopping_rule import (COLLAPSE_NATS, elbo_collapse, elbo_stalled,
                                     fit_stalled, mixture_growing, step_noise)
-from skgmmvi._stopping_tails import TailCheck
+from skgmmvi._stopping_tails import MIN_LOOK_SAMPLES, TailCheck
 from skgmmvi.vi import GROWTH_KHAT
 
 
@@ -109,3 +112,65 @@ def test_a_quiet_stall_while_growing_ends_the_fit_only_when_the_tails_are_good()
     assert capped.ask(400, np.minimum(growing, 12))
     assert capped.ask(400, np.full(2000, 7)) and capped.looked_at == []
 
+
+
+class ScriptedRatios(TailCheck):
+    """A TailCheck whose looks draw log-ratios ``log p~ - log q`` of a given law
+    (the fit evaluating the target ``per_iteration`` times per iteration),
+    recording each look's iteration and size."""
+
+    def __init__(self, draw_ratios, per_iteration=250, window=50):
+        estimator = type("Estimator", (), {"n_iter_no_change": window, "temperature": 1.0})()
+        run = type("Run", (), {"n_evaluations": lambda run: self.n_done * per_iteration})()
+        super().__init__(estimator, run, 50, 0, 10000, GROWTH_KHAT)
+        self.draw_ratios, self.looks, self.n_done = draw_ratios, [], 0
+
+    def _current_log_ratios(self, n_samples):
+        self.looks.append((self.n_done, n_samples))
+        self.n_evaluations += n_samples
+        log_ratio = self.draw_ratios(np.random.default_rng(len(self.looks)), n_samples)
+        return log_ratio - 3.0, np.full(n_samples, -3.0)
+
+    def ask(self, n_done, spread=1e-5, tol=0.004):
+        self.n_done = n_done
+        history = -7.0 + spread * np.tile([0.0, 1.0], n_done)[:n_done]
+        return self.nearly_exact(history, 10, tol)
+
+
+@pytest.mark.parametrize("sd, exact", [(1e-3, True), (0.08, True), (0.095, False),
+                                        (0.2, False), (1.0, False)])
+def test_nearly_exact_when_what_is_left_to_gain_is_measurably_below_tol(sd, exact):
+    # Var / 2 below tol = 0.004 is sd below 0.089; the bound adds three standard
+    # errors of the variance of the look's 2500 samples (10 iterations'
+    # evaluations), so sd below 0.086 passes
+    check = ScriptedRatios(lambda rng, n: sd * rng.standard_normal(n))
+    assert check.ask(20) == exact
+    assert check.looks == [(20, 2500)] and check.n_evaluations == 2500
+
+
+def test_no_look_while_the_elbo_estimates_scatter_or_once_the_rule_can_stop():
+    check = ScriptedRatios(lambda rng, n: np.zeros(n))
+    assert not check.ask(20, spread=0.005)  # estimates spread by more than tol
+    assert not check.ask(9)  # fewer than 10 estimates
+    assert not check.ask(100) and not check.ask(140)  # the rule compares spans now
+    assert check.looks == [] and check.n_evaluations == 0
+    assert check.ask(60)
+
+
+def test_a_look_costs_at_most_ten_iterations_and_only_where_it_may_save_more():
+    cheap = ScriptedRatios(lambda rng, n: np.zeros(n), per_iteration=20)
+    assert cheap.ask(10) and cheap.looks == [(10, MIN_LOOK_SAMPLES)]  # at least 1000
+    # 1000 samples against 5 iterations of 20 evaluations left before 100: no look
+    assert not ScriptedRatios(lambda rng, n: np.zeros(n), per_iteration=20).ask(95)
+    costly = ScriptedRatios(lambda rng, n: np.zeros(n), per_iteration=12500)
+    assert costly.ask(10) and costly.looks == [(10, 10000)]  # at most n_samples
+
+
+def test_looks_back_off_and_heavy_tails_or_mass_outside_the_support_never_pass():
+    # a Student-t log-ratio with 1.5 degrees of freedom: small spread in the
+    # bulk, but k-hat about 2/3
+    heavy = ScriptedRatios(lambda rng, n: 0.01 * rng.standard_t(1.5, n))
+    assert [heavy.ask(n) for n in range(10, 100, 10)] == [False] * 9
+    assert [n for n, _ in heavy.looks] == [10, 20, 40, 80]  # waits 10, 20, 40
+    outside = ScriptedRatios(lambda rng, n: np.where(np.arange(n) == 7, -np.inf, 0.0))
+    assert not outside.ask(20)

@@ -83,11 +83,15 @@ def test_gaussian_d5_single_component_recovers_target(gaussian_fit):
     assert abs(vi.elbo_history_[-1] - target.log_z()) < 0.02
     assert abs(vi.elbo(20000) - target.log_z()) < 0.02
     assert abs(vi.log_evidence(20000) - target.log_z()) < 0.02
-    # Stein's estimate is exact for a Gaussian target: q becomes the target up to
-    # rounding, and the stopping rule ends the fit before max_iter on its exactness check
+    # Stein's estimate is exact for a Gaussian target: q becomes the target (its
+    # ELBO estimates equal log Z to 1e-9 over the last ten iterations), and the
+    # stopping rule ends the fit before max_iter when a look at fresh samples finds
+    # it nearly exact
     assert vi.converged_ and vi.n_iter_ < 100 and vi.elbo_history_.shape == (vi.n_iter_,)
-    np.testing.assert_allclose(vi.elbo_history_[-10:], target.log_z(), rtol=1e-12)
-    assert vi.n_target_evaluations_ == vi.n_iter_ * 250
+    np.testing.assert_allclose(vi.elbo_history_[-10:], target.log_z(), rtol=1e-9)
+    # each iteration's 250 evaluations, and each look's 10 iterations' worth
+    n_looks, rest = divmod(vi.n_target_evaluations_ - vi.n_iter_ * 250, 2500)
+    assert 1 <= n_looks <= 4 and rest == 0
     # scikit-learn's conventions for the precision factor
     np.testing.assert_allclose(vi.precisions_cholesky_[0] @ vi.precisions_cholesky_[0].T,
                                np.linalg.inv(vi.covariances_[0]), rtol=1e-10)
