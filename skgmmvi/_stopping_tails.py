@@ -44,7 +44,9 @@ MIN_LOOK_SAMPLES = 1000
 
 
 class TailCheck:
-    """Whether a stall of the stopping rule may end a growing fit (see the module).
+    """The stopping rule's looks at fresh samples of the running fit's q (see the
+    module): whether a stall may end a growing fit (:meth:`allow_stop`), and
+    whether q is already nearly exact (:meth:`nearly_exact`).
 
     Parameters
     ----------
@@ -60,9 +62,10 @@ class TailCheck:
         Seeds the checks' samples (apart from the fit's own random streams, so
         a check changes no draw of the fit).
     n_samples : int
-        Samples of q per check.
+        Samples of q per tail check, and at most per look for a nearly exact q.
     khat_limit : float
-        A growing fit may stop when its k-hat is at most this.
+        A growing fit may stop, and a q may count as nearly exact, when its
+        k-hat is at most this.
 
     Attributes
     ----------
