@@ -28,7 +28,11 @@ published NUTS moments of ``(phi, mu, sigma, h)``, so the mixture's means of
 these are estimated from 20000 of its samples mapped by ``constrain``: Monte
 Carlo error about 0.01 posterior sd), and the paper's problems of bench_vi.py
 (breast cancer D = 31, GMM20, planar robot) with the estimator's defaults
-(not bench_vi's tuned settings).
+(not bench_vi's tuned settings), and a costly target: the posterior of a GP
+regression's three log hyperparameters (each evaluation factorises a 40 x 40
+covariance; moments and ``log Z`` from an 81^3 grid). With ``--reuse`` every
+problem is also fitted with sample re-use (``ratio_reused=1``), and with
+re-use and ``n_samples_per_component=100``.
 
 Then the cost of one iteration at D = 10, 30, 100, 300 (GaussianTarget and
 StudentTMixtureTarget with 10 modes, the defaults with ``tol=None``): the
@@ -51,7 +55,7 @@ Usage
 ::
 
     python benchmarks/bench_vi_posteriors.py [--problems seed,funnel,...] [--old]
-        [--no-cost] [--replay 2000 --seeds 0,1,2]
+        [--reuse] [--no-cost] [--replay 2000 --seeds 0,1,2]
 
 The exact answers come from ``tests/exact_answers.py``.
 """
@@ -70,7 +74,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
+from skgmmvi.targets import Target  # noqa: E402  (does not import TensorFlow)
+
 OLD_DEFAULTS = {"max_iter": 200, "tol": None}
+#: ``--reuse``: the defaults with sample re-use, for targets whose evaluations
+#: are costly (doc/vi.rst, "When each evaluation of the target is costly").
+REUSE_SETTINGS = [("reuse", {"ratio_reused": 1.0}),
+                  ("reuse100", {"ratio_reused": 1.0, "n_samples_per_component": 100})]
 
 
 def _mixture_moments(vi):
@@ -118,12 +128,69 @@ def problems():
         target = StochasticVolatilityPosterior()
         return (target,) + target.published_moments() + (None, target.constrain)
 
+    def gp():
+        target = GaussianProcessHyperparameters()
+        return (target,) + target.grid_moments()
+
     return {"seed": seed, "funnel": funnel, "eight_schools": eight_schools,
             "eight_schools_nc": lambda: eight_schools(EightSchoolsNonCentered),
             "stiff": stiff, "far": far, "stochvol": stochvol,
             "breast_cancer": lambda: (breast_cancer_posterior(), None, None, None),
-            "gmm20": gmm20,
+            "gmm20": gmm20, "gp": gp,
             "planar": lambda: (PlanarRobotTarget(n_links=10, n_goals=4), None, None, None)}
+
+
+class GaussianProcessHyperparameters(Target):
+    """The posterior of a GP regression's three log hyperparameters, a costly target.
+
+    ``(log lengthscale, log signal sd, log noise sd)`` of a squared-exponential
+    GP on 40 noisy points of ``sin(x)`` (``x`` uniform on [0, 10], noise sd 0.3,
+    numpy seed 1), each with a standard normal prior. Every evaluation
+    factorises a 40 x 40 covariance. The moments and ``log Z`` come from an 81^3
+    grid over the box that holds the mass (the box's faces carry below 1e-7 of it).
+    """
+
+    n_features = 3
+    box = ((-1.5, 2.5), (-2.5, 3.0), (-2.5, -0.3))
+
+    def __init__(self, n_points=40):
+        rng = np.random.default_rng(1)
+        self.x = np.sort(rng.uniform(0, 10, n_points))
+        self.y = np.sin(self.x) + 0.3 * rng.standard_normal(n_points)
+
+    def log_density(self, theta):
+        import tensorflow as tf
+
+        n = self.x.size
+        ell, sf, sn = (tf.exp(theta[:, i])[:, None, None] for i in range(3))
+        x = tf.constant(self.x, theta.dtype)
+        distance2 = ((x[:, None] - x[None, :]) ** 2)[None]
+        covariance = (sf ** 2 * tf.exp(-0.5 * distance2 / ell ** 2)
+                      + (sn ** 2 + 1e-8) * tf.eye(n, dtype=theta.dtype)[None])
+        chol = tf.linalg.cholesky(covariance)
+        y = tf.broadcast_to(tf.constant(self.y, theta.dtype)[None, :, None],
+                            tf.stack([tf.shape(theta)[0], n, 1]))
+        white = tf.linalg.triangular_solve(chol, y)
+        log_likelihood = (-0.5 * tf.reduce_sum(white ** 2, axis=[1, 2])
+                          - tf.reduce_sum(tf.math.log(tf.linalg.diag_part(chol)), axis=1)
+                          - 0.5 * n * np.log(2 * np.pi))
+        return log_likelihood - 0.5 * tf.reduce_sum(theta ** 2, axis=1)
+
+    def grid_moments(self, n_grid=81):
+        """``(means, sds, log Z)`` by the rectangle rule on an ``n_grid^3`` grid."""
+        import tensorflow as tf
+
+        axes = [np.linspace(low, high, n_grid) for low, high in self.box]
+        grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+        log_p = np.concatenate([self.log_density(tf.constant(grid[i:i + 4000])).numpy()
+                                for i in range(0, len(grid), 4000)])
+        cell = np.prod([a[1] - a[0] for a in axes])
+        top = log_p.max()
+        weights = np.exp(log_p - top)
+        log_z = float(np.log(weights.sum() * cell) + top)
+        weights /= weights.sum()
+        means = weights @ grid
+        return means, np.sqrt(weights @ grid ** 2 - means ** 2), log_z
 
 
 def run_problem(builder, overrides):
@@ -158,17 +225,33 @@ def _fmt(value, spec):
 
 
 def print_rows(rows):
-    print(f"{'problem':14s} {'setting':7s} | {'evals':>9s} {'time s':>7s} {'cpu s':>7s} "
+    print(f"{'problem':14s} {'setting':8s} | {'evals':>9s} {'time s':>7s} {'cpu s':>7s} "
           f"{'iters':>5s} "
           f"{'conv':>5s} {'K':>3s} | {'ELBO':>10s} {'k-hat':>6s} | {'mean err':>8s} "
           f"{'logZ err':>8s}  warnings")
     for name, setting, row in rows:
-        print(f"{name:14s} {setting:7s} | {row['evaluations']:9d} {row['seconds']:7.1f} "
+        print(f"{name:14s} {setting:8s} | {row['evaluations']:9d} {row['seconds']:7.1f} "
               f"{row['cpu']:7.1f} "
               f"{row['iterations']:5d} {str(row['converged']):>5s} {row['K']:3d} | "
               f"{row['elbo']:10.3f} {row['khat']:6.2f} | {_fmt(row['mean_error'], '8.2f')} "
               f"{_fmt(row['log_z_error'], '8.3f')}  {','.join(row['warnings'])}",
               flush=True)
+
+
+def print_ratios(rows):
+    """Each non-default setting's evaluations, wall and CPU time as a ratio to the
+    default fit of the same problem (from the same run)."""
+    defaults = {name: row for name, setting, row in rows if setting == "default"}
+    others = [(name, setting, row) for name, setting, row in rows
+              if setting != "default" and name in defaults]
+    if not others:
+        return
+    print("\ndefault / setting (times fewer evaluations, times less wall and CPU time)")
+    for name, setting, row in others:
+        base = defaults[name]
+        print(f"{name:14s} {setting:8s} | evals {base['evaluations'] / row['evaluations']:6.1f}x"
+              f"  time {base['seconds'] / row['seconds']:6.2f}x"
+              f"  cpu {base['cpu'] / row['cpu']:6.2f}x", flush=True)
 
 
 def rule_before_stalled(history, window=50, tol=0.01):
@@ -294,6 +377,9 @@ def main(argv=None):
     parser.add_argument("--old", action="store_true",
                         help="also fit with the defaults before the stopping rule")
     parser.add_argument("--no-cost", action="store_true")
+    parser.add_argument("--reuse", action="store_true",
+                        help="also fit with ratio_reused=1, and with it and "
+                             "n_samples_per_component=100")
     parser.add_argument("--dimensions", default="10,30,100,300")
     parser.add_argument("--replay", type=int, default=0,
                         help="replay stopping rules on tol=None fits of this many iterations")
@@ -313,13 +399,15 @@ def main(argv=None):
     builders = problems()
     rows = []
     for name in filter(None, args.problems.split(",")):
-        settings = [("default", {})] + ([("old", OLD_DEFAULTS)] if args.old else [])
+        settings = ([("default", {})] + ([("old", OLD_DEFAULTS)] if args.old else [])
+                    + (REUSE_SETTINGS if args.reuse else []))
         for setting, overrides in settings:
             rows.append((name, setting, run_problem(builders[name], overrides)))
             print_rows(rows[-1:])
     if rows:
         print()
         print_rows(rows)
+        print_ratios(rows)
     if not args.no_cost:
         print_cost([int(d) for d in filter(None, args.dimensions.split(","))])
         print_time_split()

@@ -205,6 +205,10 @@ class VariationalGMMTarget(FittedMixtureMixin, DensityMixin, BaseEstimator):
         ``max(1, n_samples_per_component - floor(ESS))`` new samples, ESS being
         the effective sample size of the re-used ones under it. 0 (SAMTRON's
         setting) draws ``n_samples_per_component`` new samples per component.
+        For a target whose evaluations are costly, 1.0 cuts them several-fold
+        (a GP hyperparameter posterior: 11 times fewer, the same answer); for a
+        cheap one it costs more arithmetic than it saves (user guide: "When
+        each evaluation of the target is costly").
     component_stepsize : float, default=0.01
         Initial KL bound of the component updates.
     component_stepsize_range : tuple (min, max), default=(0.001, 1.0)
