@@ -155,13 +155,11 @@ class TailCheck:
         beta = self.estimator.temperature
         log_p, log_q = self._current_log_ratios(n_look)
         result = diagnostics.diagnose_samples(log_p, log_q, beta)
-        if not (result.pareto_k <= self.khat_limit and np.isfinite(result.elbo)
-                and result.n_samples > 1):
-            return False  # heavy-tailed ratios, or q's mass outside the support
-        values = (log_p - beta * log_q)[np.isfinite(log_p)]  # the samples diagnosed
-        variance = float(np.var(values, ddof=1))
-        bound = variance * (1.0 + VARIANCE_Z * np.sqrt(2.0 / (values.size - 1)))
-        return bool(bound / (2.0 * beta) < tol)
+        # the variance of log p~ - beta log q from the ELBO's standard error
+        # (infinite when q has mass outside the support)
+        variance = result.elbo_se ** 2 * result.n_samples
+        bound = variance * (1.0 + VARIANCE_Z * np.sqrt(2.0 / max(result.n_samples - 1, 1)))
+        return bool(result.pareto_k <= self.khat_limit and bound / (2.0 * beta) < tol)
 
     def current_pareto_k(self):
         """Pareto k-hat of the running fit's current q on fresh samples."""

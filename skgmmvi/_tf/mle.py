@@ -264,18 +264,16 @@ def _run_in_pieces(run, variables, schedule, constants, best, stalled, limits, s
     """
     n_epochs, patience = limits
     pieces, finite, done = [], True, 0
-    clock = None if piece_seconds is None else SliceClock(piece_seconds, max_growth=2)
+    clock = SliceClock(piece_seconds, max_growth=2)
     while done < n_epochs and stalled < patience and finite:
-        n_steps = n_epochs - done if clock is None else clock.size(n_epochs - done)
-        if clock is not None:
-            clock.start()
+        n_steps = clock.size(n_epochs - done)
+        clock.start()
         *variables, schedule, history, stalled, finite = run(
             variables, schedule, constants, n_steps, best,
             stalled, (int(seed[0]), int(seed[1]) + done))
         schedule, best = schedule[:2], float(schedule[2])
         history, stalled, finite = history.numpy(), int(stalled), bool(finite)
-        if clock is not None:
-            clock.stop(len(history))
+        clock.stop(len(history))
         pieces.append(history)
         done += len(history)
     if not finite:

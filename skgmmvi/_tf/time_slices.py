@@ -22,8 +22,8 @@ class SliceClock:
 
     Parameters
     ----------
-    seconds : float, default=SLICE_SECONDS
-        Wall time a call aims at.
+    seconds : float or None, default=SLICE_SECONDS
+        Wall time a call aims at (None: one call runs everything that remains).
     max_growth : float, default=None
         Most factor by which a call's iterations may exceed the call before's
         (None: no bound). MLE's epochs bound it by 2: an epoch's time varies
@@ -40,6 +40,8 @@ class SliceClock:
     def size(self, remaining):
         """Iterations for the next call: about ``seconds`` of them, at least one,
         at most ``remaining`` (and ``max_growth`` times the last call's)."""
+        if self.seconds is None:
+            return remaining
         if self.seconds_per_step is None:
             return 1
         n = self.seconds / max(self.seconds_per_step, 1e-9)
