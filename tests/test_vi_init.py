@@ -435,6 +435,18 @@ def test_unseen_chance_and_estimated_modes_from_the_hits():
     assert np.isnan(mode_search.unseen_chance([])[0])
 
 
+def test_unseen_mass_bound_is_the_rule_of_three():
+    # all n starts miss basins of mass u with probability (1 - u)^n: at the
+    # bound that is at most UNSEEN_ALPHA, whatever the Good-Turing figures say
+    for hits in ([8], [30, 34], [1, 1, 1, 57]):
+        n, bound = sum(hits), mode_search.unseen_mass_bound(hits)
+        assert bound == pytest.approx(np.log(1 / mode_search.UNSEEN_ALPHA) / n)
+        assert (1 - bound) ** n <= mode_search.UNSEEN_ALPHA
+    assert mode_search.unseen_mass_bound([8]) > mode_search.MAX_UNSEEN_CHANCE  # room for 1/3
+    assert mode_search.unseen_mass_bound([60]) <= mode_search.MAX_UNSEEN_CHANCE
+    assert mode_search.unseen_mass_bound([]) == np.inf
+
+
 def test_more_modes_than_starts_are_all_found_with_the_defaults():
     target = grid_of_modes()
     for seed in (0, 1):
@@ -469,15 +481,57 @@ def test_a_search_out_of_budget_with_modes_likely_missing_warns_after_fit():
 
 
 @pytest.mark.parametrize("n_modes", [1, 2])
-def test_unimodal_and_bimodal_targets_get_one_batch_and_no_warning(n_modes):
+def test_unimodal_and_bimodal_targets_are_confirmed_without_warning(n_modes):
     means = np.array([[-300.0, 40.0], [300.0, -40.0]])[:n_modes]
     covariances = np.array([[[1.0, 0.3], [0.3, 0.5]]] * n_modes)
     target = GaussianMixtureTestTarget(np.full(n_modes, 1.0 / n_modes), means, covariances)
     vi, warned = fit_recording_warnings(target, max_iter=0, random_state=0)
+    summary = vi.mode_search_
     assert not warned
-    assert vi.mode_search_["n_starts"] == mode_search.MIN_STARTS
-    assert vi.mode_search_["n_modes"] == n_modes
-    assert vi.mode_search_["stopped"] == "complete"
+    assert summary["n_modes"] == n_modes and summary["stopped"] == "complete"
+    # the first batch already agrees; confirming batches double it until the
+    # starts bound an unseen basin's mass below MAX_UNSEEN_CHANCE
+    # (a start may end elsewhere, e.g. at the saddle between two modes)
+    assert summary["n_starts"] == 8 * mode_search.MIN_STARTS
+    assert mode_search.unseen_mass_bound([summary["n_at_modes"]]) \
+        <= mode_search.MAX_UNSEEN_CHANCE < mode_search.unseen_mass_bound([32])
+    assert summary["n_evaluations"] < mode_search.SEARCH_BUDGET / 4
+
+
+def rare_far_mode():
+    """``0.99 N(0, I) + 0.01 N(40 e_1, I)`` in D = 20: of the search's starts,
+    the rare mode's basin (``x_1 > 20.1``) catches about 2 %."""
+    means = np.zeros((2, 20))
+    means[1, 0] = 40.0
+    return GaussianMixtureTestTarget([0.99, 0.01], means, np.array([np.eye(20)] * 2))
+
+
+def test_a_mode_with_a_small_basin_is_not_given_up_after_one_agreeing_batch():
+    # random_state 0 and 9: the first batch of 8 starts all climbed to the
+    # large mode; Good-Turing then saw no sign of another mode, and the fit was
+    # that mode alone (k-hat -inf, the ELBO log 0.99 low), without a warning
+    for seed in (0, 9):
+        vi, warned = fit_recording_warnings(rare_far_mode(), max_iter=0, random_state=seed)
+        assert vi.mode_search_["n_modes"] == 2 and not warned, vi.mode_search_
+        np.testing.assert_allclose(np.sort(vi.means_[:, 0])[[0, -1]], [0.0, 40.0],
+                                   atol=1e-6)
+
+
+def test_confirming_starts_leave_the_fit_as_it_was(monkeypatch):
+    target = GaussianMixtureTestTarget(np.array([0.5, 0.5]),
+                                       np.array([[-300.0, 40.0], [300.0, -40.0]]),
+                                       np.array([[[1.0, 0.3], [0.3, 0.5]]] * 2))
+    parameters = dict(max_iter=5, n_samples_per_component=50, tol=None, random_state=0)
+    confirmed, _ = fit_recording_warnings(target, **parameters)
+    monkeypatch.setattr(mode_search, "UNSEEN_ALPHA", 1.0)  # bound 0: no confirming
+    unconfirmed, _ = fit_recording_warnings(target, **parameters)
+    assert unconfirmed.mode_search_["n_starts"] == mode_search.MIN_STARTS
+    assert confirmed.mode_search_["n_starts"] > mode_search.MIN_STARTS
+    for name in ("weights_", "means_", "covariances_", "elbo_history_"):
+        np.testing.assert_array_equal(getattr(confirmed, name), getattr(unconfirmed, name))
+    assert (confirmed.n_target_evaluations_ - unconfirmed.n_target_evaluations_
+            == confirmed.mode_search_["n_evaluations"]
+            - unconfirmed.mode_search_["n_evaluations"])
 
 
 def test_no_search_no_summary():
@@ -522,7 +576,9 @@ def test_verbose_fit_prints_the_mode_search_summary(capsys):
     means = np.array([[-300.0, 40.0], [300.0, -40.0]])
     covariances = np.array([[[1.0, 0.3], [0.3, 0.5]]] * 2)
     target = GaussianMixtureTestTarget(np.full(2, 0.5), means, covariances)
-    VariationalGMMTarget(target, max_iter=0, verbose=1, random_state=0).fit()
+    vi = VariationalGMMTarget(target, max_iter=0, verbose=1, random_state=0).fit()
     out = capsys.readouterr().out
-    assert (f"mode search: 2 modes from {mode_search.MIN_STARTS} starts" in out
+    summary = vi.mode_search_
+    assert (f"mode search: 2 modes from {summary['n_starts']} starts, "
+            f"{summary['n_evaluations']} evaluations" in out
             and "(stopped: complete)" in out)
