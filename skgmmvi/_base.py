@@ -187,6 +187,8 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
             labels, resp = initial_responsibilities(
                 self.init_params, X_init, weight_init, self.n_components, random_state)
             same_rows = X_init is X
+            if not same_rows and weight_init is None:  # the rows of positive weight
+                weight_init = np.ones(X_init.shape[0])
             params = list(self._initial_parameters(
                 fit_state, labels, resp, None if same_rows else X_init,
                 None if same_rows else weight_init))

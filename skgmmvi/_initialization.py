@@ -51,17 +51,23 @@ def has_repeated_rows(X):
 def initialization_rows(X, sample_weight, n_components):
     """Rows and weights the initialisation sees.
 
+    A row of weight zero is absent, and weights that are all equal are no
+    weights (only their ratios count): such data take scikit-learn's path on
+    the rows present, so ``sample_weight=c * w`` starts where ``w`` does, and
+    0/1 weights start where the rows of weight 1 alone do.
+
     Returns
     -------
     X_init : ndarray
+        ``X`` itself, its rows of positive weight, or its distinct rows.
     weight_init : ndarray or None
-        None when the rows are used as they are, unweighted (scikit-learn's path).
+        None when ``X_init`` is used unweighted (scikit-learn's path).
     """
-    unit = sample_weight is None or np.all(sample_weight == 1)
-    if unit and not has_repeated_rows(X):
-        return X, None
     weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
     positive = weight > 0
+    present = X if np.all(positive) else X[positive]
+    if np.all(weight[positive] == weight[positive][0]) and not has_repeated_rows(present):
+        return present, None
     distinct, inverse = np.unique(X[positive], axis=0, return_inverse=True)
     if distinct.shape[0] < n_components:
         # Fewer distinct points than components: nothing canonical to do.

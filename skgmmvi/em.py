@@ -143,7 +143,8 @@ class EMGaussianMixture(EMLoopMixin, BaseGaussianMixture):
             default='kmeans'
         How the initial responsibilities are drawn: labels from k-means,
         centres from k-means++ or drawn from the data, or random
-        responsibilities. Draws are scikit-learn's. With sample weights or
+        responsibilities. Draws are scikit-learn's. Rows of weight zero are
+        left out, and equal weights count as none. With unequal sample weights or
         repeated rows, the initialisation runs on the distinct rows (in
         lexicographic order) with their total weights, so that an integer weight
         equals repeating the row exactly, initialisation included. On data with

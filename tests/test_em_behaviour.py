@@ -163,6 +163,27 @@ def test_unit_weights_are_sklearn(blobs3):
     assert_allclose(ours.means_, ref.means_, rtol=1e-6)
 
 
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random",
+                                         "random_from_data"])
+def test_equal_weights_and_zero_weights_take_sklearns_path(init_params):
+    # Equal weights are no weights, and a row of weight zero is absent: before,
+    # weights 3 (rescaled to 1.5) and 0/1 weights took the distinct-rows start
+    # and reached another local optimum (lower bound -3.0877 against -3.0934)
+    rng = np.random.RandomState(3)
+    X = np.vstack([rng.randn(100, 2), rng.randn(100, 2) * 0.7 + [2.5, 0],
+                   rng.randn(100, 2) * 0.5 + [0, 2.5]])
+    present = np.arange(X.shape[0]) % 3 > 0
+    params = dict(n_components=4, random_state=1, init_params=init_params)
+    for weights, rows in ((np.full(X.shape[0], 3.0), X), (np.full(X.shape[0], 0.3), X),
+                          (present * 1.0, X[present]), (present * 7.0, X[present])):
+        ours = EMGaussianMixture(**params).fit(X, sample_weight=weights)
+        ref = GaussianMixture(**params).fit(rows)
+        for name in ("weights_", "means_", "covariances_"):
+            assert_allclose(getattr(ours, name), getattr(ref, name), rtol=1e-10, atol=1e-12)
+        assert ours.n_iter_ == ref.n_iter_
+        assert_allclose(ours.lower_bound_, ref.lower_bound_, rtol=1e-12)
+
+
 def test_fractional_weights_are_a_weighted_likelihood(blobs3):
     rng = np.random.RandomState(1)
     weights = rng.uniform(0.1, 2.0, size=blobs3.shape[0])
