@@ -154,25 +154,31 @@ class FittedMixtureMixin:
         """
         return None
 
-    def _log_prob_resp(self, X):
-        """(log p(x), log responsibilities) of validated rows under the fit."""
+    def _log_prob_resp(self, X, parameters=None):
+        """(log p(x), log responsibilities) of validated rows under the fit
+        (``parameters``: others than :meth:`_scoring_parameters`)."""
+        parameters = self._scoring_parameters() if parameters is None else parameters
         n_components, n_features = self.means_.shape
         batch = batch_rows(n_features, self.covariance_type, n_components,
                            self._chunk_row_limit())
         if _score_in_numpy(X, n_components, n_features):
             from ._numpy.em import log_prob_resp
 
-            log_norm, log_resp = log_prob_resp(X, self._scoring_parameters(),
-                                               self.covariance_type, batch)
+            log_norm, log_resp = log_prob_resp(X, parameters, self.covariance_type, batch)
         else:
             from ._tf._runtime import quiet_tensorflow
             from ._tf.em import log_prob_resp
 
             with quiet_tensorflow():
                 log_norm, log_resp = log_prob_resp(
-                    X, self._scoring_parameters(), self.covariance_type, batch,
+                    X, parameters, self.covariance_type, batch,
                     getattr(self, "dtype", "float64"))
-        return log_norm.astype(self.means_.dtype), log_resp.astype(self.means_.dtype)
+        # dtype='float32' computes and returns float32; otherwise the dtype of rows
+        # and parameters together, as scikit-learn's arithmetic gives it (a fit on
+        # float32 rows scoring float64 rows returns float64)
+        out = (self.means_.dtype if getattr(self, "dtype", "float64") == "float32"
+               else np.result_type(X.dtype, self.means_.dtype))
+        return log_norm.astype(out), log_resp.astype(out)
 
     def _validated_rows(self, X):
         """Rows to score, checked as scikit-learn checks them (same messages)."""
@@ -322,7 +328,7 @@ class FittedMixtureMixin:
             fewer components than :meth:`aic` on large data.
         """
         n = _num_samples(X)
-        return -2 * self.score(X) * n + self._n_parameters() * math.log(n)
+        return -2 * self._criteria_log_likelihood(X) + self._n_parameters() * math.log(n)
 
     def aic(self, X):
         """Akaike information criterion for the current model on the input X.
@@ -340,4 +346,9 @@ class FittedMixtureMixin:
         aic : float
             The lower the better.
         """
-        return -2 * self.score(X) * _num_samples(X) + 2 * self._n_parameters()
+        return -2 * self._criteria_log_likelihood(X) + 2 * self._n_parameters()
+
+    def _criteria_log_likelihood(self, X):
+        """``log L`` of :meth:`bic` and :meth:`aic`: ``n * score(X)``, as
+        scikit-learn computes it."""
+        return self.score(X) * _num_samples(X)

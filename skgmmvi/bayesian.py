@@ -28,7 +28,9 @@ class BayesianGaussianMixture(EMLoopMixin, BaseGaussianMixture):
     component's mean and precision (Gaussian-Wishart). On top: ``sample_weight``
     in :meth:`fit` (an integer weight equals repeating the row), a compute
     ``dtype``, bounded memory through ``batch_size``, ``tf.data.Dataset`` input
-    and ``strategy=`` (``doc/scaling.rst``), and a numpy or TensorFlow ``backend``.
+    and ``strategy=`` (``doc/scaling.rst``), a numpy or TensorFlow ``backend``,
+    and :meth:`bic` / :meth:`aic` (which scikit-learn's lacks): those of the
+    mixture with ``weights_``, ``means_`` and ``covariances_``.
 
     Parameters
     ----------
@@ -288,6 +290,16 @@ class BayesianGaussianMixture(EMLoopMixin, BaseGaussianMixture):
 
     def _scoring_parameters(self):
         return self._fitted_parameters()[:4]
+
+    def _criteria_log_likelihood(self, X):
+        """``log L`` of :meth:`bic` and :meth:`aic`: that of the mixture with
+        ``weights_``, ``means_`` and ``covariances_`` (the figures
+        :class:`~skgmmvi.EMGaussianMixture` gives for those parameters, every
+        component counted), not ``n * score(X)``, whose expected log-weights and
+        log-densities are no density."""
+        X = self._validated_rows(X)
+        mixture = (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)
+        return float(np.mean(self._log_prob_resp(X, mixture)[0])) * X.shape[0]
 
     def _set_fitted(self, params, out_dtype):
         _, means, covariances, precision_chol, concentration, mean_precision, nu = params

@@ -10,6 +10,7 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture as SklearnBGM
+from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skgmmvi import BayesianGaussianMixture
@@ -237,7 +238,10 @@ def test_float32_input_gives_float32_fit(small_blobs, backend):
                  "mean_precision_", "degrees_of_freedom_"]:
         assert getattr(model, name).dtype == np.float32, name
     assert model.weight_concentration_[0].dtype == np.float32
-    assert model.score_samples(small_blobs[:3]).dtype == np.float32
+    # float64 rows are scored in float64, as scikit-learn's are
+    reference = SklearnBGM(n_components=2, random_state=0).fit(small_blobs.astype(np.float32))
+    assert (model.score_samples(small_blobs[:3]).dtype
+            == reference.score_samples(small_blobs[:3]).dtype == np.float64)
 
 
 @parametrize_with_checks([BayesianGaussianMixture(),
@@ -354,3 +358,23 @@ def test_batch_size_changes_no_result(small_blobs, backend):
         assert_allclose(np.asarray(getattr(chunked, name)),
                         np.asarray(getattr(whole, name)), rtol=1e-10, atol=1e-13,
                         err_msg=name)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_bic_and_aic_are_those_of_the_fitted_mixture(covariance_type):
+    # scikit-learn's BayesianGaussianMixture has none; ours used n * score(X),
+    # whose expected log-weights and log-densities are no density (2526.8
+    # against 2487.4 for the mixture itself in the first report)
+    rng = np.random.RandomState(3)
+    X = np.vstack([rng.randn(100, 2), rng.randn(100, 2) * 0.7 + [2.5, 0],
+                   rng.randn(100, 2) * 0.5 + [0, 2.5]])
+    fitted = BayesianGaussianMixture(n_components=6, covariance_type=covariance_type,
+                                     random_state=0).fit(X)
+    same = SklearnGaussianMixture(6, covariance_type=covariance_type)
+    same.weights_, same.means_ = fitted.weights_, fitted.means_
+    same.covariances_, same.precisions_cholesky_ = (fitted.covariances_,
+                                                    fitted.precisions_cholesky_)
+    assert fitted.bic(X) == pytest.approx(same.bic(X), rel=1e-13)
+    assert fitted.aic(X) == pytest.approx(same.aic(X), rel=1e-13)
+    assert fitted.bic(X) != pytest.approx(
+        -2 * fitted.score(X) * len(X) + same._n_parameters() * np.log(len(X)), rel=1e-3)

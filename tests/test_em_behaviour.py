@@ -269,3 +269,15 @@ def test_float32_survives_narrow_components():
     # (scikit-learn's own float32 fit is 1e-4 away here).
     assert_allclose(ours.score(X), exact.score(X.astype(np.float64)), rtol=1e-6)
     assert_allclose(ours.means_, exact.means_, rtol=1e-4, atol=1e-4)
+
+
+def test_scores_have_the_dtype_of_rows_and_parameters_together(blobs3):
+    # as scikit-learn's arithmetic gives it: a float32 fit scoring float64 rows
+    # returned float32 here and float64 there
+    for fit_rows, rows in ((np.float32, np.float64), (np.float64, np.float32),
+                           (np.float32, np.float32)):
+        ours = EMGaussianMixture(2, random_state=0).fit(blobs3.astype(fit_rows))
+        ref = GaussianMixture(2, random_state=0).fit(blobs3.astype(fit_rows))
+        X = blobs3.astype(rows)
+        assert ours.score_samples(X).dtype == ref.score_samples(X).dtype
+        assert ours.predict_proba(X).dtype == ref.predict_proba(X).dtype
