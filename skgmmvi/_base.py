@@ -120,6 +120,12 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
     def _ill_defined(self):
         """The exception type ``_refine`` raises for ill-defined covariances."""
 
+    def _final_lower_bound(self, fit_state, history):
+        """The lower bound of the parameters one initialisation ends with, by
+        which ``n_init`` keeps the best: the last of ``history`` (EM's bound is
+        that of the final parameters)."""
+        return history[-1]
+
     def _run_extras(self, fit_state):
         """State of the finished initialisation to keep if it is the best one
         (e.g. an optimiser's state); None by default."""
@@ -269,7 +275,7 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
                 else:
                     params, history, converged = self._iterate(fit_state, params,
                                                                lower_bound, clock)
-                    lower_bound = history[-1]
+                    lower_bound = self._final_lower_bound(fit_state, history)
                     self._verbose_init_end(lower_bound, converged, clock)
                     candidate = (lower_bound, params, len(history), list(history),
                                  converged, self._run_extras(fit_state))

@@ -60,7 +60,10 @@ def unexplained_rows(X, params, covariance_type):
 
 
 def reseed(X, weight, params, running_weight, covariance_type, reg_covar, ratio):
-    """Re-seed the most starved component on the chunk's unexplained rows.
+    """Re-seed the most starved component on the chunk's unexplained rows
+    (not when their covariance is singular, as two such rows in 2-D with
+    ``reg_covar=0`` give: they span no component, and the chunk is fitted as
+    without re-seeding).
 
     Parameters
     ----------
@@ -98,13 +101,17 @@ def reseed(X, weight, params, running_weight, covariance_type, reg_covar, ratio)
     if covariance_type == "full":
         covariances[component] = ((residual * row_weight[:, None]).T @ residual
                                   + reg_covar * np.eye(X.shape[1]))
-        precisions_cholesky[component] = np.linalg.inv(
-            np.linalg.cholesky(covariances[component])).T
-    elif covariance_type == "diag":
-        covariances[component] = row_weight @ residual**2 + reg_covar
-        precisions_cholesky[component] = covariances[component] ** -0.5
-    elif covariance_type == "spherical":
-        covariances[component] = (row_weight @ residual**2).mean() + reg_covar
+        try:
+            precisions_cholesky[component] = np.linalg.inv(
+                np.linalg.cholesky(covariances[component])).T
+        except np.linalg.LinAlgError:
+            return params, None, 0.0  # (reg_covar=0) too few rows to span a component
+    elif covariance_type in ("diag", "spherical"):
+        variance = row_weight @ residual**2
+        covariances[component] = (variance if covariance_type == "diag"
+                                  else variance.mean()) + reg_covar
+        if not np.all(covariances[component] > 0):
+            return params, None, 0.0  # (reg_covar=0) identical rows span no component
         precisions_cholesky[component] = covariances[component] ** -0.5
     weights[component] = max(share, 1.0 / len(weights)) * weights.sum()
     weights /= weights.sum()

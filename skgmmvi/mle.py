@@ -1,9 +1,11 @@
 """MLEGaussianMixture: maximum likelihood by gradient ascent (Adam), with partial_fit."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
@@ -19,6 +21,13 @@ PLATEAU_DECAYS = 5
 DIVERGED = (
     "The log-likelihood became NaN or infinite during training: the optimiser "
     "diverged. Try a smaller learning_rate, or standardise the input data."
+)
+#: Added to :data:`DIVERGED` for a dataset, which an epoch without rows also explains.
+EMPTY_PASS = (
+    " With a tf.data.Dataset, an epoch that reads no rows gives the same: a dataset "
+    "must yield its rows again on every pass (Dataset.from_generator needs a function "
+    "that returns a new generator, not a generator object, which is used up after "
+    "the first rows were read to start the fit)."
 )
 
 
@@ -39,6 +48,7 @@ class _RunState:
         self.running_weight = None
         self.epochs_done = 0
         self.stalled_epochs = 0
+        self.fell_from = None  # the first epoch's log-likelihood, when the fit ended below it
 
     @property
     def em_data(self):
@@ -348,7 +358,8 @@ class MLEGaussianMixture(BaseGaussianMixture):
         gained = responsibility_mass(np.asarray(X, np.float64), weight, params,
                                      self.covariance_type)
         fit_state.running_weight = gained if running is None else running + gained
-        self._store_fit(params, out_dtype, False, n_iter + 1, history[-1],
+        self._store_fit(params, out_dtype, False, n_iter + 1,
+                        self._final_lower_bound(fit_state, history),
                         curve + [history[-1]], self._run_extras(fit_state))
 
     # ------------------------------------------------------------ backend glue
@@ -430,7 +441,7 @@ class MLEGaussianMixture(BaseGaussianMixture):
             sample_weight=weight_init)
 
     def _refine(self, fit_state, params, n_steps, previous_lower_bound):
-        from ._tf.mle import TrainingDiverged, train
+        from ._tf.mle import StreamData, TrainingDiverged, train
 
         if fit_state.training_state is None:  # warm start: a fresh optimiser
             fit_state.training_state = self._fresh_training_state()
@@ -448,7 +459,8 @@ class MLEGaussianMixture(BaseGaussianMixture):
                       int(fit_state.seed[1]) + fit_state.epochs_done),
                 strategy=self.strategy)
         except TrainingDiverged:
-            raise ValueError(DIVERGED) from None
+            stream = isinstance(fit_state.data, StreamData)
+            raise ValueError(DIVERGED + (EMPTY_PASS if stream else "")) from None
         fit_state.training_state = state
         fit_state.final_log_lik = final
         fit_state.epochs_done += len(history)
@@ -456,17 +468,44 @@ class MLEGaussianMixture(BaseGaussianMixture):
         converged = stalled >= self.n_iter_no_change and state.decays_left == 0
         return params, history, converged
 
+    def _iterate(self, fit_state, params, lower_bound, clock):
+        """All epochs of one initialisation; a fit that ends below where it
+        started (its first epoch's log-likelihood, by more than ``tol`` per
+        epoch of patience) has not converged, whatever its plateau says: the
+        optimiser overshot, and each later epoch, below the best one, counted
+        as a stall."""
+        params, history, converged = super()._iterate(fit_state, params, lower_bound, clock)
+        margin = self.tol * self.n_iter_no_change
+        if len(history) and fit_state.final_log_lik < history[0] - margin:
+            fit_state.fell_from = float(history[0])
+            converged = False
+        return params, history, converged
+
+    def _final_lower_bound(self, fit_state, history):
+        """The log-likelihood after the last step (``history`` holds each epoch's
+        from before its step), so that ``n_init`` keeps the start whose final
+        parameters are best and ``lower_bound_`` is theirs."""
+        final = fit_state.final_log_lik
+        return final if np.isfinite(final) else history[-1]
+
     def _run_extras(self, fit_state):
         return {"dtype": self.dtype, "covariance_type": self.covariance_type,
                 "state": fit_state.training_state,
                 "running_weight": fit_state.running_weight,
-                "final_log_lik": fit_state.final_log_lik}
+                "final_log_lik": fit_state.final_log_lik,
+                "fell_from": fit_state.fell_from}
 
     def _set_run_extras(self, extras):
         self._optimizer_state = extras
         self.loss_curve_ = [-value for value in self.lower_bounds_]
-        if extras is not None and np.isfinite(extras["final_log_lik"]):
-            self.lower_bound_ = type(self.lower_bound_)(extras["final_log_lik"])
+        if extras is not None and extras.get("fell_from") is not None:
+            warnings.warn(
+                f"{type(self).__name__} ended at a mean log-likelihood of "
+                f"{float(self.lower_bound_):.4g}, below the {extras['fell_from']:.4g} of its "
+                "first epoch: the optimiser overshot and did not recover. Try a smaller "
+                "learning_rate, standardise the features (a feature of near-zero variance "
+                "makes the steps too large for it), or use EMGaussianMixture.",
+                ConvergenceWarning)
 
     def _stream_training_state(self):
         """Training state for the next ``partial_fit`` call.

@@ -331,3 +331,21 @@ def test_em_batch_size_still_bounds_the_scoring_chunks(blobs3, monkeypatch):
     monkeypatch.setattr(numpy_em, "log_prob_resp", recording_score)
     model.predict(blobs3)
     assert chunks == [32]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_n_init_keeps_the_start_whose_final_parameters_are_best():
+    # Each epoch's recorded log-likelihood is from before its step; n_init used
+    # to rank the starts by it, and kept (random_state 1, 2, 7) a start scoring
+    # -5.19 where another scored -4.89 after its last step
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.randn(200, 2) + [4, 0], rng.randn(150, 2) * 0.6 + [-2, 2],
+                   rng.randn(150, 2) * 0.8 + [0, -4]])
+    parameters = dict(n_components=3, init_params="random", max_iter=1, learning_rate=0.5)
+    for seed in (1, 2, 7):
+        kept = MLEGaussianMixture(n_init=3, random_state=seed, **parameters).fit(X)
+        starts = np.random.RandomState(seed)  # the same draws, one start at a time
+        scores = [MLEGaussianMixture(random_state=starts, **parameters).fit(X).score(X)
+                  for _ in range(3)]
+        assert kept.score(X) == pytest.approx(max(scores), rel=1e-12)
+        assert kept.lower_bound_ == pytest.approx(kept.score(X), rel=1e-12)

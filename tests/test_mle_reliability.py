@@ -324,3 +324,37 @@ def test_optimizer_updates_equal_keras(name, config):
         # Four steps of size about 0.1: a wrong term would differ by ~0.1; Keras'
         # float32 step bookkeeping leaves ~1e-6.
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=0, atol=1e-5)
+
+
+def test_a_fit_that_ends_below_its_start_is_not_converged_and_says_why():
+    # A constant feature (variance reg_covar) makes Adam's steps on the tied
+    # covariance overshoot: the log-likelihood fell from 2.8 to -378 and
+    # climbed back to 0.50 only, every epoch below the best counting as a
+    # stall, and the fit reported converged_ = True without a warning
+    rng = np.random.RandomState(0)
+    X = np.hstack([rng.randn(100, 2), np.full((100, 1), 3.0)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = MLEGaussianMixture(2, covariance_type="tied", random_state=0).fit(X)
+    start = model.lower_bounds_[0]
+    assert model.lower_bound_ < start - 1.0 and not model.converged_
+    messages = [str(w.message) for w in caught if w.category is ConvergenceWarning]
+    assert any(f"below the {start:.4g} of its first epoch" in m and "learning_rate" in m
+               for m in messages), messages
+    # a fit that does not fall keeps its plateau's verdict, without that warning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = MLEGaussianMixture(2, covariance_type="full", random_state=0).fit(X[:, :2])
+    assert model.converged_ and not caught
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_unexplained_rows_that_span_no_component_are_not_reseeded(covariance_type):
+    # with reg_covar=0, two far rows have a singular covariance: the re-seed
+    # raised numpy's LinAlgError ('full') or made the optimiser 'diverge'
+    rng = np.random.RandomState(0)
+    model = MLEGaussianMixture(2, reg_covar=0.0, covariance_type=covariance_type,
+                               random_state=0).partial_fit(rng.randn(200, 2) - 2)
+    far = [[50.0, 50.0], [50.0, 50.0]] if covariance_type != "full" else [[50, 50], [51, 51]]
+    model.partial_fit(np.vstack([rng.randn(98, 2) - 2, far]))
+    assert np.all(np.isfinite(model.covariances_)) and np.isfinite(model.lower_bound_)

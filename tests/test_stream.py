@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from skgmmvi import EMGaussianMixture, MLEGaussianMixture
+from skgmmvi import BayesianGaussianMixture, EMGaussianMixture, MLEGaussianMixture
 from skgmmvi import _stream
 
 
@@ -163,3 +163,18 @@ def test_em_stream_ill_defined_covariance_message(tf):
     with pytest.raises(ValueError, match="ill-defined empirical covariance"):
         gm.fit(batches(tf, X, 8))
     assert not hasattr(gm, "means_")
+
+
+@pytest.mark.parametrize("make", [lambda: EMGaussianMixture(2),
+                                  lambda: BayesianGaussianMixture(n_components=2),
+                                  lambda: MLEGaussianMixture(2)])
+def test_a_dataset_that_yields_its_rows_once_is_named_as_the_cause(make):
+    # from_generator over a generator object: the fit's first read of rows uses
+    # it up; the messages were "no positive weight" and "the optimiser diverged"
+    tf = pytest.importorskip("tensorflow")
+    X = np.random.RandomState(0).randn(300, 2)
+    once = (X[i:i + 100] for i in range(0, 300, 100))
+    dataset = tf.data.Dataset.from_generator(
+        lambda: once, output_signature=tf.TensorSpec((None, 2), tf.float64))
+    with pytest.raises(ValueError, match="every pass.*from_generator needs a function"):
+        make().fit(dataset)

@@ -173,6 +173,12 @@ class StreamFitData(TimeSlicedLoop):
             total, first = self.kernels.moments(self.dataset,
                                                 tf.constant(init_rows.shape[1]))
         self.total_weight = total
+        if not float(total) > 0 and np.sum(init_weight) > 0:
+            raise ValueError(
+                "The dataset yielded rows of positive weight when the fit read its first "
+                "rows, but none on the next pass: a dataset must yield its rows again on "
+                "every pass (Dataset.from_generator needs a function that returns a new "
+                "generator, not a generator object, which that first read used up).")
         if not float(total) > 0:
             raise ValueError("The dataset's rows have no positive weight in total; "
                              "give at least one row a positive weight.")
