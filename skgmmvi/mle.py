@@ -155,7 +155,8 @@ class MLEGaussianMixture(BaseGaussianMixture):
         Epochs run by the best initialisation (``partial_fit`` adds one per call).
     lower_bound_ : float
         Mean log-likelihood of the training data under the fitted parameters
-        (for :meth:`partial_fit`, of the last chunk), equal to ``score(X)``.
+        (for :meth:`partial_fit`, of the last chunk), equal to ``score(X)``
+        (with ``sample_weight``, the weighted mean).
     lower_bounds_ : list of float
         Mean log-likelihood of each epoch of the best initialisation.
     loss_curve_ : list of float
