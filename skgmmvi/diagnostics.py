@@ -97,6 +97,14 @@ def fit_generalized_pareto(exceedances):
     return k, sigma
 
 
+def relative_spread(log_ratios):
+    """How far the finite importance ratios spread: ``max / min - 1``
+    (``inf`` without two finite ratios)."""
+    finite = np.asarray(log_ratios, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    return float(np.expm1(np.ptp(finite))) if finite.size > 1 else math.inf
+
+
 def tail_length(n_samples):
     """Number of largest ratios PSIS fits: ``ceil(min(n / 5, 3 sqrt(n)))``
     (Vehtari et al., 2024)."""

@@ -334,6 +334,16 @@ def test_per_feature_init_scale():
         VariationalGMMTarget(target, max_iter=0, init_scale=[1.0, 2.0]).fit()
 
 
+@pytest.mark.parametrize("shape", [(3, 5), (1, 5), (1, 1, 5)])
+def test_an_init_mean_of_the_wrong_shape_is_named(shape):
+    # a (K', D) init_mean with K' != n_components was reported as scikit-learn's
+    # "The parameter 'means' should have the shape of (2, 5)"
+    with pytest.raises(ValueError, match=r"init_mean must have shape \(5,\) or \(2, 5\); "
+                       rf"got \({', '.join(map(str, shape))},?\)"):
+        VariationalGMMTarget(gaussian_d5(), n_components=2, max_iter=0, init="prior",
+                             init_mean=np.zeros(shape)).fit()
+
+
 def test_temperature_widens_q_to_the_tempered_target():
     """With ELBO = E_q[log p~] + beta H(q), the optimum is q ∝ p~^(1/beta): for a
     Gaussian target, the same mean and beta times the covariance."""
