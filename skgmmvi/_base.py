@@ -189,12 +189,12 @@ class BaseGaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator,
         weights_init, means_init, precisions_init = inits
         params = [None, None, None, None]
         if weights_init is None or means_init is None or precisions_init is None:
-            X_init, weight_init = initialization_rows(X, sample_weight, self.n_components)
+            X_init, weight_init, weighted_draws = initialization_rows(
+                X, sample_weight, self.n_components)
             labels, resp = initial_responsibilities(
-                self.init_params, X_init, weight_init, self.n_components, random_state)
+                self.init_params, X_init, weight_init if weighted_draws else None,
+                self.n_components, random_state)
             same_rows = X_init is X
-            if not same_rows and weight_init is None:  # the rows of positive weight
-                weight_init = np.ones(X_init.shape[0])
             params = list(self._initial_parameters(
                 fit_state, labels, resp, None if same_rows else X_init,
                 None if same_rows else weight_init))

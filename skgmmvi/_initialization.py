@@ -49,31 +49,43 @@ def has_repeated_rows(X):
 
 
 def initialization_rows(X, sample_weight, n_components):
-    """Rows and weights the initialisation sees.
+    """Rows and weights the initialisation sees, and whether its draws see the weights.
 
-    A row of weight zero is absent, and weights that are all equal are no
-    weights (only their ratios count): such data take scikit-learn's path on
-    the rows present, so ``sample_weight=c * w`` starts where ``w`` does, and
-    0/1 weights start where the rows of weight 1 alone do.
+    The start depends on the weighted rows only through their empirical
+    distribution where scikit-learn's draws allow it. A row of weight zero is
+    absent. Rows of equal weight, all distinct, take scikit-learn's draws on
+    them (so ``sample_weight=c * np.ones(n)`` starts where no weights do, and
+    0/1 weights where the rows of weight 1 alone do); rows that all repeat
+    alike do too, on their distinct rows in order of first appearance (so
+    ``np.repeat(X, c, axis=0)`` starts where ``X`` with weights ``c`` does).
+    Otherwise (unequal weights, or rows repeated unequally) the draws are
+    weighted, on the distinct rows in lexicographic order with their total
+    weights, so that an integer weight equals repeating the row.
 
     Returns
     -------
     X_init : ndarray
         ``X`` itself, its rows of positive weight, or its distinct rows.
-    weight_init : ndarray or None
-        None when ``X_init`` is used unweighted (scikit-learn's path).
+    weight_init : ndarray
+        Their (total) weights, for the initial parameters.
+    weighted_draws : bool
+        False when the draws are scikit-learn's, unweighted, on ``X_init``.
     """
     weight = np.ones(X.shape[0]) if sample_weight is None else sample_weight
     positive = weight > 0
-    present = X if np.all(positive) else X[positive]
-    if np.all(weight[positive] == weight[positive][0]) and not has_repeated_rows(present):
-        return present, None
-    distinct, inverse = np.unique(X[positive], axis=0, return_inverse=True)
+    rows, row_weight = (X, weight) if np.all(positive) else (X[positive], weight[positive])
+    if np.all(row_weight == row_weight[0]) and not has_repeated_rows(rows):
+        return rows, row_weight, False
+    distinct, first, inverse = np.unique(rows, axis=0, return_index=True,
+                                         return_inverse=True)
     if distinct.shape[0] < n_components:
         # Fewer distinct points than components: nothing canonical to do.
-        return X, weight
-    totals = np.bincount(inverse.ravel(), weights=weight[positive])
-    return distinct, totals
+        return X, weight, True
+    totals = np.bincount(inverse.ravel(), weights=row_weight)
+    if np.all(totals == totals[0]):  # every row repeated alike
+        order = np.argsort(first)
+        return distinct[order], totals[order], False
+    return distinct, totals, True
 
 
 def initial_responsibilities(init_params, X, sample_weight, n_components, random_state):

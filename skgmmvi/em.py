@@ -144,8 +144,9 @@ class EMGaussianMixture(EMLoopMixin, BaseGaussianMixture):
         How the initial responsibilities are drawn: labels from k-means,
         centres from k-means++ or drawn from the data, or random
         responsibilities. Draws are scikit-learn's. Rows of weight zero are
-        left out, and equal weights count as none. With unequal sample weights or
-        repeated rows, the initialisation runs on the distinct rows (in
+        left out, equal weights count as none, and rows that all repeat alike
+        count once. With unequal sample weights or
+        unequally repeated rows, the initialisation runs on the distinct rows (in
         lexicographic order) with their total weights, so that an integer weight
         equals repeating the row exactly, initialisation included. On data with
         repeated rows the starting point then differs from scikit-learn's (and

@@ -378,3 +378,21 @@ def test_bic_and_aic_are_those_of_the_fitted_mixture(covariance_type):
     assert fitted.aic(X) == pytest.approx(same.aic(X), rel=1e-13)
     assert fitted.bic(X) != pytest.approx(
         -2 * fitted.score(X) * len(X) + same._n_parameters() * np.log(len(X)), rel=1e-3)
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "random", "random_from_data", "k-means++"])
+def test_equal_and_zero_integer_weights_equal_repetition(init_params):
+    # the priors count rows, so weights 2 are every row twice, and 0/3 weights
+    # the rows of weight 3 three times: same start (scikit-learn's draws on the
+    # rows present), same fit
+    rng = np.random.RandomState(3)
+    X = np.vstack([rng.randn(100, 2), rng.randn(100, 2) * 0.7 + [2.5, 0],
+                   rng.randn(100, 2) * 0.5 + [0, 2.5]])
+    params = dict(n_components=4, random_state=0, init_params=init_params)
+    for weights in (np.full(len(X), 2.0), (np.arange(len(X)) % 3 > 0) * 3.0):
+        weighted = BayesianGaussianMixture(**params).fit(X, sample_weight=weights)
+        repeated = BayesianGaussianMixture(**params).fit(
+            np.repeat(X, weights.astype(int), axis=0))
+        assert weighted.n_iter_ == repeated.n_iter_
+        assert_allclose(weighted.lower_bound_, repeated.lower_bound_, rtol=1e-12)
+        assert_allclose(weighted.means_, repeated.means_, rtol=1e-9, atol=1e-12)

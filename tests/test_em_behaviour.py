@@ -182,6 +182,10 @@ def test_equal_weights_and_zero_weights_take_sklearns_path(init_params):
             assert_allclose(getattr(ours, name), getattr(ref, name), rtol=1e-10, atol=1e-12)
         assert ours.n_iter_ == ref.n_iter_
         assert_allclose(ours.lower_bound_, ref.lower_bound_, rtol=1e-12)
+    # every row repeated alike is the same empirical distribution: the same start
+    repeated = EMGaussianMixture(**params).fit(np.repeat(X, 3, axis=0))
+    ref = GaussianMixture(**params).fit(X)
+    assert_allclose(repeated.means_, ref.means_, rtol=1e-10, atol=1e-12)
 
 
 def test_fractional_weights_are_a_weighted_likelihood(blobs3):
