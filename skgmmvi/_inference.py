@@ -21,6 +21,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted, validate_dat
 
 from ._checks import check_finite_parameters
 from ._numpy.gaussian import n_features_of_phi
+from ._stream import is_dataset
 
 #: Rows per chunk are chosen so that one chunk's work arrays hold about this many
 #: numbers (a few MiB), unless ``batch_size`` says otherwise.
@@ -183,6 +184,11 @@ class FittedMixtureMixin:
     def _validated_rows(self, X):
         """Rows to score, checked as scikit-learn checks them (same messages)."""
         check_is_fitted(self)
+        if is_dataset(X):
+            raise ValueError(
+                f"{type(self).__name__} scores rows in memory, not a tf.data.Dataset; "
+                "score its batches one at a time, e.g. np.concatenate([model.predict("
+                "rows.numpy()) for rows in dataset]).")
         X = validate_data(self, X, reset=False)
         if X.dtype not in (np.float64, np.float32):
             X = X.astype(np.float64)

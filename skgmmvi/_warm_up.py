@@ -21,12 +21,12 @@ def warm_up(covariance_types=("full",), dtypes=("float64",), estimators=("em",))
 
     Parameters
     ----------
-    covariance_types : sequence of {'full', 'tied', 'diag', 'spherical'}, \
+    covariance_types : str or sequence of {'full', 'tied', 'diag', 'spherical'}, \
             default=('full',)
         The covariance types to trace for.
-    dtypes : sequence of {'float64', 'float32'}, default=('float64',)
+    dtypes : str or sequence of {'float64', 'float32'}, default=('float64',)
         The compute dtypes to trace for.
-    estimators : sequence of {'em', 'bayesian', 'mle'}, default=('em',)
+    estimators : str or sequence of {'em', 'bayesian', 'mle'}, default=('em',)
         'em' traces :class:`~skgmmvi.EMGaussianMixture` on the TensorFlow
         backend (EM steps, initialisation and scoring); 'bayesian' traces
         :class:`~skgmmvi.BayesianGaussianMixture`'s own compiled loops on that
@@ -40,6 +40,9 @@ def warm_up(covariance_types=("full",), dtypes=("float64",), estimators=("em",))
         Wall time spent, import included.
     """
     factories = _factories()
+    estimators, covariance_types, dtypes = (
+        (names,) if isinstance(names, str) else names
+        for names in (estimators, covariance_types, dtypes))
     _check_choices(estimators, covariance_types, dtypes, factories)
     start = time.perf_counter()
     from ._tf._runtime import quiet_tensorflow
@@ -74,6 +77,10 @@ def _factories():
 
 def _check_choices(estimators, covariance_types, dtypes, factories):
     """Raise ValueError naming what ``warm_up`` does not know, and the choices."""
+    for names in (estimators, covariance_types, dtypes):
+        if not isinstance(names, (list, tuple, set, frozenset)):
+            raise ValueError(f"warm_up takes names or sequences of names, such as "
+                             f"('full', 'diag') or 'float64'; got {names!r}.")
     unknown = set(estimators) - set(factories) | set(covariance_types) - set(
         COVARIANCE_TYPES) | set(dtypes) - {"float64", "float32"}
     if unknown:

@@ -34,6 +34,9 @@ def npy_batches(path, batch_size=8192):
     """
     from ._tf._runtime import tensorflow
 
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
     tf = tensorflow()
     path = str(path)
     shape, dtype, header_bytes = _npy_layout(path)

@@ -173,7 +173,8 @@ def test_bad_transforms_are_refused_clearly():
         TransformedTarget(gaussian, [None, "log"])
     with pytest.raises(ValueError, match="low < high"):
         TransformedTarget(gaussian, [None, ("interval", 1.0, 0.0)])
-    with pytest.raises(ValueError, match="R\\^2"):
+    with pytest.raises(ValueError, match="transforms has 3 entries, but GaussianTarget "
+                       "has 2 coordinates"):
         TransformedTarget(gaussian, [None, None, None])
 
 
@@ -217,3 +218,11 @@ def test_beta_moments_through_the_interval_transform():
     assert abs(variance / (a * b / ((a + b) ** 2 * (a + b + 1))) - 1) < 0.03
     log_beta = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
     assert abs(log_z - log_beta) < 0.01
+
+
+def test_a_wrong_number_of_transforms_is_named():
+    # was: "GaussianTarget is a density on R^5, but the data or init_mean have 3 features"
+    for transforms in (["positive", "softplus", ("lower", -2.0)], ["identity"] * 6):
+        with pytest.raises(ValueError, match=f"transforms has {len(transforms)} entries, "
+                           "but GaussianTarget has 5 coordinates"):
+            TransformedTarget(GaussianTarget(np.zeros(5), np.eye(5)), transforms)

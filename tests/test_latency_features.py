@@ -174,6 +174,11 @@ def test_no_tensorflow_noise_after_the_user_imported_tensorflow():
 def test_warm_up_checks_its_arguments():
     with pytest.raises(ValueError, match="unknown values \\['fulll'\\]"):
         skgmmvi.warm_up(covariance_types=("fulll",))
+    # a single name is a name, not its characters ('fulll' was ['f', 'l', 'u'])
+    with pytest.raises(ValueError, match="unknown values \\['fulll'\\]"):
+        skgmmvi.warm_up(covariance_types="fulll")
+    with pytest.raises(ValueError, match="names or sequences of names"):
+        skgmmvi.warm_up(dtypes=np.float64)
 
 
 def test_warm_up_traces_what_a_later_fit_uses(blobs3):

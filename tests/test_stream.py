@@ -178,3 +178,27 @@ def test_a_dataset_that_yields_its_rows_once_is_named_as_the_cause(make):
         lambda: once, output_signature=tf.TensorSpec((None, 2), tf.float64))
     with pytest.raises(ValueError, match="every pass.*from_generator needs a function"):
         make().fit(dataset)
+
+
+def test_npy_batches_checks_batch_size(tmp_path):
+    from skgmmvi.io import npy_batches
+
+    path = tmp_path / "rows.npy"
+    np.save(path, np.zeros((10, 3)))
+    for bad in (0, -5, 2.5, True):  # were: ZeroDivisionError, an error deep in fit, truncated
+        with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+            npy_batches(path, bad)
+
+
+@pytest.mark.parametrize("make", [lambda: EMGaussianMixture(2),
+                                  lambda: MLEGaussianMixture(2, max_iter=5)])
+def test_scoring_a_dataset_says_to_score_its_batches(make):
+    tf = pytest.importorskip("tensorflow")
+    X = np.random.RandomState(0).randn(60, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = make().fit(X)
+    dataset = tf.data.Dataset.from_tensor_slices(X).batch(20)
+    for method in ("predict", "predict_proba", "score_samples", "score", "bic"):
+        with pytest.raises(ValueError, match="scores rows in memory, not a tf.data.Dataset"):
+            getattr(model, method)(dataset)

@@ -156,6 +156,12 @@ class TransformedTarget(Target):
             raise ValueError("transforms must be a list with one transform per coordinate, "
                              f"got {transforms!r}.")
         parsed = np.array([_parse(spec, j) for j, spec in enumerate(transforms)])
+        n_features = getattr(target, "n_features", None)
+        if n_features is not None and len(parsed) != n_features:
+            raise ValueError(
+                f"transforms has {len(parsed)} entries, but {type(target).__name__} has "
+                f"{n_features} coordinates: give one transform per coordinate "
+                "('identity' where it is unbounded).")
         target.check_n_features(len(parsed))
         self.target = target
         self.transforms = list(transforms)
