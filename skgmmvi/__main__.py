@@ -30,10 +30,13 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     demo_parser = commands.add_parser(
-        "demo", help="compare skgmmvi with scikit-learn on synthetic data and iris",
+        "demo", help="compare skgmmvi with scikit-learn, then fit by gradient ascent "
+                     "and by variational inference",
         description="Fit skgmmvi.EMGaussianMixture and sklearn.mixture."
-                    "GaussianMixture on synthetic 2-D data and on iris, print the "
-                    f"results and write {PNG_NAME}.")
+                    "GaussianMixture on synthetic 2-D data and on iris, the synthetic "
+                    "data again with skgmmvi.MLEGaussianMixture, and a 6-mode density "
+                    "known only by its log-density with skgmmvi.VariationalGMMTarget; "
+                    f"print the results and write {PNG_NAME}.")
     demo_parser.add_argument(
         "--out", default=".", metavar="DIR",
         help=f"folder for {PNG_NAME} (default: the current folder; created if "

@@ -80,10 +80,14 @@ def _npy_layout(path):
                   else np.lib.format.read_array_header_2_0)
         shape, fortran_order, dtype = reader(handle)
         header_bytes = handle.tell()
-    if len(shape) != 2 or fortran_order:
-        raise ValueError(f"{path} holds an array of shape {shape} "
-                         f"({'Fortran' if fortran_order else 'C'} order); npy_batches "
-                         "needs a C-ordered 2-D array of rows. Save it with "
+    if len(shape) != 2:
+        raise ValueError(f"{path} holds an array of shape {shape}; npy_batches needs a "
+                         "2-D array of rows, (n_samples, n_features). Save one with "
+                         "numpy.save(path, np.ascontiguousarray(X.reshape(len(X), -1))) "
+                         "(a 1-D array of one feature: X.reshape(-1, 1)).")
+    if fortran_order:
+        raise ValueError(f"{path} holds an array of shape {shape} in Fortran order; "
+                         "npy_batches needs a C-ordered array of rows. Save it with "
                          "numpy.save(path, np.ascontiguousarray(X)).")
     if dtype not in (np.dtype("<f8"), np.dtype("<f4")):
         raise ValueError(f"{path} holds {dtype} values; npy_batches reads "

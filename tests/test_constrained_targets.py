@@ -173,6 +173,9 @@ def test_bad_transforms_are_refused_clearly():
         TransformedTarget(gaussian, [None, "log"])
     with pytest.raises(ValueError, match="low < high"):
         TransformedTarget(gaussian, [None, ("interval", 1.0, 0.0)])
+    # was numpy's "only 0-dimensional arrays can be converted to Python scalars"
+    with pytest.raises(ValueError, match=r"transforms\[1\] = .* needs numbers as bounds"):
+        TransformedTarget(gaussian, [None, ("interval", np.array([0.0, 1.0]), 2.0)])
     with pytest.raises(ValueError, match="transforms has 3 entries, but GaussianTarget "
                        "has 2 coordinates"):
         TransformedTarget(gaussian, [None, None, None])

@@ -102,9 +102,12 @@ def test_npy_batches_rejects_what_it_cannot_stream(tmp_path):
     from skgmmvi.io import npy_batches
 
     cases = {"cube.npy": np.zeros((2, 2, 2)), "ints.npy": np.zeros((4, 2), np.int64),
-             "fortran.npy": np.asfortranarray(np.zeros((4, 3)))}
+             "fortran.npy": np.asfortranarray(np.zeros((4, 3))), "line.npy": np.zeros(5)}
     messages = {"cube.npy": "2-D array", "ints.npy": "float64 or float32",
-                "fortran.npy": "Fortran order"}
+                "fortran.npy": "Fortran order",
+                # the advice for a 1-D array makes it 2-D (it used to suggest
+                # np.ascontiguousarray(X) alone, which leaves it 1-D)
+                "line.npy": r"2-D array of rows.*X\.reshape\(-1, 1\)"}
     for name, array in cases.items():
         np.save(tmp_path / name, array)
         with pytest.raises(ValueError, match=messages[name]):

@@ -30,7 +30,11 @@ def _parse(spec, coordinate):
             f"transforms[{coordinate}] is {spec!r}; use None or 'identity', 'positive' "
             "(x = exp(u)), 'softplus' (x = log(1 + exp(u))), ('lower', a), ('upper', b) "
             "or ('interval', a, b).")
-    bounds = [float(a) for a in args]
+    try:
+        bounds = [float(a) for a in args]
+    except (TypeError, ValueError):
+        raise ValueError(f"transforms[{coordinate}] = {spec!r} needs numbers as bounds, one "
+                         "per coordinate (an array of bounds is not one).") from None
     if not np.all(np.isfinite(bounds)) or (name == "interval" and not bounds[0] < bounds[1]):
         raise ValueError(f"transforms[{coordinate}] = {spec!r} needs finite bounds "
                          "(and low < high for an interval).")
