@@ -57,6 +57,13 @@ def bad_batch_errors(estimator_name, rows_dtype=np.float64):
         raise
 
 
+#: What to do when a dataset yields no rows on a later pass (said by every fit
+#: that reads a stream more than once).
+REREAD_HINT = ("a dataset must yield its rows again on every pass "
+               "(Dataset.from_generator needs a function that returns a new generator, "
+               "not a generator object, which the fit's first read of rows uses up)")
+
+
 def is_dataset(X):
     """True when ``X`` is a ``tf.data.Dataset`` (without importing TensorFlow)."""
     return (type(X).__module__.startswith("tensorflow")

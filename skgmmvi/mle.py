@@ -13,7 +13,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from ._base import BaseGaussianMixture
 from ._estimator_state import output_dtype
 from ._mle_reseed import reseed, reset_slots, responsibility_mass
-from ._stream import STREAM_INIT_ROWS
+from ._stream import REREAD_HINT, STREAM_INIT_ROWS
 
 #: Plateau decays of the learning rate with ``learning_rate_schedule="adaptive"``.
 PLATEAU_DECAYS = 5
@@ -23,12 +23,8 @@ DIVERGED = (
     "diverged. Try a smaller learning_rate, or standardise the input data."
 )
 #: Added to :data:`DIVERGED` for a dataset, which an epoch without rows also explains.
-EMPTY_PASS = (
-    " With a tf.data.Dataset, an epoch that reads no rows gives the same: a dataset "
-    "must yield its rows again on every pass (Dataset.from_generator needs a function "
-    "that returns a new generator, not a generator object, which is used up after "
-    "the first rows were read to start the fit)."
-)
+EMPTY_PASS = (f" With a tf.data.Dataset, an epoch that reads no rows gives the same: "
+              f"{REREAD_HINT}.")
 
 
 class _RunState:

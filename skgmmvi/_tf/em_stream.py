@@ -14,6 +14,7 @@ structure reuses it.
 
 import numpy as np
 
+from .._stream import REREAD_HINT
 from ._runtime import device_name, quiet_graph_mode_notice, tensorflow
 from .batches import unpack_batch, weighted_pairs
 from .compile_cache import COMPILED
@@ -176,9 +177,7 @@ class StreamFitData(TimeSlicedLoop):
         if not float(total) > 0 and np.sum(init_weight) > 0:
             raise ValueError(
                 "The dataset yielded rows of positive weight when the fit read its first "
-                "rows, but none on the next pass: a dataset must yield its rows again on "
-                "every pass (Dataset.from_generator needs a function that returns a new "
-                "generator, not a generator object, which that first read used up).")
+                f"rows, but none on the next pass: {REREAD_HINT}.")
         if not float(total) > 0:
             raise ValueError("The dataset's rows have no positive weight in total; "
                              "give at least one row a positive weight.")
